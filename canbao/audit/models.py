@@ -1,0 +1,51 @@
+"""The append-only audit stream: events chained per shard, and the head of each chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from canbao.db import Base
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chain: Mapped[int] = mapped_column(SmallInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+    actor_sub: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    area: Mapped[str] = mapped_column(String(12))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(BigInteger)
+    person_id: Mapped[str | None] = mapped_column(String(18))
+    # Canonical JSON text, hashed as stored: a JSON column could reorder or renormalise it.
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("chain", "seq"),
+        Index("ix_audit_event_case", "case_id", "id"),
+        Index("ix_audit_event_person", "person_id", "id"),
+        Index("ix_audit_event_actor", "actor_sub", "id"),
+        Index("ix_audit_event_action", "action", "id"),
+        Index("ix_audit_event_object", "object_type", "object_id", "id"),
+    )
+
+
+class AuditChainHead(Base):
+    __tablename__ = "audit_chain_head"
+
+    chain: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

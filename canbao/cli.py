@@ -1,0 +1,26 @@
+"""The `canbao` command. Each package contributes its own sub-commands; this module assembles them."""
+
+from __future__ import annotations
+
+import typer
+
+from canbao import migrate
+from canbao.config import get_settings
+
+app = typer.Typer(help="canbao 全民参保登记", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def root() -> None:
+    """canbao 全民参保登记 — BPMN 案件、登记库、统计与归档。"""
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the database to the newest schema."""
+    migrate.upgrade(get_settings().database_url)
+    typer.echo("数据库已升级到最新版本")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,42 @@
+from sqlalchemy import select
+
+from canbao import audit
+from canbao.actors import Actor
+from canbao.audit.chain import GENESIS, event_hash
+from canbao.audit.models import AuditChainHead, AuditEvent
+
+CLERK = Actor(sub="platform1", roles=("platform_reviewer",), area="370102001", client_addr="10.0.0.7")
+
+
+def test_events_are_chained_at_commit(any_db):
+    with any_db.sessions() as s, s.begin():
+        audit.record(s, actor=CLERK, action="person.read", object_type="person", object_id="370102199001011234",
+                     person_id="370102199001011234", payload={"fields": ["name", "phone"], "route": "/x"})
+        audit.record(s, actor=CLERK, action="case.start", object_type="case", object_id=7, case_id=7)
+    with any_db.sessions() as s:
+        events = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [e.action for e in events] == ["person.read", "case.start"]
+        first, second = events
+        assert first.chain == second.chain and (first.seq, second.seq) == (1, 2)
+        assert first.prev_hash == GENESIS and second.prev_hash == first.hash
+        assert first.payload == '{"fields":["name","phone"],"route":"/x"}'
+        for e in events:
+            fields = {c: getattr(e, c) for c in ("chain", "seq", "at", "actor_sub", "actor_role", "area",
+                                                  "client_addr", "action", "object_type", "object_id",
+                                                  "case_id", "person_id", "payload", "prev_hash")}
+            assert event_hash(**fields) == e.hash
+        head = s.get(AuditChainHead, first.chain)
+        assert (head.seq, head.hash) == (2, second.hash)
+
+
+def test_rolled_back_action_leaves_no_event(any_db):
+    try:
+        with any_db.sessions() as s, s.begin():
+            audit.record(s, actor=CLERK, action="case.start", object_type="case", object_id=1)
+            raise RuntimeError("the action failed")
+    except RuntimeError:
+        pass
+    with any_db.sessions() as s, s.begin():
+        audit.record(s, actor=CLERK, action="case.start", object_type="case", object_id=2)
+    with any_db.sessions() as s:
+        assert s.scalars(select(AuditEvent.object_id)).all() == ["2"]

@@ -1,0 +1,88 @@
+"""Real databases for tests: a PostgreSQL database created for this run (dropped at the end) and a
+SQLite file, both migrated to head with Alembic. Each test starts from empty tables."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from canbao import migrate
+from canbao.audit.chain import CHAINS, GENESIS
+from canbao.db import make_engine, make_sessionmaker
+from canbao.schema import metadata
+
+PG_ADMIN_URL = os.environ.get("CANBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass
+class Database:
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def reset(self) -> None:
+        tables = [t.name for t in reversed(metadata.sorted_tables)]
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(
+                text("INSERT INTO audit_chain_head (chain, seq, hash) VALUES (:c, 0, :h)"),
+                [{"c": c, "h": GENESIS} for c in range(CHAINS)],
+            )
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[Database]:
+    name = f"canbao_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate.upgrade(url)
+        engine = make_engine(url, pool_size=10, max_overflow=20)
+        yield Database(url, engine, make_sessionmaker(engine))
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    path: Path = tmp_path_factory.mktemp("sqlite") / "canbao.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    yield Database(url, engine, make_sessionmaker(engine))
+    engine.dispose()
+
+
+@pytest.fixture
+def db(pg_database: Database) -> Database:
+    """PostgreSQL, emptied."""
+    pg_database.reset()
+    return pg_database
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_db(request: pytest.FixtureRequest) -> Database:
+    """Each backend in turn, emptied."""
+    database: Database = request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_database")
+    database.reset()
+    return database
