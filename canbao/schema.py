@@ -2,7 +2,10 @@
 
 from canbao.audit import models as audit_models
 from canbao.db import Base
+from engine import models as engine_models
+from forms import models as forms_models
+from registry import models as registry_models
 
-MODEL_MODULES = (audit_models,)
+MODEL_MODULES = (audit_models, registry_models, engine_models, forms_models)
 
 metadata = Base.metadata

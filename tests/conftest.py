@@ -32,7 +32,7 @@ class Database:
         return self.engine.dialect.name
 
     def reset(self) -> None:
-        tables = [t.name for t in reversed(metadata.sorted_tables)]
+        tables = [f'"{t.name}"' for t in reversed(metadata.sorted_tables)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -83,6 +83,8 @@ def db(pg_database: Database) -> Database:
 @pytest.fixture(params=["postgresql", "sqlite"])
 def any_db(request: pytest.FixtureRequest) -> Database:
     """Each backend in turn, emptied."""
-    database: Database = request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_database")
+    database: Database = request.getfixturevalue(
+        f"{'pg' if request.param == 'postgresql' else 'sqlite'}_database"
+    )
     database.reset()
     return database

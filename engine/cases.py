@@ -1,0 +1,280 @@
+"""Cases and their tasks: start, complete, claim, unclaim, assign, read.
+
+Every mutation locks the case row (`SELECT … FOR UPDATE`) and re-checks the task under the lock, so
+two concurrent completions of one task cannot both win; the case's version column doubles as the
+ETag a client sends back in `If-Match`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import forms
+from canbao import audit
+from canbao.actors import Actor
+from canbao.db import utcnow
+from canbao.errors import FieldError
+
+from . import definitions, serializer
+from .errors import (
+    CaseNotFound,
+    CaseNotRunning,
+    InvalidFormData,
+    NotInTeam,
+    SeparationOfDuties,
+    StaleCaseVersion,
+    TaskAlreadyCompleted,
+    TaskClaimedByOther,
+    TaskNotFound,
+    WrongLane,
+)
+from .models import Case, CaseTask
+from .runner import Step, parsed_for
+from .specs import properties
+
+
+def start(
+    session: Session,
+    *,
+    actor: Actor,
+    process_key: str,
+    area: str,
+    person_id: str | None = None,
+    person_name: str | None = None,
+    team_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Case:
+    """Start a case on the current version of a process and run it to its first wait."""
+    definition = definitions.get_current(session, key=process_key)
+    parsed = parsed_for(session, definition.id)
+    case = Case(
+        definition_id=definition.id,
+        process_key=process_key,
+        status="running",
+        area=area,
+        person_id=person_id,
+        person_name=person_name,
+        team_id=team_id,
+        state="",
+        created_by=actor.sub,
+    )
+    session.add(case)
+    session.flush()
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+    workflow.definition_id = definition.id
+    start_task = workflow.get_tasks(state=TaskState.READY)[0]
+    start_task.data.update({"timeouts": {}, **(data or {})})
+    step = Step.begin(session, case, actor, parsed, workflow)
+    step.record(
+        "case.start",
+        "case",
+        case.id,
+        {"process": process_key, "version": definition.version, "area": area, "team_id": team_id},
+    )
+    step.finish(step.advance())
+    session.flush()
+    return case
+
+
+def complete(
+    session: Session,
+    *,
+    actor: Actor,
+    task_id: str,
+    data: Any,
+    expected_version: int | None = None,
+) -> Case:
+    """Complete a ready user task with form data, then run the case to its next wait."""
+    row, case = _lock_task(session, task_id)
+    _check_can_work(actor, row)
+    if row.assignee not in (None, actor.sub):
+        raise TaskClaimedByOther(f"任务已由 {row.assignee} 认领")
+    if expected_version is not None and case.version != expected_version:
+        raise StaleCaseVersion(f"案件版本已是 {case.version}，您提交的是 {expected_version}")
+    parsed = parsed_for(session, case.definition_id)
+    workflow = serializer.loads(case.state, parsed)
+    task = workflow.get_task_from_id(UUID(row.task_guid))
+    props = properties(task.task_spec)
+    _check_separation(session, actor, case, props)
+    data = _validated(row.form_key, props, data)
+    task.data[props.get("dataKey") or row.form_key] = data
+    step = Step.begin(session, case, actor, parsed, workflow)
+    decision = data.get("decision")
+    step.record(
+        "task.return" if decision == "return" else "task.complete",
+        "task",
+        row.task_guid,
+        {"task": row.spec_name, "name": row.title, "form": row.form_key, "data": data},
+    )
+    task.run()
+    step.finish(step.advance(), completed_guid=row.task_guid)
+    session.flush()
+    return case
+
+
+def claim(session: Session, *, actor: Actor, task_id: str) -> CaseTask:
+    row = _lock_row(session, task_id)
+    _check_can_work(actor, row)
+    if row.assignee not in (None, actor.sub):
+        raise TaskClaimedByOther(f"任务已由 {row.assignee} 认领")
+    row.assignee, row.claimed_at = actor.sub, utcnow()
+    _record(session, actor, row, "task.claim", {})
+    return row
+
+
+def unclaim(session: Session, *, actor: Actor, task_id: str, by_lead: bool = False) -> CaseTask:
+    """Return a claimed task to the pool: by its assignee, or by a lead (the caller decides who is one)."""
+    row = _lock_row(session, task_id)
+    if not by_lead:
+        _check_can_work(actor, row)
+        if row.assignee != actor.sub:
+            raise TaskClaimedByOther("只能退回本人认领的任务")
+    previous, row.assignee, row.claimed_at = row.assignee, None, None
+    _record(session, actor, row, "task.unclaim", {"previous": previous})
+    return row
+
+
+def assign(session: Session, *, actor: Actor, task_id: str, assignee: str) -> CaseTask:
+    """Assign a ready task to a user; the caller checked that the actor leads and the assignee may work it."""
+    row = _lock_row(session, task_id)
+    previous, row.assignee, row.claimed_at = row.assignee, assignee, utcnow()
+    _record(session, actor, row, "task.assign", {"previous": previous, "assignee": assignee})
+    return row
+
+
+def get(session: Session, *, actor: Actor, case_id: int) -> Case:
+    """A case the actor's area reaches; otherwise not found (its existence is not revealed)."""
+    case = session.get(Case, case_id)
+    if case is None or not (
+        actor.reaches(case.area) or (actor.has_role("citizen") and case.person_id == actor.sub)
+    ):
+        raise CaseNotFound()
+    return case
+
+
+def get_task(session: Session, *, actor: Actor, task_id: str) -> CaseTask:
+    row = session.scalar(select(CaseTask).where(CaseTask.task_guid == task_id))
+    if row is None:
+        raise TaskNotFound()
+    _check_reach(actor, row)
+    return row
+
+
+def task_data(session: Session, *, case: Case, task_guid: str) -> dict[str, Any]:
+    """The data a user task sees (what its form is pre-filled from)."""
+    workflow = serializer.loads(case.state, parsed_for(session, case.definition_id))
+    task = workflow.get_task_from_id(UUID(task_guid))
+    return dict(task.data) if task is not None else {}
+
+
+@dataclass(frozen=True)
+class Path:
+    """The diagram overlay of a case: BPMN ids of completed elements and of where it waits now."""
+
+    completed: list[str]
+    active: list[str]
+
+
+def path(session: Session, *, case: Case) -> Path:
+    workflow = serializer.loads(case.state, parsed_for(session, case.definition_id))
+    done = sorted(workflow.get_tasks(state=TaskState.COMPLETED), key=lambda t: t.last_state_change)
+    active = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+    ids = lambda tasks: list(dict.fromkeys(t.task_spec.bpmn_id for t in tasks if t.task_spec.bpmn_id))  # noqa: E731
+    return Path(completed=ids(done), active=ids(active))
+
+
+def _lock_task(session: Session, task_id: str) -> tuple[CaseTask, Case]:
+    case_id = session.scalar(select(CaseTask.case_id).where(CaseTask.task_guid == task_id))
+    if case_id is None:
+        raise TaskNotFound()
+    case = session.scalars(
+        select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    row = session.scalars(
+        select(CaseTask).where(CaseTask.task_guid == task_id).execution_options(populate_existing=True)
+    ).one()
+    if row.state != "ready":
+        raise TaskAlreadyCompleted(f"任务“{row.title}”已{'办结' if row.state == 'completed' else '取消'}")
+    if case.status not in ("running", "waiting"):
+        raise CaseNotRunning()
+    return row, case
+
+
+def _lock_row(session: Session, task_id: str) -> CaseTask:
+    row = session.scalars(
+        select(CaseTask)
+        .where(CaseTask.task_guid == task_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise TaskNotFound()
+    if row.state != "ready":
+        raise TaskAlreadyCompleted(f"任务“{row.title}”已{'办结' if row.state == 'completed' else '取消'}")
+    return row
+
+
+def _check_reach(actor: Actor, row: CaseTask) -> None:
+    reaches = row.person_id == actor.sub if row.role == "citizen" else actor.reaches(row.area)
+    if not reaches:
+        raise TaskNotFound()
+
+
+def _check_can_work(actor: Actor, row: CaseTask) -> None:
+    _check_reach(actor, row)
+    if row.role not in actor.roles:
+        raise WrongLane(f"该任务属于“{row.role}”岗位")
+    if row.role == "surveyor" and row.team_id is not None and row.team_id not in actor.teams:
+        raise NotInTeam()
+
+
+def _check_separation(session: Session, actor: Actor, case: Case, props: dict[str, str]) -> None:
+    other = props.get("separateFrom")
+    if other is None:
+        return
+    last_by = session.scalars(
+        select(CaseTask.completed_by)
+        .where(CaseTask.case_id == case.id, CaseTask.spec_name == other, CaseTask.state == "completed")
+        .order_by(CaseTask.id.desc())
+        .limit(1)
+    ).first()
+    if last_by == actor.sub:
+        raise SeparationOfDuties()
+
+
+def _validated(form_key: str | None, props: dict[str, str], data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidFormData([FieldError("", "form.not_object", "表单数据必须是 JSON 对象")])
+    try:
+        data = json.loads(json.dumps(data, allow_nan=False))
+    except (TypeError, ValueError) as err:
+        raise InvalidFormData([FieldError("", "form.not_json", f"表单数据不是合法的 JSON：{err}")]) from err
+    errors = forms.validate(form_key, data) if form_key else []
+    allowed = props.get("decisions")
+    if allowed and "decision" in data and data["decision"] not in allowed.split(","):
+        errors.append(FieldError("/decision", "decision.not_allowed", f"此环节只能选择：{allowed}"))
+    if errors:
+        raise InvalidFormData(errors)
+    return data
+
+
+def _record(session: Session, actor: Actor, row: CaseTask, action: str, payload: dict[str, Any]) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="task",
+        object_id=row.task_guid,
+        payload={"task": row.spec_name, **payload},
+        area=row.area,
+        case_id=row.case_id,
+        person_id=row.person_id,
+    )

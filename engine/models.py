@@ -1,0 +1,120 @@
+"""Process definitions, cases, the inbox projection and the wake-up table.
+
+A case is one row holding the lean serialized workflow (the spec stays in `process_definition`);
+everything that is queried (inbox, due timers, deferred operations) lives in projection rows that
+are rewritten in the same transaction as the case.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from canbao.db import Base, utcnow
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ProcessDefinition(Base):
+    """One immutable version of a process. Edits are new versions; none is ever rewritten."""
+
+    __tablename__ = "process_definition"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    dmn: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sha256: Mapped[str] = mapped_column(String(64))
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    comment: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    # running: waits for people or timers; waiting: a deferred operation is due (e.g. 档案封存);
+    # completed: reached an end event (outcome is its name).
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    status_detail: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    area: Mapped[str] = mapped_column(String(12))
+    person_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    person_name: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_case_area", "area", "id"), Index("ix_case_status", "process_key", "status"))
+
+
+class CaseTask(Base):
+    """Inbox projection: one row per user task that became ready; kept after completion for history."""
+
+    __tablename__ = "case_task"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36), unique=True)
+    spec_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    area: Mapped[str] = mapped_column(String(12))
+    team_id: Mapped[int | None] = mapped_column(BigInteger)
+    process_key: Mapped[str] = mapped_column(String(100))
+    form_key: Mapped[str | None] = mapped_column(String(64))
+    person_id: Mapped[str | None] = mapped_column(String(18))
+    person_name: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12), default="ready")
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index(
+            "ix_case_task_inbox",
+            "role",
+            "area",
+            "due_at",
+            "id",
+            postgresql_where=text("state = 'ready'"),
+            sqlite_where=text("state = 'ready'"),
+        ),
+    )
+
+
+class CaseWakeup(Base):
+    """Work due at a time: a boundary timer to fire, or a deferred operation to (re)try."""
+
+    __tablename__ = "case_wakeup"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))  # "timer" | "operation"
+    operation: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("task_guid", "kind"),)

@@ -1,0 +1,279 @@
+"""Running a case one step and projecting what changed, inside the caller's transaction.
+
+A step is: load the workflow of a locked case, apply one thing (start, a completed user task, a due
+timer, a deferred operation), run engine steps to the next wait, then write back the lean state,
+the inbox rows, the wake-ups and the audit events. Any exception leaves the transaction to roll back
+with the in-memory workflow discarded.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from canbao import audit
+from canbao.actors import Actor
+from canbao.db import utcnow
+from canbao.errors import CanbaoError
+
+from . import operations, serializer
+from .errors import ScriptFailed
+from .models import Case, CaseTask, CaseWakeup, ProcessDefinition
+from .sandbox import ENVIRONMENT
+from .specs import SPECS, Parsed, due_at, properties, role_of
+
+
+def parsed_for(session: Session, definition_id: int) -> Parsed:
+    def load() -> tuple[str, dict[str, str]]:
+        row = session.execute(
+            select(ProcessDefinition.bpmn_xml, ProcessDefinition.dmn).where(
+                ProcessDefinition.id == definition_id
+            )
+        ).one()
+        return row.bpmn_xml, row.dmn
+
+    return SPECS.get(definition_id, load)
+
+
+class _Deferred(Exception):
+    def __init__(self, task: Task) -> None:
+        self.task = task
+
+
+class CaseScriptEngine(PythonScriptEngine):
+    """The sandboxed engine, bound to one step so service operations see the case and the actor."""
+
+    def __init__(self, step: Step) -> None:
+        super().__init__(environment=ENVIRONMENT)
+        self.step = step
+
+    def call_service(self, task, operation_name, operation_params):
+        op = operations.get(operation_name)
+        if op is None:
+            raise ScriptFailed(f"未登记的操作：{operation_name}", task=task.task_spec.bpmn_id, line=None)
+        ctx = operations.OperationContext(
+            session=self.step.session,
+            actor=self.step.actor,
+            case_id=self.step.case.id,
+            case_area=self.step.case.area,
+            person_id=self.step.case.person_id,
+            process_key=self.step.case.process_key,
+            data=task.data,
+        )
+        result = op.fn(ctx, **{name: p["value"] for name, p in operation_params.items()}) or {}
+        self.step.services.append((task, operation_name, result))
+        return json.dumps(result, default=str)
+
+
+@dataclass
+class Step:
+    session: Session
+    case: Case
+    actor: Actor
+    parsed: Parsed
+    workflow: BpmnWorkflow
+    since: float
+    services: list
+
+    @classmethod
+    def begin(
+        cls, session: Session, case: Case, actor: Actor, parsed: Parsed, workflow: BpmnWorkflow
+    ) -> Step:
+        step = cls(session, case, actor, parsed, workflow, time.time(), [])
+        workflow.script_engine = CaseScriptEngine(step)
+        return step
+
+    def record(self, action: str, object_type: str, object_id: str | int, payload: dict[str, Any]) -> None:
+        audit.record(
+            self.session,
+            actor=self.actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            payload=payload,
+            area=self.case.area,
+            case_id=self.case.id,
+            person_id=self.case.person_id,
+        )
+
+    def advance(self, *, allow_deferred: bool = False) -> Task | None:
+        """Run engine steps to the next wait; a deferred operation stops the run and is returned."""
+
+        def guard(task: Task) -> None:
+            name = getattr(task.task_spec, "operation_name", None)
+            if name and not allow_deferred:
+                op = operations.get(name)
+                if op is not None and op.deferred:
+                    raise _Deferred(task)
+
+        try:
+            self.workflow.do_engine_steps(will_complete_task=guard)
+        except _Deferred as deferred:
+            return deferred.task
+        except CanbaoError:
+            raise
+        except SpiffWorkflowException as err:
+            task = getattr(err, "task", None)
+            raise ScriptFailed(
+                str(err).splitlines()[0],
+                task=task.task_spec.bpmn_id if task is not None else None,
+                line=getattr(err, "line_number", None) or None,
+            ) from err
+        return None
+
+    def finish(self, deferred: Task | None, *, completed_guid: str | None = None) -> None:
+        """Write back state and projections, and record what the engine did."""
+        now = utcnow()
+        self._record_engine_events()
+        self._project_inbox(now, completed_guid)
+        self._project_wakeups(now, deferred)
+        case, wf = self.case, self.workflow
+        if wf.is_completed():
+            case.status, case.status_detail, case.completed_at = "completed", None, now
+            case.outcome = _outcome(wf)
+            self.record("case.complete", "case", case.id, {"outcome": case.outcome})
+        elif deferred is not None:
+            op = operations.get(deferred.task_spec.operation_name)
+            case.status, case.status_detail = (
+                "waiting",
+                f"等待{op.title if op else deferred.task_spec.bpmn_name}",
+            )
+        else:
+            case.status, case.status_detail = "running", None
+        case.state = serializer.dumps(wf)
+        case.updated_at = now
+
+    def _record_engine_events(self) -> None:
+        for task in self.workflow.get_tasks(updated_ts=self.since, state=TaskState.COMPLETED):
+            spec = task.task_spec
+            if spec.bpmn_id is None or spec.manual:
+                continue
+            if isinstance(spec, ExclusiveGateway):
+                chosen = [c.task_spec.bpmn_id for c in task.children if c.task_spec.bpmn_id]
+                self.record(
+                    "gateway.taken",
+                    "case",
+                    self.case.id,
+                    {"gateway": spec.bpmn_id, "name": spec.bpmn_name, "to": chosen},
+                )
+            elif isinstance(spec, BoundaryEvent):
+                self.record(
+                    "timer.fire", "case", self.case.id, {"event": spec.bpmn_id, "name": spec.bpmn_name}
+                )
+        for task, name, result in self.services:
+            self.record(
+                "service.run",
+                "case",
+                self.case.id,
+                {"task": task.task_spec.bpmn_id, "operation": name, "result": result},
+            )
+
+    def _project_inbox(self, now: datetime, completed_guid: str | None) -> None:
+        ready = {str(t.id): t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
+        known = dict(
+            self.session.execute(
+                select(CaseTask.task_guid, CaseTask.state).where(CaseTask.case_id == self.case.id)
+            ).all()
+        )
+        gone = [guid for guid, state in known.items() if state == "ready" and guid not in ready]
+        for guid in gone:
+            finished = guid == completed_guid
+            self.session.execute(
+                update(CaseTask)
+                .where(CaseTask.task_guid == guid)
+                .values(
+                    state="completed" if finished else "cancelled",
+                    completed_at=now,
+                    completed_by=self.actor.sub if finished else None,
+                )
+            )
+            if not finished:
+                self.record("task.cancel", "task", guid, {})
+        for guid, task in ready.items():
+            if guid in known:
+                continue
+            spec = task.task_spec
+            props = properties(spec)
+            due = props.get("dueIn")
+            self.session.add(
+                CaseTask(
+                    case_id=self.case.id,
+                    task_guid=guid,
+                    spec_name=spec.bpmn_id,
+                    title=spec.bpmn_name or spec.bpmn_id,
+                    role=role_of(spec),
+                    area=self.case.area,
+                    team_id=self.case.team_id,
+                    process_key=self.case.process_key,
+                    form_key=props.get("formKey"),
+                    person_id=self.case.person_id,
+                    person_name=self.case.person_name,
+                    state="ready",
+                    created_at=now,
+                    due_at=due_at(due, now) if due else None,
+                )
+            )
+            self.record(
+                "task.ready",
+                "task",
+                guid,
+                {"task": spec.bpmn_id, "name": spec.bpmn_name, "role": role_of(spec)},
+            )
+            if props.get("escalation") == "true":
+                self.record(
+                    "case.escalate", "case", self.case.id, {"task": spec.bpmn_id, "name": spec.bpmn_name}
+                )
+
+    def _project_wakeups(self, now: datetime, deferred: Task | None) -> None:
+        due: dict[tuple[str, str], tuple[datetime, str | None]] = {}
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            spec = task.task_spec
+            if isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, TimerEventDefinition):
+                value = spec.event_definition.details(task).value
+                if isinstance(value, str):
+                    due[(str(task.id), "timer")] = (datetime.fromisoformat(value), None)
+        if deferred is not None:
+            due[(str(deferred.id), "operation")] = (now, deferred.task_spec.operation_name)
+        existing = {
+            (w.task_guid, w.kind): w
+            for w in self.session.scalars(select(CaseWakeup).where(CaseWakeup.case_id == self.case.id))
+        }
+        stale = [w.id for key, w in existing.items() if key not in due]
+        if stale:
+            self.session.execute(delete(CaseWakeup).where(CaseWakeup.id.in_(stale)))
+        for (guid, kind), (at, operation) in due.items():
+            if (guid, kind) not in existing:
+                self.session.add(
+                    CaseWakeup(
+                        case_id=self.case.id, task_guid=guid, kind=kind, due_at=at, operation=operation
+                    )
+                )
+
+
+def _outcome(workflow: BpmnWorkflow) -> str | None:
+    """The name of the end event the case reached."""
+    ends = [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if isinstance(t.task_spec, EndEvent) and t.task_spec.bpmn_id
+    ]
+    if not ends:
+        return None
+    end = max(ends, key=lambda t: t.last_state_change).task_spec
+    return end.bpmn_name or end.bpmn_id

@@ -1,0 +1,255 @@
+"""Parsing and validating BPMN, caching parsed specs per definition version.
+
+Validation answers with a list of problems located at element ids, so a modeler can point at them.
+Scripts, conditions and timer expressions are checked in the XML itself (where the ids are), the
+rest on the parsed task specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+import forms
+from canbao.actors import ROLES
+
+from . import operations, sandbox
+from .errors import InvalidDefinition, Problem
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+DECISIONS = {"approve", "return", "reject"}
+MAX_XML_BYTES = 2 * 1024 * 1024
+
+# Lanes are named after roles, by code ("surveyor") or by their Chinese name ("调查员").
+ROLE_BY_LANE = {code: code for code in ROLES} | {title: code for code, title in ROLES.items()}
+
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, huge_tree=False)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    key: str
+    name: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+
+
+def properties(task_spec: Any) -> dict[str, str]:
+    return task_spec.extensions.get("properties", {}) if hasattr(task_spec, "extensions") else {}
+
+
+def role_of(task_spec: Any) -> str | None:
+    return ROLE_BY_LANE.get(task_spec.lane or "")
+
+
+def due_at(duration: str, start: datetime) -> datetime:
+    """`start` plus an ISO 8601 duration such as "P10D" (a user task's `dueIn`)."""
+    return start + TimerEventDefinition.get_timedelta_from_start(
+        TimerEventDefinition.parse_iso_duration(duration), start
+    )
+
+
+def parse(bpmn_xml: str, dmn: dict[str, str] | None = None, *, check: bool = True) -> Parsed:
+    """The parsed main process of a BPMN document, or InvalidDefinition listing every problem.
+
+    `check=False` skips the deploy-time rules (forms, lanes, operations) for versions already deployed.
+    """
+    parsed, problems = _parse(bpmn_xml, dmn or {}, check=check)
+    if problems:
+        raise InvalidDefinition(problems)
+    assert parsed is not None
+    return parsed
+
+
+def validate(bpmn_xml: str, dmn: dict[str, str] | None = None) -> list[Problem]:
+    return _parse(bpmn_xml, dmn or {})[1]
+
+
+def _parse(bpmn_xml: str, dmn: dict[str, str], *, check: bool = True) -> tuple[Parsed | None, list[Problem]]:
+    raw = bpmn_xml.encode() if isinstance(bpmn_xml, str) else bpmn_xml
+    if len(raw) > MAX_XML_BYTES:
+        return None, [Problem(None, "xml.too_large", f"BPMN 文件超过 {MAX_XML_BYTES // 1024} KB")]
+    try:
+        tree = etree.fromstring(raw, parser=_XML_PARSER)
+    except etree.XMLSyntaxError as err:
+        return None, [Problem(None, "xml.syntax", f"XML 格式错误：{err}")]
+    if tree.tag != f"{{{BPMN_NS}}}definitions":
+        return None, [Problem(None, "xml.not_bpmn", "不是 BPMN 2.0 文档（根元素应为 bpmn:definitions）")]
+    problems = list(_expression_problems(tree)) if check else []
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    try:
+        parser.add_bpmn_xml(tree, filename="definition.bpmn")
+        for name, text in dmn.items():
+            parser.add_dmn_xml(etree.fromstring(text.encode(), parser=_XML_PARSER), filename=name)
+    except ValidationException as err:
+        return None, [*problems, _located(tree, err, "xml.schema")]
+    except etree.XMLSyntaxError as err:
+        return None, [*problems, Problem(None, "dmn.syntax", f"DMN 格式错误：{err}")]
+
+    main = _main_process(tree, parser.get_process_ids())
+    if isinstance(main, Problem):
+        return None, [*problems, main]
+    try:
+        spec = parser.get_spec(main)
+        subprocess_specs = parser.get_subprocess_specs(main)
+    except (ValidationException, SpiffWorkflowException) as err:
+        return None, [*problems, _located(tree, err, "bpmn.invalid")]
+    if check:
+        problems += _task_problems([spec, *subprocess_specs.values()])
+    name = spec.description or main
+    return Parsed(main, name, spec, subprocess_specs), problems
+
+
+def _main_process(tree: etree._Element, executable: list[str]) -> str | Problem:
+    if not executable:
+        return Problem(None, "process.not_executable", '没有可执行的流程（isExecutable="true"）')
+    called = {el.get("calledElement") for el in tree.iter(f"{{{BPMN_NS}}}callActivity")}
+    roots = [pid for pid in executable if pid not in called]
+    if len(roots) != 1:
+        return Problem(None, "process.ambiguous", f"应有且仅有一个主流程，实际为：{', '.join(roots) or '无'}")
+    return roots[0]
+
+
+def _located(tree: etree._Element, err: SpiffWorkflowException, code: str) -> Problem:
+    element_id = getattr(err, "id", "") or None
+    line = getattr(err, "line_number", None)
+    if element_id is None and isinstance(line, int):
+        element_id = next(
+            (el.get("id") for el in tree.iter() if el.sourceline == line and el.get("id")), None
+        )
+    return Problem(element_id, code, str(err).splitlines()[0])
+
+
+def _owner_id(el: etree._Element) -> str | None:
+    while el is not None and el.get("id") is None:
+        el = el.getparent()
+    return None if el is None else el.get("id")
+
+
+def _expression_problems(tree: etree._Element) -> Iterable[Problem]:
+    checks = [
+        (".//bpmn:script", "exec", "script.unsafe", "脚本"),
+        (".//spiffworkflow:preScript", "exec", "script.unsafe", "前置脚本"),
+        (".//spiffworkflow:postScript", "exec", "script.unsafe", "后置脚本"),
+        (".//bpmn:conditionExpression", "eval", "condition.unsafe", "条件表达式"),
+        (".//bpmn:timeDuration", "eval", "timer.unsafe", "定时器表达式"),
+        (".//bpmn:timeDate", "eval", "timer.unsafe", "定时器表达式"),
+        (".//bpmn:timeCycle", "eval", "timer.unsafe", "定时器表达式"),
+    ]
+    for path, mode, code, label in checks:
+        for el in tree.iterfind(path, NS):
+            source = (el.text or "").strip()
+            if not source:
+                continue
+            why = sandbox.check(source, mode)
+            if why is not None:
+                yield Problem(_owner_id(el), code, f"{label}不能在沙箱中编译：{why}")
+
+
+def _task_problems(specs: list[BpmnProcessSpec]) -> list[Problem]:
+    problems: list[Problem] = []
+    known_forms = set(forms.keys())
+    for spec in specs:
+        user_tasks = {name for name, ts in spec.task_specs.items() if ts.manual}
+        for ts in spec.task_specs.values():
+            element = getattr(ts, "bpmn_id", None)
+            label = getattr(ts, "bpmn_name", None) or element
+            if ts.manual:
+                problems += _user_task_problems(ts, element, label, known_forms, user_tasks)
+            elif hasattr(ts, "operation_name"):
+                if operations.get(ts.operation_name) is None:
+                    problems.append(
+                        Problem(
+                            element,
+                            "operation.unknown",
+                            f"服务任务“{label}”调用了未登记的操作：{ts.operation_name}",
+                        )
+                    )
+            elif isinstance(ts, SubWorkflowTask) and not ts.spec:
+                problems.append(Problem(element, "call.unknown", f"调用活动“{label}”没有指定被调用的流程"))
+    return problems
+
+
+def _user_task_problems(
+    ts: Any, element: str, label: str, known_forms: set[str], user_tasks: set[str]
+) -> list[Problem]:
+    problems = []
+    props = properties(ts)
+    if role_of(ts) is None:
+        lane = ts.lane or "（无泳道）"
+        problems.append(
+            Problem(
+                element,
+                "lane.unknown_role",
+                f"用户任务“{label}”所在泳道“{lane}”不是已知岗位：{'、'.join(ROLES.values())}",
+            )
+        )
+    form_key = props.get("formKey")
+    if not form_key:
+        problems.append(Problem(element, "form.missing", f"用户任务“{label}”没有指定表单（formKey）"))
+    elif form_key not in known_forms:
+        problems.append(Problem(element, "form.unknown", f"用户任务“{label}”的表单不存在：{form_key}"))
+    if "dueIn" in props:
+        try:
+            due_at(props["dueIn"], datetime.now(UTC))
+        except Exception:
+            problems.append(
+                Problem(
+                    element, "due.invalid", f"用户任务“{label}”的办理时限不是 ISO 8601 时长：{props['dueIn']}"
+                )
+            )
+    if "decisions" in props and not set(props["decisions"].split(",")) <= DECISIONS:
+        problems.append(
+            Problem(
+                element,
+                "decisions.invalid",
+                f"用户任务“{label}”的审核结论只能是 approve、return、reject：{props['decisions']}",
+            )
+        )
+    if "separateFrom" in props and props["separateFrom"] not in user_tasks:
+        problems.append(
+            Problem(
+                element,
+                "separate_from.unknown",
+                f"用户任务“{label}”要求与不存在的任务分人办理：{props['separateFrom']}",
+            )
+        )
+    return problems
+
+
+class SpecCache:
+    """Parsed specs per definition id: parsing costs more than running a transition, so it is done
+    once per version per process. Specs are shared by every workflow loaded from them: read-only."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._specs: dict[int, Parsed] = {}
+        self._maxsize = maxsize
+
+    def get(self, definition_id: int, load: Callable[[], tuple[str, dict[str, str]]]) -> Parsed:
+        """The parsed spec of a deployed version; `load` returns its (BPMN XML, DMN files) on a miss."""
+        parsed = self._specs.get(definition_id)
+        if parsed is None:
+            bpmn_xml, dmn = load()
+            parsed = parse(bpmn_xml, dmn, check=False)
+            if len(self._specs) >= self._maxsize:
+                self._specs.pop(next(iter(self._specs)))
+            self._specs[definition_id] = parsed
+        return parsed
+
+    def clear(self) -> None:
+        self._specs.clear()
+
+
+SPECS = SpecCache()
