@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
 
 import canbao.db
 
@@ -55,8 +57,518 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_event_object", ["object_type", "object_id", "id"], unique=False)
         batch_op.create_index("ix_audit_event_person", ["person_id", "id"], unique=False)
 
+    op.create_table(
+        "comparison_run",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("rule_version", sa.String(length=16), nullable=False),
+        sa.Column("mode", sa.String(length=16), nullable=False),
+        sa.Column(
+            "inputs",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "counts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "diff", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("previous_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("actor_sub", sa.String(length=64), nullable=False),
+        sa.Column("started_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_comparison_run")),
+    )
+    with op.batch_alter_table("comparison_run", schema=None) as batch_op:
+        batch_op.create_index("ix_comparison_run_area", ["area", "id"], unique=False)
+
+    op.create_table(
+        "data_import",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("system", sa.String(length=32), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("accepted", sa.Integer(), nullable=False),
+        sa.Column("rejected", sa.Integer(), nullable=False),
+        sa.Column("inserted", sa.Integer(), nullable=False),
+        sa.Column("updated", sa.Integer(), nullable=False),
+        sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("rejection_file", sa.String(length=300), nullable=True),
+        sa.Column("actor_sub", sa.String(length=64), nullable=False),
+        sa.Column("at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_import")),
+        sa.UniqueConstraint("kind", "system", "sha256", name=op.f("uq_data_import_kind_system_sha256")),
+    )
+    op.create_table(
+        "division",
+        sa.Column("code", sa.String(length=12), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("level", sa.String(length=8), nullable=False),
+        sa.Column("parent", sa.String(length=12), nullable=True),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.CheckConstraint(
+            "level IN ('province', 'city', 'county', 'township', 'village')", name=op.f("ck_division_level")
+        ),
+        sa.ForeignKeyConstraint(["parent"], ["division.code"], name=op.f("fk_division_parent_division")),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_division")),
+    )
+    with op.batch_alter_table("division", schema=None) as batch_op:
+        batch_op.create_index("ix_division_parent", ["parent", "code"], unique=False)
+
+    op.create_table(
+        "enrollment",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("person_id", sa.String(length=18), nullable=False),
+        sa.Column("scheme", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=1), nullable=False),
+        sa.Column("pay_status", sa.String(length=1), nullable=True),
+        sa.Column("place", sa.String(length=12), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=True),
+        sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("elsewhere", sa.Boolean(), nullable=False),
+        sa.Column("src_name", sa.String(length=64), nullable=True),
+        sa.Column("src_birth_date", sa.Date(), nullable=True),
+        sa.Column("recorded_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("superseded_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("import_id", sa.BigInteger(), nullable=True),
+        sa.Column("case_id", sa.BigInteger(), nullable=True),
+        sa.Column("exchange_id", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollment")),
+    )
+    with op.batch_alter_table("enrollment", schema=None) as batch_op:
+        batch_op.create_index("ix_enrollment_person_id", ["person_id"], unique=False)
+        batch_op.create_index(
+            "uq_enrollment_current",
+            ["person_id", "scheme", "source", "place"],
+            unique=True,
+            postgresql_where=sa.text("superseded_at IS NULL"),
+            sqlite_where=sa.text("superseded_at IS NULL"),
+        )
+
+    op.create_table(
+        "exchange_batch",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("direction", sa.String(length=8), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("origin", sa.String(length=12), nullable=False),
+        sa.Column("origin_batch", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column(
+            "cursor",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "counts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("actor_sub", sa.String(length=64), nullable=False),
+        sa.Column("at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_batch")),
+        sa.UniqueConstraint(
+            "direction",
+            "kind",
+            "origin",
+            "origin_batch",
+            name=op.f("uq_exchange_batch_direction_kind_origin_origin_batch"),
+        ),
+    )
+    op.create_table(
+        "field_change",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("person_id", sa.String(length=18), nullable=False),
+        sa.Column("field", sa.String(length=40), nullable=False),
+        sa.Column("old", sa.Text(), nullable=True),
+        sa.Column("new", sa.Text(), nullable=True),
+        sa.Column("at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("case_id", sa.BigInteger(), nullable=True),
+        sa.Column("import_id", sa.BigInteger(), nullable=True),
+        sa.Column("actor_sub", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_field_change")),
+    )
+    with op.batch_alter_table("field_change", schema=None) as batch_op:
+        batch_op.create_index("ix_field_change_person_id", ["person_id", "id"], unique=False)
+
+    op.create_table(
+        "flag",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("person_id", sa.String(length=18), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("reasons", sa.String(length=200), nullable=False),
+        sa.Column(
+            "details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("raised_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("raised_by_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("raised_by_sub", sa.String(length=64), nullable=True),
+        sa.Column("last_seen_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("cleared_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cleared_by_case_id", sa.BigInteger(), nullable=True),
+        sa.Column("cleared_by_run_id", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flag")),
+    )
+    with op.batch_alter_table("flag", schema=None) as batch_op:
+        batch_op.create_index("ix_flag_area_status", ["area", "status"], unique=False)
+        batch_op.create_index("ix_flag_cleared_by_run_id", ["cleared_by_run_id"], unique=False)
+        batch_op.create_index("ix_flag_person_id", ["person_id"], unique=False)
+        batch_op.create_index("ix_flag_raised_by_run_id", ["raised_by_run_id"], unique=False)
+        batch_op.create_index(
+            "uq_flag_open",
+            ["person_id", "kind"],
+            unique=True,
+            postgresql_where=sa.text("status = 'open'"),
+            sqlite_where=sa.text("status = 'open'"),
+        )
+
+    op.create_table(
+        "person",
+        sa.Column("id", sa.String(length=18), nullable=False),
+        sa.Column("id_type", sa.String(length=2), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("sex", sa.String(length=1), nullable=False),
+        sa.Column("birth_date", sa.Date(), nullable=False),
+        sa.Column("ethnicity", sa.String(length=2), nullable=True),
+        sa.Column("hukou_division", sa.String(length=12), nullable=True),
+        sa.Column("hukou_address", sa.String(length=200), nullable=True),
+        sa.Column("hukou_nature", sa.String(length=2), nullable=True),
+        sa.Column("residence_division", sa.String(length=12), nullable=True),
+        sa.Column("residence_address", sa.String(length=200), nullable=True),
+        sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("employment_status", sa.String(length=8), nullable=True),
+        sa.Column("employer", sa.String(length=200), nullable=True),
+        sa.Column("uninsured_reason_code", sa.String(length=8), nullable=True),
+        sa.Column("uninsured_reason_text", sa.String(length=200), nullable=True),
+        sa.Column("insured_elsewhere", sa.Boolean(), nullable=True),
+        sa.Column(
+            "guardian",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column("registered_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("registered_case_id", sa.BigInteger(), nullable=True),
+        sa.Column("identity_source", sa.String(length=32), nullable=True),
+        sa.Column("identity_confirmed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hukou_source", sa.String(length=32), nullable=True),
+        sa.Column("hukou_confirmed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("residence_source", sa.String(length=32), nullable=True),
+        sa.Column("residence_confirmed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("contact_source", sa.String(length=32), nullable=True),
+        sa.Column("contact_confirmed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("employment_source", sa.String(length=32), nullable=True),
+        sa.Column("employment_confirmed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("status_source", sa.String(length=32), nullable=True),
+        sa.Column("status_confirmed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_person")),
+    )
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.create_index("ix_person_area", ["area"], unique=False)
+        batch_op.create_index("ix_person_residence_division", ["residence_division"], unique=False)
+
+    op.create_table(
+        "person_version",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("person_id", sa.String(length=18), nullable=False),
+        sa.Column("valid_from", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_to", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column("hukou_division", sa.String(length=12), nullable=True),
+        sa.Column("residence_division", sa.String(length=12), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("sex", sa.String(length=1), nullable=False),
+        sa.Column("birth_date", sa.Date(), nullable=False),
+        sa.Column("registered", sa.Boolean(), nullable=False),
+        sa.Column("insured_elsewhere", sa.Boolean(), nullable=True),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_person_version")),
+    )
+    with op.batch_alter_table("person_version", schema=None) as batch_op:
+        batch_op.create_index("ix_person_version_area_valid_from", ["area", "valid_from"], unique=False)
+        batch_op.create_index("ix_person_version_person_id", ["person_id", "valid_from"], unique=False)
+        batch_op.create_index(
+            "uq_person_version_current",
+            ["person_id"],
+            unique=True,
+            postgresql_where=sa.text("valid_to IS NULL"),
+            sqlite_where=sa.text("valid_to IS NULL"),
+        )
+
+    op.create_table(
+        "process_definition",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("bpmn_xml", sa.Text(), nullable=False),
+        sa.Column(
+            "dmn", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("deployed_by", sa.String(length=64), nullable=False),
+        sa.Column("deployed_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("published_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("retired_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_process_definition")),
+        sa.UniqueConstraint("key", "version", name=op.f("uq_process_definition_key_version")),
+    )
+    op.create_table(
+        "survey_team",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_team")),
+    )
+    with op.batch_alter_table("survey_team", schema=None) as batch_op:
+        batch_op.create_index("ix_survey_team_area", ["area"], unique=False)
+
+    op.create_table(
+        "cases",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("definition_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("process_key", sa.String(length=100), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status_detail", sa.Text(), nullable=True),
+        sa.Column("outcome", sa.String(length=100), nullable=True),
+        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column("person_id", sa.String(length=18), nullable=True),
+        sa.Column("person_name", sa.String(length=64), nullable=True),
+        sa.Column("team_id", sa.BigInteger(), nullable=True),
+        sa.Column("state", sa.Text(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["definition_id"],
+            ["process_definition.id"],
+            name=op.f("fk_cases_definition_id_process_definition"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cases")),
+    )
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.create_index("ix_case_area", ["area", "id"], unique=False)
+        batch_op.create_index("ix_case_status", ["process_key", "status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_cases_definition_id"), ["definition_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_cases_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "comparison_count",
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("division", sa.String(length=12), nullable=False),
+        sa.Column("klass", sa.String(length=24), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["comparison_run.id"],
+            name=op.f("fk_comparison_count_run_id_comparison_run"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("run_id", "division", "klass", name=op.f("pk_comparison_count")),
+    )
+    op.create_table(
+        "survey_team_member",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("team_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("card_no", sa.String(length=32), nullable=False),
+        sa.Column("user_sub", sa.String(length=64), nullable=True),
+        sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["survey_team.id"],
+            name=op.f("fk_survey_team_member_team_id_survey_team"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_team_member")),
+        sa.UniqueConstraint("card_no", name=op.f("uq_survey_team_member_card_no")),
+    )
+    with op.batch_alter_table("survey_team_member", schema=None) as batch_op:
+        batch_op.create_index("ix_survey_team_member_team_id", ["team_id"], unique=False)
+
+    op.create_table(
+        "case_task",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("task_guid", sa.String(length=36), nullable=False),
+        sa.Column("spec_name", sa.String(length=100), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=32), nullable=False),
+        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column("team_id", sa.BigInteger(), nullable=True),
+        sa.Column("process_key", sa.String(length=100), nullable=False),
+        sa.Column("form_key", sa.String(length=64), nullable=True),
+        sa.Column("person_id", sa.String(length=18), nullable=True),
+        sa.Column("person_name", sa.String(length=64), nullable=True),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("assignee", sa.String(length=64), nullable=True),
+        sa.Column("claimed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_by", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_task_case_id_cases")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_task")),
+        sa.UniqueConstraint("task_guid", name=op.f("uq_case_task_task_guid")),
+    )
+    with op.batch_alter_table("case_task", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_task_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(
+            "ix_case_task_inbox",
+            ["role", "area", "due_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("state = 'ready'"),
+            sqlite_where=sa.text("state = 'ready'"),
+        )
+
+    op.create_table(
+        "case_wakeup",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("task_guid", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("operation", sa.String(length=100), nullable=True),
+        sa.Column("due_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_wakeup_case_id_cases")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_wakeup")),
+        sa.UniqueConstraint("task_guid", "kind", name=op.f("uq_case_wakeup_task_guid_kind")),
+    )
+    with op.batch_alter_table("case_wakeup", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_wakeup_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_case_wakeup_due_at"), ["due_at"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("case_wakeup", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_wakeup_due_at"))
+        batch_op.drop_index(batch_op.f("ix_case_wakeup_case_id"))
+
+    op.drop_table("case_wakeup")
+    with op.batch_alter_table("case_task", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_case_task_inbox",
+            postgresql_where=sa.text("state = 'ready'"),
+            sqlite_where=sa.text("state = 'ready'"),
+        )
+        batch_op.drop_index(batch_op.f("ix_case_task_case_id"))
+
+    op.drop_table("case_task")
+    with op.batch_alter_table("survey_team_member", schema=None) as batch_op:
+        batch_op.drop_index("ix_survey_team_member_team_id")
+
+    op.drop_table("survey_team_member")
+    op.drop_table("comparison_count")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cases_person_id"))
+        batch_op.drop_index(batch_op.f("ix_cases_definition_id"))
+        batch_op.drop_index("ix_case_status")
+        batch_op.drop_index("ix_case_area")
+
+    op.drop_table("cases")
+    with op.batch_alter_table("survey_team", schema=None) as batch_op:
+        batch_op.drop_index("ix_survey_team_area")
+
+    op.drop_table("survey_team")
+    op.drop_table("process_definition")
+    with op.batch_alter_table("person_version", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_person_version_current",
+            postgresql_where=sa.text("valid_to IS NULL"),
+            sqlite_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.drop_index("ix_person_version_person_id")
+        batch_op.drop_index("ix_person_version_area_valid_from")
+
+    op.drop_table("person_version")
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_index("ix_person_residence_division")
+        batch_op.drop_index("ix_person_area")
+
+    op.drop_table("person")
+    with op.batch_alter_table("flag", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_flag_open",
+            postgresql_where=sa.text("status = 'open'"),
+            sqlite_where=sa.text("status = 'open'"),
+        )
+        batch_op.drop_index("ix_flag_raised_by_run_id")
+        batch_op.drop_index("ix_flag_person_id")
+        batch_op.drop_index("ix_flag_cleared_by_run_id")
+        batch_op.drop_index("ix_flag_area_status")
+
+    op.drop_table("flag")
+    with op.batch_alter_table("field_change", schema=None) as batch_op:
+        batch_op.drop_index("ix_field_change_person_id")
+
+    op.drop_table("field_change")
+    op.drop_table("exchange_batch")
+    with op.batch_alter_table("enrollment", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_enrollment_current",
+            postgresql_where=sa.text("superseded_at IS NULL"),
+            sqlite_where=sa.text("superseded_at IS NULL"),
+        )
+        batch_op.drop_index("ix_enrollment_person_id")
+
+    op.drop_table("enrollment")
+    with op.batch_alter_table("division", schema=None) as batch_op:
+        batch_op.drop_index("ix_division_parent")
+
+    op.drop_table("division")
+    op.drop_table("data_import")
+    with op.batch_alter_table("comparison_run", schema=None) as batch_op:
+        batch_op.drop_index("ix_comparison_run_area")
+
+    op.drop_table("comparison_run")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_event_person")
         batch_op.drop_index("ix_audit_event_object")
