@@ -56,14 +56,40 @@ def clean(text: str | None) -> str:
 
 
 def event_hash(
-    *, chain: int, seq: int, at: datetime, actor_sub: str, actor_role: str, area: str,
-    client_addr: str | None, action: str, object_type: str, object_id: str, case_id: int | None,
-    person_id: str | None, payload: str, prev_hash: str,
+    *,
+    chain: int,
+    seq: int,
+    at: datetime,
+    actor_sub: str,
+    actor_role: str,
+    area: str,
+    client_addr: str | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    case_id: int | None,
+    person_id: str | None,
+    payload: str,
+    prev_hash: str,
 ) -> str:
-    text = SEP.join((
-        str(chain), str(seq), format_time(at), actor_sub, actor_role, area, client_addr or "", action,
-        object_type, object_id, "" if case_id is None else str(case_id), person_id or "", payload, prev_hash,
-    ))
+    text = SEP.join(
+        (
+            str(chain),
+            str(seq),
+            format_time(at),
+            actor_sub,
+            actor_role,
+            area,
+            client_addr or "",
+            action,
+            object_type,
+            object_id,
+            "" if case_id is None else str(case_id),
+            person_id or "",
+            payload,
+            prev_hash,
+        )
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -25,16 +25,19 @@ def record(
     case_id: int | None = None,
     person_id: str | None = None,
 ) -> None:
-    queue(session, PendingEvent(
-        at=utcnow(),
-        actor_sub=clean(actor.sub),
-        actor_role=clean(actor.role),
-        area=clean(actor.area if area is None else area),
-        client_addr=clean(actor.client_addr) or None,
-        action=clean(action),
-        object_type=clean(object_type),
-        object_id=clean(str(object_id)),
-        case_id=case_id,
-        person_id=person_id,
-        payload=canonical_json(payload or {}),
-    ))
+    queue(
+        session,
+        PendingEvent(
+            at=utcnow(),
+            actor_sub=clean(actor.sub),
+            actor_role=clean(actor.role),
+            area=clean(actor.area if area is None else area),
+            client_addr=clean(actor.client_addr) or None,
+            action=clean(action),
+            object_type=clean(object_type),
+            object_id=clean(str(object_id)),
+            case_id=case_id,
+            person_id=person_id,
+            payload=canonical_json(payload or {}),
+        ),
+    )

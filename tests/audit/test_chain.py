@@ -10,8 +10,15 @@ CLERK = Actor(sub="platform1", roles=("platform_reviewer",), area="370102001", c
 
 def test_events_are_chained_at_commit(any_db):
     with any_db.sessions() as s, s.begin():
-        audit.record(s, actor=CLERK, action="person.read", object_type="person", object_id="370102199001011234",
-                     person_id="370102199001011234", payload={"fields": ["name", "phone"], "route": "/x"})
+        audit.record(
+            s,
+            actor=CLERK,
+            action="person.read",
+            object_type="person",
+            object_id="370102199001011234",
+            person_id="370102199001011234",
+            payload={"fields": ["name", "phone"], "route": "/x"},
+        )
         audit.record(s, actor=CLERK, action="case.start", object_type="case", object_id=7, case_id=7)
     with any_db.sessions() as s:
         events = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
@@ -21,9 +28,25 @@ def test_events_are_chained_at_commit(any_db):
         assert first.prev_hash == GENESIS and second.prev_hash == first.hash
         assert first.payload == '{"fields":["name","phone"],"route":"/x"}'
         for e in events:
-            fields = {c: getattr(e, c) for c in ("chain", "seq", "at", "actor_sub", "actor_role", "area",
-                                                  "client_addr", "action", "object_type", "object_id",
-                                                  "case_id", "person_id", "payload", "prev_hash")}
+            fields = {
+                c: getattr(e, c)
+                for c in (
+                    "chain",
+                    "seq",
+                    "at",
+                    "actor_sub",
+                    "actor_role",
+                    "area",
+                    "client_addr",
+                    "action",
+                    "object_type",
+                    "object_id",
+                    "case_id",
+                    "person_id",
+                    "payload",
+                    "prev_hash",
+                )
+            }
             assert event_hash(**fields) == e.hash
         head = s.get(AuditChainHead, first.chain)
         assert (head.seq, head.hash) == (2, second.hash)
