@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from operator import mul
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘxＸ", "0123456789XXXX")
-_RE_18 = re.compile(r"\d{17}[\dX]")
-_RE_15 = re.compile(r"\d{15}")
+# ASCII digits only: \d would also match Arabic-Indic and other Unicode digits, which int() accepts.
+_RE_18 = re.compile(r"[0-9]{17}[0-9X]")
+_RE_15 = re.compile(r"[0-9]{15}")
 
 
 class IdNumberError(ValueError):
@@ -25,7 +27,10 @@ class IdNumberError(ValueError):
 
 
 def check_char(body17: str) -> str:
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(body17, WEIGHTS, strict=True)) % 11]
+    """The ISO 7064 MOD 11-2 check character of 17 ASCII digits."""
+    if len(body17) != 17:
+        raise ValueError("check_char needs the 17-digit body")
+    return CHECK_CHARS[sum(map(mul, map(int, body17), WEIGHTS)) % 11]
 
 
 def upgrade_15(id15: str) -> str:
