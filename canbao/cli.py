@@ -6,8 +6,13 @@ import typer
 
 from canbao import migrate
 from canbao.config import get_settings
+from forms.cli import divisions_app, forms_app
 
 app = typer.Typer(help="canbao 全民参保登记", no_args_is_help=True, add_completion=False)
+
+
+app.add_typer(divisions_app, name="divisions")
+app.add_typer(forms_app, name="forms")
 
 
 @app.callback()

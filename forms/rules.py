@@ -1,0 +1,276 @@
+"""Cross-field rules that JSON Schema cannot say, one function per rule.
+
+They run after the schema checks on the same document and must cope with anything: a rule acts only on
+fields that are present, of the right type and not already reported, so one mistake gives one error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from canbao.errors import FieldError
+
+from . import checks, idnumber
+from .compiler import Node, resolve, unescape
+
+Errors = list[FieldError]
+Rule = Callable[[Any, Errors], None]
+
+GUARDIAN_AGE = 16
+RESIDENT_ID = "01"
+# Fields a change request may not touch: the person's key and the provenance of the registration.
+PROTECTED = ("/id_type", "/id_number", "/survey")
+OLD_VALUE_BUDGET = 2000  # JSON nodes + characters allowed in a change's `old` value
+SEX_LABEL = {"1": "男", "2": "女"}
+
+
+def _reported(errs: Errors, *pointers: str) -> bool:
+    """Is any of `pointers` (or a field inside it) already reported?"""
+    if not errs:
+        return False
+    return any(e.pointer == p or e.pointer.startswith(p + "/") for e in errs for p in pointers)
+
+
+def _resident_id(number: Any, pointer: str, errs: Errors) -> str | None:
+    """The canonical 18-character number, or None after reporting why it is not one."""
+    if type(number) is not str or _reported(errs, pointer):
+        return None
+    try:
+        return idnumber.normalize(number)
+    except idnumber.IdNumberError as exc:
+        errs.append(FieldError(pointer, exc.code, exc.message))
+        return None
+
+
+def _iso(value: Any, pointer: str, errs: Errors) -> date | None:
+    if type(value) is not str or _reported(errs, pointer):
+        return None
+    return checks.iso_date(value)
+
+
+# -- registration -----------------------------------------------------------------------------------------
+
+
+def _identity(doc: dict[str, Any], errs: Errors) -> tuple[str | None, date | None]:
+    """GB 11643 for a resident ID; sex and birth date must agree with it. Returns (id18, birth date)."""
+    id18 = None
+    if doc.get("id_type") == RESIDENT_ID:
+        id18 = _resident_id(doc.get("id_number"), "/id_number", errs)
+    born = _iso(doc.get("birth_date"), "/birth_date", errs)
+    if id18 is None:
+        return None, born
+    id_born = idnumber.birth_date(id18)
+    if born is not None and born != id_born:
+        errs.append(
+            FieldError(
+                "/birth_date",
+                "birth_date.mismatch",
+                f"出生日期与公民身份号码不符（号码中为 {id_born:%Y-%m-%d}）",
+            )
+        )
+    sex = doc.get("sex")
+    if type(sex) is str and not _reported(errs, "/sex") and sex != idnumber.sex(id18):
+        errs.append(
+            FieldError(
+                "/sex",
+                "sex.mismatch",
+                f"性别与公民身份号码不符（号码第17位表示{SEX_LABEL[idnumber.sex(id18)]}）",
+            )
+        )
+    return id18, id_born
+
+
+def _reference_day(doc: dict[str, Any], errs: Errors) -> date:
+    survey = doc.get("survey")
+    if isinstance(survey, dict):
+        day = _iso(survey.get("date"), "/survey/date", errs)
+        if day is not None:
+            return day
+    return date.today()
+
+
+def _guardian(doc: dict[str, Any], errs: Errors, id18: str | None, born: date | None) -> None:
+    """A person under 16 needs a guardian; a guardian's resident ID is checked and is not the person's."""
+    guardian = doc.get("guardian")
+    if (
+        born is not None
+        and "guardian" not in doc
+        and checks.age_on(born, _reference_day(doc, errs)) < GUARDIAN_AGE
+    ):
+        errs.append(
+            FieldError("/guardian", "guardian.required", "监护人：登记人未满16周岁，必须填写监护人信息")
+        )
+    if not isinstance(guardian, dict) or guardian.get("id_type", RESIDENT_ID) != RESIDENT_ID:
+        return
+    gid = _resident_id(guardian.get("id_number"), "/guardian/id_number", errs)
+    if gid is not None and gid == id18:
+        errs.append(FieldError("/guardian/id_number", "guardian.self", "监护人不能是登记人本人"))
+
+
+def _insurance_dates(doc: dict[str, Any], errs: Errors, born: date | None) -> None:
+    items = doc.get("insurance")
+    if born is None or not isinstance(items, list):
+        return
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            ptr = f"/insurance/{i}/first_date"
+            first = _iso(item.get("first_date"), ptr, errs)
+            if first is not None and first < born:
+                errs.append(
+                    FieldError(ptr, "insurance.first_date_before_birth", "首次参保日期不能早于出生日期")
+                )
+
+
+def _surveyors(doc: dict[str, Any], errs: Errors) -> None:
+    survey = doc.get("survey")
+    team = survey.get("surveyors") if isinstance(survey, dict) else None
+    if not isinstance(team, list):
+        return
+    seen: set[str] = set()
+    for j, person in enumerate(team):
+        card = person.get("card_no") if isinstance(person, dict) else None
+        if type(card) is str:
+            if card in seen:
+                errs.append(
+                    FieldError(
+                        f"/survey/surveyors/{j}/card_no",
+                        "survey.surveyor_duplicate",
+                        "调查证编号重复：同一调查员只能填写一次",
+                    )
+                )
+            seen.add(card)
+
+
+def registration(doc: Any, errs: Errors) -> None:
+    if not isinstance(doc, dict):
+        return
+    id18, born = _identity(doc, errs)
+    _guardian(doc, errs, id18, born)
+    _insurance_dates(doc, errs, born)
+    _surveyors(doc, errs)
+
+
+# -- change request ---------------------------------------------------------------------------------------
+
+
+def _json_budget(value: Any, budget: int, depth: int = 0) -> int:
+    """What is left of `budget` after counting the nodes and characters of `value`; -1 when exceeded or
+    when `value` is not JSON (sets, objects, NaN, non-string keys, nesting deeper than 10)."""
+    budget -= 1
+    if budget < 0 or depth > 10:
+        return -1
+    if value is None or type(value) in (bool, int):
+        return budget
+    if type(value) is float:
+        return budget if value == value and value not in (float("inf"), float("-inf")) else -1
+    if type(value) is str:
+        return budget - len(value) if len(value) <= budget else -1
+    if isinstance(value, list):
+        for x in value:
+            budget = _json_budget(x, budget, depth + 1)
+            if budget < 0:
+                return -1
+        return budget
+    if isinstance(value, dict):
+        for k, x in value.items():
+            if type(k) is not str:
+                return -1
+            budget = _json_budget(x, budget - len(k), depth + 1)
+            if budget < 0:
+                return -1
+        return budget
+    return -1
+
+
+def change_request(registration_root: Node) -> Rule:
+    def rule(doc: Any, errs: Errors) -> None:
+        if not isinstance(doc, dict):
+            return
+        _resident_id(doc.get("id_number"), "/id_number", errs)
+        changes = doc.get("changes")
+        if not isinstance(changes, list) or any(e.pointer == "/changes" for e in errs):
+            return  # not a list, or too long to walk
+        fields: list[str] = []
+        for i, change in enumerate(changes):
+            if not isinstance(change, dict):
+                continue
+            here = f"/changes/{i}"
+            if "old" in change and _json_budget(change["old"], OLD_VALUE_BUDGET) < 0:
+                errs.append(FieldError(f"{here}/old", "change.old_too_large", "原值过大或不是合法的 JSON 值"))
+            pointer = change.get("field")
+            if type(pointer) is not str or _reported(errs, f"{here}/field"):
+                continue
+            node = resolve(registration_root, pointer)
+            if node is None or node is registration_root:
+                errs.append(
+                    FieldError(
+                        f"{here}/field", "change.field_unknown", f"全民参保登记表中没有字段“{pointer}”"
+                    )
+                )
+                continue
+            if any(pointer == p or pointer.startswith(p + "/") for p in PROTECTED):
+                errs.append(
+                    FieldError(
+                        f"{here}/field",
+                        "change.field_protected",
+                        "证件类型、证件号码和采集信息不能通过变更申请修改",
+                    )
+                )
+                continue
+            if any(
+                pointer == f or pointer.startswith(f + "/") or f.startswith(pointer + "/") for f in fields
+            ):
+                errs.append(
+                    FieldError(
+                        f"{here}/field", "change.field_duplicate", f"字段“{pointer}”在本申请中重复变更"
+                    )
+                )
+                continue
+            fields.append(pointer)
+            if "new" not in change:
+                continue
+            new = change["new"]
+            if new is None:
+                parent_ptr, _, last = pointer.rpartition("/")
+                parent = resolve(registration_root, parent_ptr)
+                if parent is not None and unescape(last) in parent.required:
+                    errs.append(
+                        FieldError(f"{here}/new", "change.value_required", f"{node.title}是必填项，不能清除")
+                    )
+                continue
+            node.check(new, f"{here}/new", errs)
+            if "old" in change and change["old"] == new and type(change["old"]) is type(new):
+                errs.append(FieldError(f"{here}/new", "change.unchanged", "新值与原值相同"))
+
+    return rule
+
+
+# -- review decision --------------------------------------------------------------------------------------
+
+
+def review_decision(registration_root: Node) -> Rule:
+    def rule(doc: Any, errs: Errors) -> None:
+        items = doc.get("return_items") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            return
+        for i, pointer in enumerate(items):
+            ptr = f"/return_items/{i}"
+            if (
+                type(pointer) is str
+                and not _reported(errs, ptr)
+                and resolve(registration_root, pointer) in (None, registration_root)
+            ):
+                errs.append(FieldError(ptr, "review.item_unknown", f"全民参保登记表中没有字段“{pointer}”"))
+
+    return rule
+
+
+# -- summary row ------------------------------------------------------------------------------------------
+
+
+def summary_row(doc: Any, errs: Errors) -> None:
+    if not isinstance(doc, dict):
+        return
+    _identity({**doc, "id_type": RESIDENT_ID}, errs)
