@@ -1,0 +1,687 @@
+"""信息比对 (第八–十条): classify every person of an area as of a date, flag, count, diff.
+
+The rules are one SQL statement over two relations — persons `p(id, area, name, birth_date, status)`
+and enrollment facts `e0(person_id, scheme, status, place, start_date, end_date, src_name,
+src_birth_date)` — written in the SQL that PostgreSQL, SQLite and DuckDB share, so the same text runs
+in the database over the registry (`run`) and in DuckDB over import files (`run_files`, for
+province-size extracts and the benchmark). Matching is by the normalised 18-character number only.
+
+Rule set RULE_VERSION (domain notes §5.3, §6.1; issue 7):
+- active enrollment on day D: 参保状态 1 (正常参保) and start_date <= D < end_date (open ends allowed);
+- excluded: 生存/户籍管理状态 死亡 / 注销 / 迁出 (`excluded.dead|cancelled|moved_out`); a dead or
+  cancelled person with an active enrollment is also flagged 信息不准 (`status.dead_active`,
+  `status.cancelled_active`);
+- 重复参保 (flag `duplicate`): active in 职工医保 310 and 居民医保 390 (`dup.medical`); active in
+  职工养老 110/120 and 居民养老 170 (`dup.pension`); active in the same 险种 in two 参保地
+  (`dup.place.<险种>`);
+- 信息不准 (flag `inaccurate`): a source system's name or birth date differs from the population
+  data, which wins for identity (`mismatch.name`, `mismatch.birth_date`);
+- 未参保 (flag `needs_survey`, `uninsured`): no active enrollment at all;
+- 未参全 (flag `needs_survey`): no active basic medical insurance (310/390, every age:
+  `missing.medical`), or aged 16 or over on D without active basic pension (110/120/170:
+  `missing.pension`); under 16 the pension requirement does not apply (counted as
+  `scheme_exempt.pension_under_16`);
+- 已参保: none of the above — the record is confirmed, no flag.
+Each person gets one class for the counts, by precedence excluded > duplicate > inaccurate >
+uninsured > partial > insured; flags are raised for every condition found.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    String,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from canbao import audit
+from canbao.actors import Actor
+from canbao.db import utcnow
+from canbao.errors import FieldError, Invalid, NotFound
+
+from .common import AreaForbidden, check_area, in_area, sql_in_area
+from .imports import _stage_table, drop, stage
+from .models import ComparisonCount, ComparisonRun, Enrollment, Flag, Person
+
+RULE_VERSION = "2026.1"
+SCHEMES = ("110", "120", "170", "210", "310", "390", "410", "510")
+MEDICAL = ("310", "390")
+PENSION_EMPLOYEE = ("110", "120")
+PENSION_RESIDENT = ("170",)
+PENSION_AGE = 16
+CLASSES = {
+    "insured": "已参保",
+    "duplicate": "重复参保",
+    "inaccurate": "信息不准",
+    "uninsured": "未参保",
+    "partial": "未参全",
+    "excluded.dead": "排除：死亡",
+    "excluded.cancelled": "排除：注销",
+    "excluded.moved_out": "排除：迁出",
+}
+FLAG_COLUMNS = {"duplicate": "dup", "needs_survey": "survey", "inaccurate": "inacc"}
+
+
+AreaForbiddenError = AreaForbidden
+
+
+class ComparisonNotFound(NotFound):
+    code = "comparison.not_found"
+    title = "比对记录不存在"
+
+
+def _lit(day: date) -> str:
+    return f"'{day.isoformat()}'"
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def rules_sql(p_sql: str, e_sql: str, *, as_of: date) -> str:
+    """The classification of every person in `p_sql`: one row per person with its class and the
+    space-separated reason codes for each flag kind (empty when none)."""
+    d = _lit(as_of)
+    cutoff = _lit(_years_before(as_of, PENSION_AGE))
+
+    def is_in(codes: tuple[str, ...]) -> str:
+        return "scheme IN (" + ", ".join(f"'{c}'" for c in codes) + ")"
+
+    per_scheme = []
+    for code in SCHEMES:
+        per_scheme.append(f"MIN(CASE WHEN active = 1 AND scheme = '{code}' THEN place END) AS lo_{code}")
+        per_scheme.append(f"MAX(CASE WHEN active = 1 AND scheme = '{code}' THEN place END) AS hi_{code}")
+    multi = " || ".join(f"CASE WHEN g.lo_{c} <> g.hi_{c} THEN 'dup.place.{c} ' ELSE '' END" for c in SCHEMES)
+    return f"""
+WITH p AS ({p_sql}),
+e0 AS ({e_sql}),
+e AS (
+  SELECT e0.person_id, e0.scheme, e0.place,
+    CASE WHEN e0.status = '1' AND (e0.start_date IS NULL OR e0.start_date <= {d})
+              AND (e0.end_date IS NULL OR e0.end_date > {d}) THEN 1 ELSE 0 END AS active,
+    CASE WHEN e0.src_name IS NOT NULL AND e0.src_name <> '' AND e0.src_name <> p.name THEN 1 ELSE 0
+      END AS name_mis,
+    CASE WHEN e0.src_birth_date IS NOT NULL AND e0.src_birth_date <> p.birth_date THEN 1 ELSE 0 END
+      AS birth_mis
+  FROM e0 JOIN p ON p.id = e0.person_id
+),
+g AS (
+  SELECT person_id,
+    MAX(CASE WHEN active = 1 AND {is_in(("310",))} THEN 1 ELSE 0 END) AS med_emp,
+    MAX(CASE WHEN active = 1 AND {is_in(("390",))} THEN 1 ELSE 0 END) AS med_res,
+    MAX(CASE WHEN active = 1 AND {is_in(PENSION_EMPLOYEE)} THEN 1 ELSE 0 END) AS pen_emp,
+    MAX(CASE WHEN active = 1 AND {is_in(PENSION_RESIDENT)} THEN 1 ELSE 0 END) AS pen_res,
+    MAX(active) AS any_active, MAX(name_mis) AS name_mis, MAX(birth_mis) AS birth_mis,
+    {", ".join(per_scheme)}
+  FROM e GROUP BY person_id
+),
+c AS (
+  SELECT p.id AS person_id, p.area AS area, p.status AS status,
+    CASE WHEN p.birth_date <= {cutoff} THEN 1 ELSE 0 END AS pension_age,
+    COALESCE(g.med_emp, 0) AS med_emp, COALESCE(g.med_res, 0) AS med_res,
+    COALESCE(g.pen_emp, 0) AS pen_emp, COALESCE(g.pen_res, 0) AS pen_res,
+    COALESCE(g.any_active, 0) AS any_active, COALESCE(g.name_mis, 0) AS name_mis,
+    COALESCE(g.birth_mis, 0) AS birth_mis,
+    CASE WHEN g.person_id IS NULL THEN '' ELSE {multi} END AS dup_place
+  FROM p LEFT JOIN g ON g.person_id = p.id
+),
+r AS (
+  SELECT person_id, area, status, pension_age, any_active,
+    CASE WHEN status = 'normal' THEN TRIM(
+        CASE WHEN med_emp = 1 AND med_res = 1 THEN 'dup.medical ' ELSE '' END
+     || CASE WHEN pen_emp = 1 AND pen_res = 1 THEN 'dup.pension ' ELSE '' END
+     || dup_place) ELSE '' END AS dup,
+    TRIM(
+        CASE WHEN name_mis = 1 THEN 'mismatch.name ' ELSE '' END
+     || CASE WHEN birth_mis = 1 THEN 'mismatch.birth_date ' ELSE '' END
+     || CASE WHEN status = 'dead' AND any_active = 1 THEN 'status.dead_active ' ELSE '' END
+     || CASE WHEN status = 'cancelled' AND any_active = 1 THEN 'status.cancelled_active' ELSE ''
+       END) AS inacc,
+    CASE WHEN status <> 'normal' THEN ''
+         WHEN any_active = 0 THEN 'uninsured'
+         ELSE TRIM(CASE WHEN med_emp = 0 AND med_res = 0 THEN 'missing.medical ' ELSE '' END
+                || CASE WHEN pension_age = 1 AND pen_emp = 0 AND pen_res = 0 THEN 'missing.pension'
+                  ELSE '' END)
+    END AS survey
+  FROM c
+)
+SELECT person_id, area,
+  CASE WHEN status = 'dead' THEN 'excluded.dead'
+       WHEN status = 'cancelled' THEN 'excluded.cancelled'
+       WHEN status = 'moved_out' THEN 'excluded.moved_out'
+       WHEN dup <> '' THEN 'duplicate'
+       WHEN inacc <> '' THEN 'inaccurate'
+       WHEN survey = 'uninsured' THEN 'uninsured'
+       WHEN survey <> '' THEN 'partial'
+       ELSE 'insured' END AS klass,
+  dup, survey, inacc,
+  CASE WHEN status = 'normal' AND pension_age = 0 THEN 1 ELSE 0 END AS under_age
+FROM r
+"""
+
+
+def registry_inputs(area: str) -> tuple[str, str]:
+    """The two input relations over the registry tables of one area."""
+    p_sql = f"SELECT id, area, name, birth_date, status FROM person WHERE {sql_in_area('area', area)}"
+    e_sql = (
+        "SELECT en.person_id, en.scheme, en.status, en.place, en.start_date, en.end_date, en.src_name, "
+        "en.src_birth_date FROM enrollment en WHERE en.superseded_at IS NULL"
+    )
+    return p_sql, e_sql
+
+
+def _finding_table():
+    return _stage_table(
+        "_cmp_finding",
+        [
+            Column("person_id", String(18), primary_key=True),
+            Column("area", String(12)),
+            Column("klass", String(24)),
+            Column("dup", String(200)),
+            Column("survey", String(200)),
+            Column("inacc", String(200)),
+            Column("under_age", Integer),
+        ],
+    )
+
+
+@dataclass
+class RunResult:
+    run: ComparisonRun
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return summary(self.run)
+
+
+def summary(run: ComparisonRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "area": run.area,
+        "as_of": run.as_of.isoformat(),
+        "rule_version": run.rule_version,
+        "mode": run.mode,
+        "inputs": run.inputs,
+        "counts": run.counts,
+        "diff": run.diff,
+        "previous_run_id": run.previous_run_id,
+        "actor": run.actor_sub,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def _start(
+    session: Session, *, actor: Actor, area: str, as_of: date, mode: str, inputs: dict
+) -> ComparisonRun:
+    check_area(area)
+    if not actor.reaches(area):
+        raise AreaForbidden(f"无权对 {area} 进行信息比对")
+    previous = session.scalar(
+        select(ComparisonRun.id)
+        .where(ComparisonRun.area == area, ComparisonRun.finished_at.is_not(None))
+        .order_by(ComparisonRun.id.desc())
+        .limit(1)
+    )
+    run = ComparisonRun(
+        area=area,
+        as_of=as_of,
+        rule_version=RULE_VERSION,
+        mode=mode,
+        inputs=inputs,
+        counts={},
+        diff={},
+        previous_run_id=previous,
+        actor_sub=actor.sub,
+        started_at=utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def run(session: Session, *, actor: Actor, area: str, as_of: date | None = None) -> RunResult:
+    """Compare the registry of `area` as of `as_of` (today): flags, counts per class and division, diff."""
+    started = time.perf_counter()
+    as_of = as_of or date.today()
+    imports = session.execute(
+        text("SELECT kind, system, MAX(id) FROM data_import GROUP BY kind, system ORDER BY kind, system")
+    ).all()
+    inputs = {
+        "source": "registry",
+        "latest_imports": [{"kind": k, "system": s, "import_id": i} for k, s, i in imports],
+        "enrollment_rows_current": session.scalar(
+            select(func.count()).select_from(Enrollment).where(Enrollment.superseded_at.is_(None))
+        ),
+    }
+    cmp_run = _start(session, actor=actor, area=area, as_of=as_of, mode="database", inputs=inputs)
+    f = _finding_table()
+    conn = session.connection()
+    drop(session, f)
+    f.create(conn)
+    p_sql, e_sql = registry_inputs(area)
+    sql = rules_sql(p_sql, e_sql, as_of=as_of)
+    session.execute(
+        text(
+            f"INSERT INTO _cmp_finding (person_id, area, klass, dup, survey, inacc, under_age) "
+            f"SELECT person_id, area, klass, dup, survey, inacc, under_age FROM ({sql}) AS x "
+            f"WHERE klass <> 'insured' OR inacc <> '' OR under_age = 1"
+        )
+    )
+    totals = dict(
+        session.execute(
+            select(Person.area, func.count()).where(in_area(Person.area, area)).group_by(Person.area)
+        ).all()
+    )
+    _finish(session, cmp_run, f, totals, actor=actor)
+    drop(session, f)
+    return RunResult(cmp_run, time.perf_counter() - started)
+
+
+def _finish(
+    session: Session,
+    cmp_run: ComparisonRun,
+    f,
+    totals: dict[str, int],
+    *,
+    actor: Actor,
+    detail_duplicates: bool = True,
+) -> None:
+    """Counts, flags and diff from the findings table `f` (persons not insured, or with notes)."""
+    at = utcnow()
+    rows = session.execute(select(f.c.area, f.c.klass, func.count()).group_by(f.c.area, f.c.klass)).all()
+    under = dict(
+        session.execute(select(f.c.area, func.count()).where(f.c.under_age == 1).group_by(f.c.area)).all()
+    )
+    per_division: dict[str, dict[str, int]] = {}
+    for division, klass, n in rows:
+        per_division.setdefault(division, {})[klass] = n
+    for division, total in totals.items():
+        counts = per_division.setdefault(division, {})
+        counts["insured"] = total - sum(n for k, n in counts.items() if k != "insured")
+        if counts["insured"] == 0:
+            counts.pop("insured")
+    session.execute(
+        insert(ComparisonCount),
+        [
+            {"run_id": cmp_run.id, "division": division, "klass": klass, "n": n}
+            for division, counts in per_division.items()
+            for klass, n in counts.items()
+            if n
+        ]
+        or [{"run_id": cmp_run.id, "division": cmp_run.area, "klass": "insured", "n": 0}],
+    )
+    by_class: dict[str, int] = {}
+    for counts in per_division.values():
+        for klass, n in counts.items():
+            by_class[klass] = by_class.get(klass, 0) + n
+
+    flag = Flag.__table__
+    diff: dict[str, Any] = {"new": {}, "resolved": {}, "open": {}}
+    for kind, column in FLAG_COLUMNS.items():
+        reason = f.c[column]
+        open_same = and_(flag.c.person_id == f.c.person_id, flag.c.kind == kind, flag.c.status == "open")
+        session.execute(
+            update(flag)
+            .where(open_same, reason != "")
+            .values(reasons=reason, area=f.c.area, last_seen_run_id=cmp_run.id)
+        )
+        session.execute(
+            insert(flag).from_select(
+                [
+                    "person_id",
+                    "kind",
+                    "reasons",
+                    "area",
+                    "status",
+                    "raised_at",
+                    "raised_by_run_id",
+                    "last_seen_run_id",
+                ],
+                select(
+                    f.c.person_id,
+                    literal(kind),
+                    reason,
+                    f.c.area,
+                    literal("open"),
+                    literal(at, flag.c.raised_at.type),
+                    literal(cmp_run.id),
+                    literal(cmp_run.id),
+                ).where(reason != "", ~exists().where(open_same)),
+            )
+        )
+        session.execute(
+            update(flag)
+            .where(
+                flag.c.kind == kind,
+                flag.c.status == "open",
+                in_area(flag.c.area, cmp_run.area),
+                flag.c.last_seen_run_id.is_distinct_from(cmp_run.id),
+            )
+            .values(status="cleared", cleared_at=at, cleared_by_run_id=cmp_run.id)
+        )
+        diff["new"][kind] = (
+            session.scalar(
+                select(func.count())
+                .select_from(flag)
+                .where(flag.c.kind == kind, flag.c.raised_by_run_id == cmp_run.id)
+            )
+            or 0
+        )
+        diff["resolved"][kind] = (
+            session.scalar(
+                select(func.count())
+                .select_from(flag)
+                .where(flag.c.kind == kind, flag.c.cleared_by_run_id == cmp_run.id)
+            )
+            or 0
+        )
+        diff["open"][kind] = (
+            session.scalar(
+                select(func.count())
+                .select_from(flag)
+                .where(flag.c.kind == kind, flag.c.last_seen_run_id == cmp_run.id, flag.c.status == "open")
+            )
+            or 0
+        )
+    if detail_duplicates:
+        _detail_duplicates(session, cmp_run.id)
+    previous = session.get(ComparisonRun, cmp_run.previous_run_id) if cmp_run.previous_run_id else None
+    if previous is not None:
+        before = previous.counts.get("by_class", {})
+        diff["class_delta"] = {k: by_class.get(k, 0) - before.get(k, 0) for k in sorted({*by_class, *before})}
+    cmp_run.counts = {
+        "persons": sum(totals.values()),
+        "by_class": by_class,
+        "scheme_exempt": {"pension_under_16": sum(under.values())},
+    }
+    cmp_run.diff = diff
+    cmp_run.finished_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="comparison.run",
+        object_type="comparison_run",
+        object_id=cmp_run.id,
+        payload={
+            "area": cmp_run.area,
+            "as_of": cmp_run.as_of.isoformat(),
+            "rule_version": RULE_VERSION,
+            "mode": cmp_run.mode,
+            "counts": cmp_run.counts,
+            "diff": diff,
+        },
+        area=cmp_run.area,
+    )
+
+
+def _detail_duplicates(session: Session, run_id: int) -> None:
+    """Record on each duplicate flag raised or seen by this run the active enrollments behind it."""
+    e, flag = Enrollment.__table__, Flag.__table__
+    rows = session.execute(
+        select(flag.c.id, e.c.id, e.c.scheme, e.c.place, e.c.source, e.c.start_date)
+        .join(e, e.c.person_id == flag.c.person_id)
+        .where(
+            flag.c.last_seen_run_id == run_id,
+            flag.c.kind == "duplicate",
+            flag.c.status == "open",
+            e.c.superseded_at.is_(None),
+            e.c.status == "1",
+        )
+        .order_by(flag.c.id, e.c.scheme, e.c.place)
+    ).all()
+    details: dict[int, list[dict[str, Any]]] = {}
+    for flag_id, enrollment_id, scheme, place, source, start in rows:
+        details.setdefault(flag_id, []).append(
+            {
+                "enrollment_id": enrollment_id,
+                "scheme": scheme,
+                "place": place,
+                "source": source,
+                "start_date": start.isoformat() if start else None,
+            }
+        )
+    for flag_id, enrollments in details.items():
+        session.execute(update(Flag).where(Flag.id == flag_id).values(details={"enrollments": enrollments}))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Over files, in DuckDB
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def duckdb_macros() -> list[str]:
+    """DuckDB macros: `cb_id(x)` is the canonical 18-character number of `x` (15-digit upgraded), or NULL
+    when it is not a valid 公民身份号码 (format, birth date, check character) — forms.idnumber in SQL."""
+    total = " + ".join(f"CAST(substr(b, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(WEIGHTS))
+    return [
+        "CREATE OR REPLACE MACRO cb_body(r) AS CASE "
+        "WHEN regexp_full_match(r, '[0-9]{15}') THEN substr(r, 1, 6) || '19' || substr(r, 7, 9) "
+        "WHEN regexp_full_match(r, '[0-9]{17}[0-9X]') THEN substr(r, 1, 17) END",
+        f"CREATE OR REPLACE MACRO cb_check(b) AS substr('10X98765432', (({total}) % 11) + 1, 1)",
+        "CREATE OR REPLACE MACRO cb_id2(r, b) AS CASE WHEN b IS NULL THEN NULL "
+        "WHEN length(r) = 18 AND substr(r, 18, 1) <> cb_check(b) THEN NULL "
+        "WHEN try_strptime(substr(b, 7, 8), '%Y%m%d') IS NULL THEN NULL ELSE b || cb_check(b) END",
+        "CREATE OR REPLACE MACRO cb_id(x) AS cb_id2(upper(trim(x)), cb_body(upper(trim(x))))",
+    ]
+
+
+def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tuple[list[str], str, str]:
+    """DuckDB tables for the population file and each system's enrollment file (CSV with the import
+    headings in English, as `registry.demo` writes them). Returns (setup statements, p_sql, e_sql)."""
+
+    def csv_scan(path: Path) -> str:
+        return f"read_csv('{path}', header = true, all_varchar = true)"
+
+    status = (
+        "CASE coalesce(status, '') WHEN '死亡' THEN 'dead' WHEN '注销' THEN 'cancelled' "
+        "WHEN '迁出' THEN 'moved_out' "
+        "WHEN '正常' THEN 'normal' WHEN '管理中' THEN 'normal' WHEN '' THEN 'normal' ELSE status END"
+    )
+    setup = [
+        *duckdb_macros(),
+        "CREATE OR REPLACE TEMP TABLE pop AS SELECT id, area, name, "
+        "CAST(strptime(substr(id, 7, 8), '%Y%m%d') AS DATE) AS birth_date, status FROM ("
+        f"SELECT cb_id(id_number) AS id, hukou_division AS area, name, {status} AS status "
+        f"FROM {csv_scan(population)} WHERE {sql_in_area('hukou_division', area)})",
+    ]
+    union = " UNION ALL ".join(
+        "SELECT id_number, scheme, status, place, start_date, end_date, name, birth_date "
+        f"FROM {csv_scan(path)}"
+        for path in enrollments.values()
+    )
+    setup.append(
+        "CREATE OR REPLACE TEMP TABLE enr AS SELECT cb_id(id_number) AS person_id, scheme, status, place, "
+        "try_cast(start_date AS DATE) AS start_date, try_cast(end_date AS DATE) AS end_date, "
+        "nullif(name, '') AS src_name, try_cast(birth_date AS DATE) AS src_birth_date "
+        f"FROM ({union})"
+    )
+    p_sql = "SELECT id, area, name, birth_date, status FROM pop WHERE id IS NOT NULL"
+    e_sql = "SELECT * FROM enr WHERE person_id IS NOT NULL"
+    return setup, p_sql, e_sql
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_files(
+    session: Session,
+    *,
+    actor: Actor,
+    area: str,
+    population: Path | str,
+    enrollments: dict[str, Path | str],
+    as_of: date | None = None,
+    memory_limit: str = "3GB",
+    threads: int | None = None,
+    hash_inputs: bool = True,
+) -> RunResult:
+    """Compare a population file with insurance systems' enrollment files in DuckDB (for extracts of
+    millions of persons), then record the run, counts and flags in the registry database.
+
+    Flags are raised for the persons of the files (they appear on survey lists once the person is in
+    the registry, i.e. after the population import)."""
+    import duckdb
+
+    started = time.perf_counter()
+    as_of = as_of or date.today()
+    population = Path(population)
+    enrollment_paths = {k: Path(v) for k, v in enrollments.items()}
+    inputs = {
+        "source": "files",
+        "population": {"file": population.name, "sha256": sha256_file(population) if hash_inputs else None},
+        "enrollments": {
+            k: {"file": v.name, "sha256": sha256_file(v) if hash_inputs else None}
+            for k, v in enrollment_paths.items()
+        },
+    }
+    cmp_run = _start(session, actor=actor, area=area, as_of=as_of, mode="files", inputs=inputs)
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    with tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
+        con.execute(f"SET temp_directory = '{tmp}/spill'")
+        setup, p_sql, e_sql = file_inputs(population, enrollment_paths, area)
+        for statement in setup:
+            con.execute(statement)
+        sql = rules_sql(p_sql, e_sql, as_of=as_of)
+        findings = Path(tmp) / "findings.csv"
+        con.execute(f"CREATE TEMP TABLE res AS {sql}")
+        con.execute(
+            f"COPY (SELECT person_id, area, klass, dup, survey, inacc, under_age FROM res "
+            f"WHERE klass <> 'insured' OR inacc <> '' OR under_age = 1) "
+            f"TO '{findings}' (HEADER false, DELIMITER ',')"
+        )
+        totals = dict(con.execute("SELECT area, count(*) FROM res GROUP BY area").fetchall())
+        rejected = con.execute("SELECT count(*) FROM pop WHERE id IS NULL").fetchone()[0]
+        unmatched = con.execute(
+            "SELECT count(*) FROM enr WHERE person_id IS NOT NULL AND person_id NOT IN (SELECT id FROM pop)"
+        ).fetchone()[0]
+        con.close()
+        f = _finding_table()
+        _load_findings(session, f, findings)
+    cmp_run.inputs = {
+        **inputs,
+        "population_invalid_ids": rejected,
+        "enrollments_outside_population": unmatched,
+    }
+    _finish(session, cmp_run, f, totals, actor=actor, detail_duplicates=False)
+    drop(session, f)
+    return RunResult(cmp_run, time.perf_counter() - started)
+
+
+def _load_findings(session: Session, f, path: Path) -> None:
+    conn = session.connection()
+    drop(session, f)
+    f.create(conn)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                f"COPY {f.name} (person_id, area, klass, dup, survey, inacc, under_age) "
+                "FROM STDIN (FORMAT csv)"
+            ) as copy,
+            path.open("rb") as fh,
+        ):
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                copy.write(block)
+        return
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = [
+            dict(zip(("person_id", "area", "klass", "dup", "survey", "inacc", "under_age"), r, strict=True))
+            for r in csv.reader(fh)
+        ]
+    for r in rows:
+        for k in ("dup", "survey", "inacc"):
+            r[k] = r[k] or ""
+        r["under_age"] = int(r["under_age"])
+    stage(session, f, rows)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reads
+
+
+def get_or_raise(session: Session, *, run_id: int) -> ComparisonRun:
+    found = session.get(ComparisonRun, run_id)
+    if found is None:
+        raise ComparisonNotFound(f"比对记录 {run_id} 不存在")
+    return found
+
+
+def get_all(session: Session, *, area: str | None = None, limit: int = 20) -> list[ComparisonRun]:
+    query = select(ComparisonRun).order_by(ComparisonRun.id.desc()).limit(limit)
+    if area:
+        query = query.where(in_area(ComparisonRun.area, area))
+    return list(session.scalars(query))
+
+
+def counts_by_division(session: Session, *, run_id: int, level: int = 6) -> dict[str, dict[str, int]]:
+    """Counts per class rolled up to divisions of `level` digits (2, 4, 6, 9 or 12)."""
+    if level not in (2, 4, 6, 9, 12):
+        raise Invalid([FieldError("/level", "level.unknown", "级别应为2、4、6、9或12位")])
+    prefix = func.substr(ComparisonCount.division, literal_column("1"), literal_column(str(level))).label("d")
+    rows = session.execute(
+        select(prefix, ComparisonCount.klass, func.sum(ComparisonCount.n))
+        .where(ComparisonCount.run_id == run_id)
+        .group_by(prefix, ComparisonCount.klass)
+    ).all()
+    result: dict[str, dict[str, int]] = {}
+    for division, klass, n in rows:
+        result.setdefault(division, {})[klass] = int(n)
+    return result
+
+
+def changes(
+    session: Session,
+    *,
+    run_id: int,
+    change: str = "new",
+    kind: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Flag]:
+    """Flags newly raised (`new`) or resolved (`resolved`) by a run: the diff with the previous run."""
+    if change not in ("new", "resolved"):
+        raise Invalid([FieldError("/change", "change.unknown", "应为 new 或 resolved")])
+    column = Flag.raised_by_run_id if change == "new" else Flag.cleared_by_run_id
+    query = select(Flag).where(column == run_id).order_by(Flag.id).limit(limit).offset(offset)
+    if kind:
+        query = query.where(Flag.kind == kind)
+    return list(session.scalars(query))
+
+
+def default_threads() -> int:
+    return max(1, os.cpu_count() or 1)

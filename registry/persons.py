@@ -1,0 +1,713 @@
+"""Persons in the registry: reads, field history, effective-dated versions, and the two writes a
+case may make (`store` a 全民参保登记表, `apply_change` of an approved change request).
+
+Writes happen only here (through cases) and in `registry.imports` / `registry.exchange` (recorded
+files). Every write records field history (old → new) and audit events in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from canbao import audit
+from canbao.actors import Actor
+from canbao.db import utcnow
+from canbao.errors import FieldError, Invalid
+from forms.idnumber import IdNumberError, normalize
+
+from . import checks
+from .common import PersonNotFound, StaleValue, is_division, parse_date, require_reach, value_text
+from .models import PERSON_STATUSES, Enrollment, FieldChange, Flag, Person, PersonVersion
+
+
+@dataclass(frozen=True)
+class Field:
+    pointer: str  # JSON pointer into the 登记表 / change request
+    column: str
+    group: str  # source/confirmed group: identity hukou residence contact employment status
+    kind: str = "text"  # text / date / bool / json
+    label: str = ""
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("/id_type", "id_type", "identity", label="证件类型"),
+    Field("/name", "name", "identity", label="姓名"),
+    Field("/sex", "sex", "identity", label="性别"),
+    Field("/birth_date", "birth_date", "identity", "date", "出生日期"),
+    Field("/ethnicity", "ethnicity", "identity", label="民族"),
+    Field("/hukou/division", "hukou_division", "hukou", label="户口所在地区划"),
+    Field("/hukou/address", "hukou_address", "hukou", label="户口所在地地址"),
+    Field("/hukou/nature", "hukou_nature", "hukou", label="户口性质"),
+    Field("/residence/division", "residence_division", "residence", label="常住所在地区划"),
+    Field("/residence/address", "residence_address", "residence", label="常住所在地地址"),
+    Field("/phone", "phone", "contact", label="联系电话"),
+    Field("/guardian", "guardian", "contact", "json", "监护人"),
+    Field("/employment/status", "employment_status", "employment", label="就业状态"),
+    Field("/employment/employer", "employer", "employment", label="就业单位"),
+    Field("/uninsured_reason/code", "uninsured_reason_code", "employment", label="未参保原因"),
+    Field("/uninsured_reason/text", "uninsured_reason_text", "employment", label="未参保原因说明"),
+    Field("/insured_elsewhere", "insured_elsewhere", "employment", "bool", "异地参保"),
+    Field("/status", "status", "status", label="生存/户籍管理状态"),
+)
+BY_POINTER = {f.pointer: f for f in FIELDS}
+# Attributes copied into person_version (what statistics group and filter by).
+VERSIONED = (
+    "area",
+    "hukou_division",
+    "residence_division",
+    "status",
+    "sex",
+    "birth_date",
+    "insured_elsewhere",
+)
+SURVEY_KINDS = ("needs_survey", "inaccurate")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reads
+
+
+def get(session: Session, *, id_number: str) -> Person | None:
+    try:
+        key = normalize(id_number)
+    except IdNumberError:
+        return None
+    return session.get(Person, key)
+
+
+def get_or_raise(session: Session, *, id_number: str) -> Person:
+    person = get(session, id_number=id_number)
+    if person is None:
+        raise PersonNotFound(f"登记库中没有公民身份号码为 {id_number[:6]}… 的人员")
+    return person
+
+
+def read(session: Session, *, actor: Actor, id_number: str, purpose: str = "view") -> dict[str, Any]:
+    """The registration record of one person as the 登记表 shape, for a user who reaches them (audited)."""
+    person = get_or_raise(session, id_number=id_number)
+    require_reach(actor, person.area)
+    audit.record(
+        session,
+        actor=actor,
+        action="person.read",
+        object_type="person",
+        object_id=person.id,
+        payload={"purpose": purpose},
+        area=person.area,
+        person_id=person.id,
+    )
+    return as_registration(session, person)
+
+
+def as_registration(session: Session, person: Person) -> dict[str, Any]:
+    enrollments = session.scalars(
+        select(Enrollment)
+        .where(Enrollment.person_id == person.id, Enrollment.superseded_at.is_(None))
+        .order_by(Enrollment.scheme, Enrollment.place)
+    ).all()
+    return {
+        "id_type": person.id_type,
+        "id_number": person.id,
+        "name": person.name,
+        "sex": person.sex,
+        "birth_date": person.birth_date.isoformat(),
+        "ethnicity": person.ethnicity,
+        "hukou": {
+            "division": person.hukou_division,
+            "address": person.hukou_address,
+            "nature": person.hukou_nature,
+        },
+        "residence": {"division": person.residence_division, "address": person.residence_address},
+        "phone": person.phone,
+        "employment": {"status": person.employment_status, "employer": person.employer},
+        "insurance": [
+            {
+                "scheme": e.scheme,
+                "status": e.status,
+                "payment_status": e.pay_status,
+                "place": e.place,
+                "first_date": e.start_date.isoformat() if e.start_date else None,
+                "end_date": e.end_date.isoformat() if e.end_date else None,
+                "source": e.source,
+                "elsewhere": e.elsewhere,
+            }
+            for e in enrollments
+        ],
+        "uninsured_reason": {"code": person.uninsured_reason_code, "text": person.uninsured_reason_text},
+        "insured_elsewhere": person.insured_elsewhere,
+        "guardian": person.guardian,
+        "status": person.status,
+        "area": person.area,
+        "registered_at": person.registered_at.isoformat() if person.registered_at else None,
+    }
+
+
+def history(session: Session, *, actor: Actor, id_number: str) -> list[dict[str, Any]]:
+    """Field history of one person, oldest first (audited as a read)."""
+    person = get_or_raise(session, id_number=id_number)
+    require_reach(actor, person.area)
+    audit.record(
+        session,
+        actor=actor,
+        action="person.read",
+        object_type="person",
+        object_id=person.id,
+        payload={"purpose": "history"},
+        area=person.area,
+        person_id=person.id,
+    )
+    rows = session.scalars(
+        select(FieldChange).where(FieldChange.person_id == person.id).order_by(FieldChange.id)
+    )
+    return [
+        {
+            "field": r.field,
+            "old": r.old,
+            "new": r.new,
+            "at": r.at.isoformat(),
+            "source": r.source,
+            "case_id": r.case_id,
+            "import_id": r.import_id,
+            "actor": r.actor_sub,
+        }
+        for r in rows
+    ]
+
+
+def open_flags(session: Session, person_id: str) -> list[Flag]:
+    return list(
+        session.scalars(
+            select(Flag).where(Flag.person_id == person_id, Flag.status == "open").order_by(Flag.kind)
+        )
+    )
+
+
+REASON_ITEMS: dict[str, tuple[str, str]] = {
+    "uninsured": ("/insurance", "未参加任何基本社会保险：请核实参保情况或填写未参保原因"),
+    "missing.medical": ("/insurance", "未参加基本医疗保险（职工医保或城乡居民医保）"),
+    "missing.pension": ("/insurance", "未参加基本养老保险（职工养老或城乡居民养老）"),
+    "mismatch.name": ("/name", "姓名与公安人口信息不一致，请核对身份证件"),
+    "mismatch.birth_date": ("/birth_date", "出生日期与公安人口信息不一致，请核对身份证件"),
+    "status.dead_active": ("/status", "公安登记为死亡，但仍有正常参保记录"),
+    "status.cancelled_active": ("/status", "户籍已注销，但仍有正常参保记录"),
+    "dup.medical": ("/insurance", "同时参加职工医保和城乡居民医保（重复参保）"),
+    "dup.pension": ("/insurance", "同时参加职工养老和城乡居民养老（重复参保）"),
+    "field.new": ("/", "入户调查中新发现的人员，需填写全民参保登记表"),
+}
+
+
+def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]:
+    """What the counter must still collect or correct for a person (第十三条: 缺失、不准信息).
+
+    Items are missing fields of the 登记表 and the wrong or doubtful items behind the person's open
+    flags, each with a JSON pointer and a Chinese message. Audited as a read of personal data.
+    """
+    person = get_or_raise(session, id_number=id_number)
+    require_reach(actor, person.area)
+    items: list[dict[str, str]] = []
+
+    def need(pointer: str, code: str, message: str, kind: str = "missing") -> None:
+        items.append({"pointer": pointer, "code": code, "message": message, "kind": kind})
+
+    for pointer, label in (
+        ("/phone", "联系电话"),
+        ("/residence/division", "常住所在地"),
+        ("/residence/address", "常住地址"),
+        ("/employment/status", "就业状态"),
+        ("/hukou/nature", "户口性质"),
+        ("/ethnicity", "民族"),
+    ):
+        if getattr(person, BY_POINTER[pointer].column) in (None, ""):
+            need(pointer, f"{pointer.strip('/').replace('/', '.')}.missing", f"缺少{label}")
+    today = date.today()
+    active = session.scalar(
+        select(func.count())
+        .select_from(Enrollment)
+        .where(
+            Enrollment.person_id == person.id,
+            Enrollment.superseded_at.is_(None),
+            Enrollment.status == "1",
+            (Enrollment.end_date.is_(None)) | (Enrollment.end_date > today),
+        )
+    )
+    if not active and not person.uninsured_reason_code:
+        need("/uninsured_reason/code", "uninsured_reason.missing", "未参保且未填写未参保原因")
+    age = (
+        today.year
+        - person.birth_date.year
+        - ((today.month, today.day) < (person.birth_date.month, person.birth_date.day))
+    )
+    if age < 16 and not person.guardian:
+        need("/guardian", "guardian.missing", "未满16周岁，缺少监护人信息")
+    flags = open_flags(session, person.id)
+    for flag in flags:
+        for reason in flag.reasons.split():
+            pointer, message = REASON_ITEMS.get(reason, ("/insurance", f"需核实：{reason}"))
+            if reason.startswith("dup.place"):
+                message = f"同一险种（{reason.rsplit('.', 1)[-1]}）在两个统筹地区同时参保（重复参保）"
+            need(pointer, reason, message, "wrong" if flag.kind != "needs_survey" else "missing")
+    audit.record(
+        session,
+        actor=actor,
+        action="person.read",
+        object_type="person",
+        object_id=person.id,
+        payload={"purpose": "missing"},
+        area=person.area,
+        person_id=person.id,
+    )
+    return {
+        "person_id": person.id,
+        "flags": [
+            {"id": f.id, "kind": f.kind, "reasons": f.reasons.split(), "raised_at": f.raised_at.isoformat()}
+            for f in flags
+        ],
+        "items": items,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writes (through cases)
+
+
+def _coerce(field: Field, value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if field.kind == "date":
+        return parse_date(value)
+    if field.kind == "bool":
+        return bool(value)
+    if field.kind == "json":
+        return value
+    return str(value).strip()
+
+
+def _registration_values(reg: dict[str, Any]) -> dict[str, Any]:
+    """Pointer → value for every field the 登记表 provides (absent or blank fields are not touched)."""
+
+    def dig(pointer: str) -> Any:
+        node: Any = reg
+        for part in pointer.strip("/").split("/"):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        if field.pointer == "/status":
+            continue
+        raw = dig(field.pointer)
+        coerced = _coerce(field, raw)
+        if coerced is not None:
+            values[field.pointer] = coerced
+    return values
+
+
+def managing_area(hukou: str | None, residence: str | None, case_area: str | None) -> str:
+    """The division that manages a person: the 户口所在地 when it lies in the case's area (local
+    hukou), else the 常住所在地 when that does (常住非户籍), else whichever is known."""
+    scope = (case_area or "")[:6]
+    if hukou and scope and hukou.startswith(scope):
+        return hukou
+    if residence and scope and residence.startswith(scope):
+        return residence
+    return hukou or residence or case_area or ""
+
+
+def _version_values(person: Person) -> dict[str, Any]:
+    values = {name: getattr(person, name) for name in VERSIONED}
+    values["registered"] = person.registered_at is not None
+    return values
+
+
+def open_version(session: Session, person: Person, *, at: datetime, source: str) -> None:
+    """Close the person's current version (if its attributes differ) and open one with the current state."""
+    current = session.scalar(
+        select(PersonVersion).where(PersonVersion.person_id == person.id, PersonVersion.valid_to.is_(None))
+    )
+    state = _version_values(person)
+    if current is not None:
+        old = {name: getattr(current, name) for name in (*VERSIONED, "registered")}
+        if old == state:
+            return
+        current.valid_to = at
+        session.flush()
+    session.add(PersonVersion(person_id=person.id, valid_from=at, valid_to=None, source=source, **state))
+
+
+def _record_change(
+    session: Session,
+    *,
+    person_id: str,
+    pointer: str,
+    old: Any,
+    new: Any,
+    at: datetime,
+    source: str,
+    actor: Actor,
+    case_id: int | None = None,
+    import_id: int | None = None,
+) -> dict:
+    change = {"field": pointer, "old": value_text(old), "new": value_text(new)}
+    session.add(
+        FieldChange(
+            person_id=person_id,
+            field=pointer,
+            old=change["old"],
+            new=change["new"],
+            at=at,
+            source=source,
+            case_id=case_id,
+            import_id=import_id,
+            actor_sub=actor.sub,
+        )
+    )
+    return change
+
+
+def _apply_values(
+    session: Session,
+    person: Person,
+    values: dict[str, Any],
+    *,
+    at: datetime,
+    origin: str,
+    actor: Actor,
+    case_id: int | None,
+) -> list[dict[str, Any]]:
+    changes = []
+    groups: set[str] = set()
+    for pointer, new in values.items():
+        field = BY_POINTER[pointer]
+        groups.add(field.group)
+        old = getattr(person, field.column)
+        if value_text(old) != value_text(new):
+            changes.append(
+                _record_change(
+                    session,
+                    person_id=person.id,
+                    pointer=pointer,
+                    old=old,
+                    new=new,
+                    at=at,
+                    source="case",
+                    actor=actor,
+                    case_id=case_id,
+                )
+            )
+            setattr(person, field.column, new)
+    for group in groups:  # confirmed by this case even where unchanged
+        setattr(person, f"{group}_source", origin)
+        setattr(person, f"{group}_confirmed_at", at)
+    if changes:
+        person.updated_at = at
+    return changes
+
+
+def _store_enrollments(
+    session: Session, person: Person, insurance: list[dict[str, Any]], *, at: datetime, case_id: int
+) -> list[dict[str, Any]]:
+    written = []
+    for item in insurance or []:
+        scheme, place = str(item.get("scheme") or ""), str(item.get("place") or "")
+        if not scheme or not place:
+            continue
+        hukou = person.hukou_division or ""
+        elsewhere = bool(item.get("elsewhere")) or (
+            bool(hukou) and not (hukou.startswith(place) or place.startswith(hukou[:6]))
+        )
+        values = {
+            "status": str(item.get("status") or "1"),
+            "pay_status": item.get("payment_status") or item.get("pay_status") or None,
+            "start_date": parse_date(item.get("first_date")),
+            "end_date": parse_date(item.get("end_date")),
+            "elsewhere": elsewhere,
+        }
+        current = session.scalar(
+            select(Enrollment).where(
+                Enrollment.person_id == person.id,
+                Enrollment.scheme == scheme,
+                Enrollment.source == "registration",
+                Enrollment.place == place,
+                Enrollment.superseded_at.is_(None),
+            )
+        )
+        if current is not None:
+            if all(getattr(current, k) == v for k, v in values.items()):
+                continue
+            current.superseded_at = at
+            session.flush()
+        session.add(
+            Enrollment(
+                person_id=person.id,
+                scheme=scheme,
+                place=place,
+                source="registration",
+                recorded_at=at,
+                case_id=case_id,
+                src_name=person.name,
+                src_birth_date=person.birth_date,
+                **values,
+            )
+        )
+        written.append({"scheme": scheme, "place": place, **{k: value_text(v) for k, v in values.items()}})
+    return written
+
+
+def clear_flags(
+    session: Session, *, person_id: str, kinds: tuple[str, ...], case_id: int, at: datetime
+) -> list[int]:
+    ids = list(
+        session.scalars(
+            select(Flag.id).where(Flag.person_id == person_id, Flag.kind.in_(kinds), Flag.status == "open")
+        )
+    )
+    if ids:
+        session.execute(
+            update(Flag)
+            .where(Flag.id.in_(ids))
+            .values(status="cleared", cleared_at=at, cleared_by_case_id=case_id)
+        )
+    return ids
+
+
+def store(
+    session: Session, *, actor: Actor, case_id: int, case_area: str, registration: dict[str, Any]
+) -> dict[str, Any]:
+    """入库: write an approved 全民参保登记表 into the registry (person, enrollments, history, audit) and
+    clear the person's 需调查登记 / 信息不准 flags, in the caller's transaction."""
+    errors = checks.validate_registration(registration)
+    if errors:
+        raise Invalid(errors)
+    person_id = normalize(registration["id_number"])
+    values = _registration_values(registration)
+    values.pop("/id_number", None)
+    at = utcnow()
+    origin = f"case:{case_id}"
+    person = session.get(Person, person_id, with_for_update=True)
+    created = person is None
+    if created:
+        hukou, residence = values.get("/hukou/division"), values.get("/residence/division")
+        person = Person(
+            id=person_id,
+            id_type=values.get("/id_type", "01"),
+            name=values["/name"],
+            sex=values.get("/sex") or ("1" if int(person_id[16]) % 2 else "2"),
+            birth_date=values["/birth_date"],
+            status="normal",
+            area=managing_area(hukou, residence, case_area),
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(person)
+        changes = [
+            _record_change(
+                session,
+                person_id=person_id,
+                pointer=p,
+                old=None,
+                new=v,
+                at=at,
+                source="case",
+                actor=actor,
+                case_id=case_id,
+            )
+            for p, v in values.items()
+        ]
+        for pointer, value in values.items():
+            setattr(person, BY_POINTER[pointer].column, value)
+        for group in {BY_POINTER[p].group for p in values}:
+            setattr(person, f"{group}_source", origin)
+            setattr(person, f"{group}_confirmed_at", at)
+    else:
+        changes = _apply_values(session, person, values, at=at, origin=origin, actor=actor, case_id=case_id)
+        person.area = (
+            managing_area(person.hukou_division, person.residence_division, case_area) or person.area
+        )
+    person.registered_at = at
+    person.registered_case_id = case_id
+    session.flush()
+    enrollments = _store_enrollments(
+        session, person, registration.get("insurance") or [], at=at, case_id=case_id
+    )
+    open_version(session, person, at=at, source=origin)
+    cleared = clear_flags(session, person_id=person_id, kinds=SURVEY_KINDS, case_id=case_id, at=at)
+    survey = registration.get("survey") or {}
+    audit.record(
+        session,
+        actor=actor,
+        action="registry.store",
+        object_type="person",
+        object_id=person_id,
+        payload={
+            "created": created,
+            "changes": changes,
+            "enrollments": enrollments,
+            "flags_cleared": cleared,
+            "channel": survey.get("channel"),
+        },
+        area=person.area,
+        case_id=case_id,
+        person_id=person_id,
+    )
+    for change in changes:
+        audit.record(
+            session,
+            actor=actor,
+            action="registry.field_change",
+            object_type="person",
+            object_id=person_id,
+            payload=change,
+            area=person.area,
+            case_id=case_id,
+            person_id=person_id,
+        )
+    return {
+        "person_id": person_id,
+        "created": created,
+        "changed": [c["field"] for c in changes],
+        "enrollments": len(enrollments),
+        "flags_cleared": cleared,
+    }
+
+
+def _check_new_value(field: Field, new: Any, index: int) -> FieldError | None:
+    pointer = f"/changes/{index}/new"
+    if field.pointer in ("/name",) and not new:
+        return FieldError(pointer, "name.required", "姓名不能为空")
+    if field.kind == "date":
+        try:
+            if new is not None and parse_date(new) is None:
+                return FieldError(pointer, "date.format", "日期格式应为YYYY-MM-DD")
+        except ValueError:
+            return FieldError(pointer, "date.format", "日期格式应为YYYY-MM-DD")
+    if field.column.endswith("division") and new is not None and not is_division(str(new)):
+        return FieldError(pointer, "division.format", "区划代码应为2至12位数字")
+    if field.column.endswith("division") and new is not None:
+        problem = checks.division_problem(str(new))
+        if problem:
+            return FieldError(pointer, *problem)
+    if field.pointer == "/status" and new not in PERSON_STATUSES:
+        return FieldError(pointer, "status.unknown", "生存/户籍管理状态应为 normal/dead/cancelled/moved_out")
+    if field.pointer == "/sex" and new not in ("1", "2"):
+        return FieldError(pointer, "sex.unknown", "性别代码应为1（男）或2（女）")
+    if field.pointer == "/phone" and new is not None and not str(new).replace("-", "").isdigit():
+        return FieldError(pointer, "phone.format", "联系电话只能包含数字和“-”")
+    return None
+
+
+def apply_change(
+    session: Session, *, actor: Actor, case_id: int, case_area: str, change_request: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply an approved change request (`{"id_number", "changes": [{"field", "old", "new"}], "reason",
+    "evidence"}`). Refused whole with StaleValue when any `old` no longer matches the registry."""
+    errors: list[FieldError] = []
+    try:
+        person_id = normalize(str(change_request.get("id_number", "")))
+    except IdNumberError as exc:
+        raise Invalid([FieldError("/id_number", exc.code, exc.message)]) from None
+    changes = change_request.get("changes") or []
+    if not changes:
+        errors.append(FieldError("/changes", "changes.empty", "变更申请没有变更项"))
+    parsed: list[tuple[Field, Any, Any]] = []
+    for i, change in enumerate(changes):
+        field = BY_POINTER.get(str(change.get("field")))
+        if field is None:
+            errors.append(
+                FieldError(f"/changes/{i}/field", "field.unknown", f"不能变更的项目：{change.get('field')}")
+            )
+            continue
+        try:
+            old, new = _coerce(field, change.get("old")), _coerce(field, change.get("new"))
+        except ValueError:
+            errors.append(FieldError(f"/changes/{i}/new", "date.format", "日期格式应为YYYY-MM-DD"))
+            continue
+        problem = _check_new_value(field, new, i)
+        if problem:
+            errors.append(problem)
+        parsed.append((field, old, new))
+    if len({f.pointer for f, _, _ in parsed}) != len(parsed):
+        errors.append(FieldError("/changes", "changes.duplicate_field", "同一项目在一次变更中出现多次"))
+    if errors:
+        raise Invalid(errors)
+    person = session.get(Person, person_id, with_for_update=True)
+    if person is None:
+        raise PersonNotFound(f"登记库中没有公民身份号码为 {person_id[:6]}… 的人员")
+    stale = [
+        f"{field.label or field.pointer}（登记库现为“{value_text(getattr(person, field.column)) or '空'}”）"
+        for field, old, _ in parsed
+        if value_text(getattr(person, field.column)) != value_text(old)
+    ]
+    if stale:
+        raise StaleValue(
+            "以下项目在申请后已被修改，请重新提交变更：" + "；".join(stale),
+            fields=[
+                f.pointer for f, o, _ in parsed if value_text(getattr(person, f.column)) != value_text(o)
+            ],
+        )
+    at = utcnow()
+    values = {field.pointer: new for field, _, new in parsed}
+    done = []
+    for pointer, new in values.items():
+        field = BY_POINTER[pointer]
+        old = getattr(person, field.column)
+        if value_text(old) == value_text(new):
+            continue
+        done.append(
+            _record_change(
+                session,
+                person_id=person_id,
+                pointer=pointer,
+                old=old,
+                new=new,
+                at=at,
+                source="case",
+                actor=actor,
+                case_id=case_id,
+            )
+        )
+        setattr(person, field.column, new)
+    for group in {BY_POINTER[p].group for p in values}:
+        setattr(person, f"{group}_source", f"case:{case_id}")
+        setattr(person, f"{group}_confirmed_at", at)
+    if any(p in values for p in ("/hukou/division", "/residence/division")):
+        person.area = (
+            managing_area(person.hukou_division, person.residence_division, case_area) or person.area
+        )
+    person.updated_at = at
+    session.flush()
+    open_version(session, person, at=at, source=f"case:{case_id}")
+    audit.record(
+        session,
+        actor=actor,
+        action="registry.change",
+        object_type="person",
+        object_id=person_id,
+        payload={
+            "changes": done,
+            "reason": change_request.get("reason"),
+            "evidence": change_request.get("evidence"),
+        },
+        area=person.area,
+        case_id=case_id,
+        person_id=person_id,
+    )
+    for change in done:
+        audit.record(
+            session,
+            actor=actor,
+            action="registry.field_change",
+            object_type="person",
+            object_id=person_id,
+            payload=change,
+            area=person.area,
+            case_id=case_id,
+            person_id=person_id,
+        )
+    return {"person_id": person_id, "changed": [c["field"] for c in done]}

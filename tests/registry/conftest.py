@@ -1,0 +1,15 @@
+"""Registry tests write rejection files and documents under a temporary data directory."""
+
+from __future__ import annotations
+
+import pytest
+
+from canbao.config import get_settings
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CANBAO_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    yield tmp_path / "var"
+    get_settings.cache_clear()
