@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, String, and_, create_engine, event, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -50,6 +50,17 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+# Administrative division codes (2 to 12 digits). On PostgreSQL they use the "C" collation so that
+# prefix ranges ("every area under 370102") are byte ranges a btree index can serve in any locale.
+AreaCode = String(12).with_variant(String(12, collation="C"), "postgresql")
+
+
+def area_within(column, prefix: str | None):
+    """`column` is `prefix` or under it (`370102` covers `370102001002`); no prefix means everywhere."""
+    if not prefix:
+        return true()
+    return and_(column >= prefix, column < prefix + "~")
 
 
 class Base(DeclarativeBase):

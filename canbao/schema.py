@@ -1,11 +1,12 @@
 """Every model module, imported so that `Base.metadata` holds the whole schema (for Alembic and tests)."""
 
+from api.auth import models as auth_models
 from canbao.audit import models as audit_models
 from canbao.db import Base
 from engine import models as engine_models
 from forms import models as forms_models
 from registry import models as registry_models
 
-MODEL_MODULES = (audit_models, registry_models, engine_models, forms_models)
+MODEL_MODULES = (audit_models, auth_models, registry_models, engine_models, forms_models)
 
 metadata = Base.metadata

@@ -11,6 +11,7 @@ from typing import NoReturn
 from canbao.errors import Unavailable
 from engine import operations
 from engine.operations import OperationContext
+from registry import operations as registry_operations
 
 
 def _not_built(title: str):
@@ -21,6 +22,6 @@ def _not_built(title: str):
 
 
 def wire() -> None:
-    operations.register("registry.store", _not_built("入库"), title="入库")
-    operations.register("registry.apply_change", _not_built("变更入库"), title="变更入库")
+    operations.register("registry.store", registry_operations.store, title="入库")
+    operations.register("registry.apply_change", registry_operations.apply_change, title="变更入库")
     operations.register("archive.seal", _not_built("档案封存"), title="档案封存", deferred=True)

@@ -168,11 +168,30 @@ def get_task(session: Session, *, actor: Actor, task_id: str) -> CaseTask:
     return row
 
 
-def task_data(session: Session, *, case: Case, task_guid: str) -> dict[str, Any]:
-    """The data a user task sees (what its form is pre-filled from)."""
+def task_detail(session: Session, *, case: Case, task_guid: str) -> dict[str, Any]:
+    """What a user task's form needs: its instructions, allowed decisions, where its data goes, and the
+    case data it sees (the form is pre-filled from `data[data_key]`)."""
     workflow = serializer.loads(case.state, parsed_for(session, case.definition_id))
     task = workflow.get_task_from_id(UUID(task_guid))
-    return dict(task.data) if task is not None else {}
+    spec = task.task_spec
+    props = properties(spec)
+    decisions = props.get("decisions")
+    return {
+        "documentation": spec.documentation,
+        "decisions": decisions.split(",") if decisions else None,
+        "data_key": props.get("dataKey") or props.get("formKey"),
+        "data": {k: v for k, v in task.data.items() if k != "timeouts"},
+    }
+
+
+def case_data(session: Session, *, case: Case) -> dict[str, Any]:
+    """The case's business data as of its latest step (form data, decisions, counters)."""
+    workflow = serializer.loads(case.state, parsed_for(session, case.definition_id))
+    tasks = workflow.get_tasks(
+        state=TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    )
+    latest = max(tasks, key=lambda t: t.last_state_change)
+    return {k: v for k, v in latest.data.items() if k != "timeouts"}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from canbao.db import Base, utcnow
+from canbao.db import AreaCode, Base, utcnow
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -50,7 +50,7 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     status_detail: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(100))
-    area: Mapped[str] = mapped_column(String(12))
+    area: Mapped[str] = mapped_column(AreaCode)
     person_id: Mapped[str | None] = mapped_column(String(18), index=True)
     person_name: Mapped[str | None] = mapped_column(String(64))
     team_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -76,7 +76,7 @@ class CaseTask(Base):
     spec_name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
-    area: Mapped[str] = mapped_column(String(12))
+    area: Mapped[str] = mapped_column(AreaCode)
     team_id: Mapped[int | None] = mapped_column(BigInteger)
     process_key: Mapped[str] = mapped_column(String(100))
     form_key: Mapped[str | None] = mapped_column(String(64))
@@ -86,7 +86,7 @@ class CaseTask(Base):
     assignee: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    due_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(64))
 

@@ -36,7 +36,7 @@ from . import operations, serializer
 from .errors import ScriptFailed
 from .models import Case, CaseTask, CaseWakeup, ProcessDefinition
 from .sandbox import ENVIRONMENT
-from .specs import SPECS, Parsed, due_at, properties, role_of
+from .specs import DEFAULT_DUE, SPECS, Parsed, due_at, properties, role_of
 
 
 def parsed_for(session: Session, definition_id: int) -> Parsed:
@@ -210,7 +210,6 @@ class Step:
                 continue
             spec = task.task_spec
             props = properties(spec)
-            due = props.get("dueIn")
             self.session.add(
                 CaseTask(
                     case_id=self.case.id,
@@ -226,7 +225,7 @@ class Step:
                     person_name=self.case.person_name,
                     state="ready",
                     created_at=now,
-                    due_at=due_at(due, now) if due else None,
+                    due_at=due_at(props.get("dueIn", DEFAULT_DUE), now),
                 )
             )
             self.record(

@@ -30,6 +30,7 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 DECISIONS = {"approve", "return", "reject"}
+DEFAULT_DUE = "P30D"  # for user tasks that name no `dueIn`
 MAX_XML_BYTES = 2 * 1024 * 1024
 
 # Lanes are named after roles, by code ("surveyor") or by their Chinese name ("调查员").

@@ -21,6 +21,26 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "app_user",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=False),
+        sa.Column(
+            "roles",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
+        sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
+    )
+    op.create_table(
         "audit_chain_head",
         sa.Column("chain", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
@@ -87,6 +107,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("comparison_run", schema=None) as batch_op:
         batch_op.create_index("ix_comparison_run_area", ["area", "id"], unique=False)
+
+    op.create_table(
+        "county_authorization",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("county", sa.String(length=6), nullable=False),
+        sa.Column("granted_by", sa.String(length=64), nullable=False),
+        sa.Column("granted_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_from", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_to", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.String(length=500), nullable=True),
+        sa.Column("revoked_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_by", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_county_authorization")),
+    )
+    with op.batch_alter_table("county_authorization", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_county_authorization_county"), ["county"], unique=False)
 
     op.create_table(
         "data_import",
@@ -247,6 +285,21 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "login_attempt",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("client_addr", sa.String(length=64), nullable=False),
+        sa.Column("at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempt")),
+    )
+    with op.batch_alter_table("login_attempt", schema=None) as batch_op:
+        batch_op.create_index("ix_login_attempt_addr", ["client_addr", "at"], unique=False)
+        batch_op.create_index("ix_login_attempt_user", ["username", "at"], unique=False)
+
+    op.create_table(
         "person",
         sa.Column("id", sa.String(length=18), nullable=False),
         sa.Column("id_type", sa.String(length=2), nullable=False),
@@ -346,6 +399,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", "version", name=op.f("uq_process_definition_key_version")),
     )
     op.create_table(
+        "revoked_token",
+        sa.Column("jti", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("jti", name=op.f("pk_revoked_token")),
+    )
+    op.create_table(
         "survey_team",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -370,7 +430,11 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("status_detail", sa.Text(), nullable=True),
         sa.Column("outcome", sa.String(length=100), nullable=True),
-        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column(
+            "area",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("person_id", sa.String(length=18), nullable=True),
         sa.Column("person_name", sa.String(length=64), nullable=True),
         sa.Column("team_id", sa.BigInteger(), nullable=True),
@@ -439,7 +503,11 @@ def upgrade() -> None:
         sa.Column("spec_name", sa.String(length=100), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=32), nullable=False),
-        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column(
+            "area",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("team_id", sa.BigInteger(), nullable=True),
         sa.Column("process_key", sa.String(length=100), nullable=False),
         sa.Column("form_key", sa.String(length=64), nullable=True),
@@ -449,7 +517,7 @@ def upgrade() -> None:
         sa.Column("assignee", sa.String(length=64), nullable=True),
         sa.Column("claimed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("due_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("completed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("completed_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_task_case_id_cases")),
@@ -518,6 +586,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_survey_team_area")
 
     op.drop_table("survey_team")
+    op.drop_table("revoked_token")
     op.drop_table("process_definition")
     with op.batch_alter_table("person_version", schema=None) as batch_op:
         batch_op.drop_index(
@@ -534,6 +603,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_person_area")
 
     op.drop_table("person")
+    with op.batch_alter_table("login_attempt", schema=None) as batch_op:
+        batch_op.drop_index("ix_login_attempt_user")
+        batch_op.drop_index("ix_login_attempt_addr")
+
+    op.drop_table("login_attempt")
     with op.batch_alter_table("flag", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_flag_open",
@@ -565,6 +639,10 @@ def downgrade() -> None:
 
     op.drop_table("division")
     op.drop_table("data_import")
+    with op.batch_alter_table("county_authorization", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_county_authorization_county"))
+
+    op.drop_table("county_authorization")
     with op.batch_alter_table("comparison_run", schema=None) as batch_op:
         batch_op.drop_index("ix_comparison_run_area")
 
@@ -578,3 +656,4 @@ def downgrade() -> None:
 
     op.drop_table("audit_event")
     op.drop_table("audit_chain_head")
+    op.drop_table("app_user")

@@ -1,0 +1,84 @@
+"""The FastAPI application: routers under /api/v1, problem+json errors, capped request bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from canbao.config import Settings, get_settings
+from canbao.db import make_engine, make_sessionmaker
+from canbao.wiring import wire
+
+from . import problems
+from .auth.tokens import TokenService
+from .routers import auth, authorizations, cases, definitions, forms, health, persons, tasks
+
+API = "/api/v1"
+MAX_JSON_BODY = 1024 * 1024
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes (413) before they are read into memory.
+
+    Routes that stream large files (document uploads) enforce their own, larger cap.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: Callable[[str], bool]) -> None:
+        self.app, self.limit, self.exempt = app, limit, exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await problems.problem(413, "too_large", "请求体过大", f"请求体不能超过 {self.limit // 1024} KB")(
+                scope, receive, send
+            )
+            return
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await problems.problem(413, "too_large", "请求体过大", f"请求体不能超过 {self.limit // 1024} KB")(
+                scope, receive, send
+            )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None, sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    wire()
+    app = FastAPI(
+        title="canbao 全民参保登记",
+        version="1",
+        description="全民参保登记经办：信息比对、入户调查、初审、审定、入库、变更、统计与归档。",
+        openapi_url=f"{API}/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
+    app.state.tokens = TokenService(settings)
+    app.state.readiness = {}
+    problems.install(app)
+    for module in (auth, tasks, cases, persons, forms, definitions, authorizations):
+        app.include_router(module.router, prefix=API)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, exempt=lambda path: path.endswith("/documents"))
+    return app

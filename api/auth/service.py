@@ -1,0 +1,193 @@
+"""Users, logins and token revocation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from canbao import audit
+from canbao.actors import ROLES, Actor
+from canbao.db import utcnow
+from canbao.errors import CanbaoError, Conflict, FieldError, Invalid, NotFound
+
+from . import passwords
+from .models import LoginAttempt, RevokedToken, User
+
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+WINDOW = timedelta(minutes=15)
+# Roles whose reach may be the whole country (an empty area): citizens reach only their own record.
+NATIONAL_ROLES = {"ministry", "process_manager", "citizen"}
+
+
+class LoginFailed(CanbaoError):
+    status = 401
+    code = "auth.login_failed"
+    title = "用户名或密码错误"
+
+
+class TooManyAttempts(CanbaoError):
+    status = 429
+    code = "auth.too_many_attempts"
+    title = "登录失败次数过多，请稍后再试"
+
+
+class UserDisabled(CanbaoError):
+    status = 401
+    code = "auth.user_disabled"
+    title = "账号已停用"
+
+
+def get_by_username(session: Session, *, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def get_or_raise(session: Session, *, username: str) -> User:
+    user = get_by_username(session, username=username)
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return user
+
+
+def create(
+    session: Session, *, actor: Actor, username: str, name: str, password: str, roles: list[str], area: str
+) -> User:
+    errors = _user_errors(username=username, password=password, roles=roles, area=area)
+    if errors:
+        raise Invalid(errors)
+    if get_by_username(session, username=username) is not None:
+        raise Conflict(f"用户 {username} 已存在")
+    user = User(
+        username=username, name=name, password_hash=passwords.hash_password(password), roles=roles, area=area
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=username,
+        payload={"name": name, "roles": roles, "area": area},
+        area=area,
+    )
+    return user
+
+
+def set_password(session: Session, *, actor: Actor, username: str, password: str) -> User:
+    if len(password) < passwords.MIN_LENGTH:
+        raise Invalid([FieldError("/password", "password.too_short", f"密码至少 {passwords.MIN_LENGTH} 位")])
+    user = get_or_raise(session, username=username)
+    user.password_hash, user.updated_at = passwords.hash_password(password), utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.set_password",
+        object_type="user",
+        object_id=username,
+        area=user.area,
+    )
+    return user
+
+
+def set_disabled(session: Session, *, actor: Actor, username: str, disabled: bool) -> User:
+    user = get_or_raise(session, username=username)
+    user.disabled, user.updated_at = disabled, utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.disable" if disabled else "user.enable",
+        object_type="user",
+        object_id=username,
+        area=user.area,
+    )
+    return user
+
+
+def authenticate(session: Session, *, username: str, password: str, client_addr: str) -> User:
+    """The user, or an error; every attempt is recorded and failures are rate-limited per user and address.
+
+    The caller commits even when this raises, so failed attempts are kept.
+    """
+    since = utcnow() - WINDOW
+    if (
+        _failures(session, LoginAttempt.username == username, since) >= MAX_FAILURES_PER_USER
+        or _failures(session, LoginAttempt.client_addr == client_addr, since) >= MAX_FAILURES_PER_ADDRESS
+    ):
+        _attempt(session, username, client_addr, ok=False, reason="rate_limited")
+        raise TooManyAttempts(f"{int(WINDOW.total_seconds() // 60)} 分钟内失败次数过多，请稍后再试")
+    user = get_by_username(session, username=username)
+    if not passwords.verify(user.password_hash if user else None, password):
+        _attempt(session, username, client_addr, ok=False, reason="bad_credentials")
+        raise LoginFailed()
+    if user.disabled:
+        _attempt(session, username, client_addr, ok=False, reason="disabled")
+        raise UserDisabled()
+    _attempt(session, username, client_addr, ok=True, reason=None, user=user)
+    return user
+
+
+def revoke(session: Session, *, actor: Actor, jti: str, expires_at: datetime) -> None:
+    if session.get(RevokedToken, jti) is None:
+        session.add(RevokedToken(jti=jti, expires_at=expires_at))
+    audit.record(session, actor=actor, action="auth.logout", object_type="user", object_id=actor.sub)
+
+
+def is_revoked(session: Session, *, jti: str) -> bool:
+    return session.get(RevokedToken, jti) is not None
+
+
+def _failures(session: Session, condition, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(condition, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
+        )
+        or 0
+    )
+
+
+def _attempt(
+    session: Session,
+    username: str,
+    client_addr: str,
+    *,
+    ok: bool,
+    reason: str | None,
+    user: User | None = None,
+) -> None:
+    session.add(LoginAttempt(username=username[:64], client_addr=client_addr[:64], ok=ok))
+    actor = Actor(
+        sub=username[:64],
+        roles=tuple(user.roles) if user else (),
+        area=user.area if user else "",
+        client_addr=client_addr,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="auth.login" if ok else "auth.login_failed",
+        object_type="user",
+        object_id=username[:64],
+        payload={"reason": reason} if reason else {},
+    )
+
+
+def _user_errors(*, username: str, password: str, roles: list[str], area: str) -> list[FieldError]:
+    errors = []
+    if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").isalnum():
+        errors.append(
+            FieldError("/username", "username.invalid", "用户名只能包含字母、数字、-、_，且不超过64位")
+        )
+    if len(password) < passwords.MIN_LENGTH:
+        errors.append(FieldError("/password", "password.too_short", f"密码至少 {passwords.MIN_LENGTH} 位"))
+    unknown = [r for r in roles if r not in ROLES]
+    if not roles or unknown:
+        errors.append(FieldError("/roles", "roles.unknown", f"岗位无效：{'、'.join(unknown) or '未指定'}"))
+    national = area == "" and set(roles) <= NATIONAL_ROLES
+    if not national and not (area.isdigit() and 2 <= len(area) <= 12):
+        errors.append(FieldError("/area", "area.invalid", "区域应为2至12位行政区划代码"))
+    return errors

@@ -1,0 +1,65 @@
+"""`canbao serve` and `canbao users …`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+import uvicorn
+
+from canbao.actors import Actor
+from canbao.config import get_settings
+from canbao.db import make_engine, make_sessionmaker, transaction
+
+from .auth import service as users
+
+users_app = typer.Typer(help="本地用户管理", no_args_is_help=True)
+CLI_ACTOR = Actor(sub="cli", roles=("system",), area="", name="命令行")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="监听地址"),
+    port: int = typer.Option(8000, help="端口"),
+    workers: int = typer.Option(1, help="进程数"),
+) -> None:
+    """启动 HTTP 服务（API 与网页）。"""
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+
+
+def _sessions():
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+@users_app.command("add")
+def add(
+    username: str,
+    name: str = typer.Option(..., help="姓名"),
+    role: list[str] = typer.Option(..., "--role", help="岗位，可重复"),
+    area: str = typer.Option(..., help="区域代码"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """新增用户。"""
+    with transaction(_sessions()) as s:
+        users.create(
+            s, actor=CLI_ACTOR, username=username, name=name, password=password, roles=role, area=area
+        )
+    typer.echo(json.dumps({"username": username, "roles": role, "area": area}, ensure_ascii=False))
+
+
+@users_app.command("disable")
+def disable(username: str, enable: bool = typer.Option(False, "--enable", help="重新启用")) -> None:
+    """停用（或 --enable 重新启用）用户。"""
+    with transaction(_sessions()) as s:
+        users.set_disabled(s, actor=CLI_ACTOR, username=username, disabled=not enable)
+    typer.echo(f"{username} 已{'启用' if enable else '停用'}")
+
+
+@users_app.command("set-password")
+def set_password(
+    username: str,
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """重设密码。"""
+    with transaction(_sessions()) as s:
+        users.set_password(s, actor=CLI_ACTOR, username=username, password=password)
+    typer.echo(f"{username} 的密码已重设")

@@ -1,0 +1,89 @@
+"""Request dependencies: the database session (one transaction per request, committed before the
+response is sent) and the actor, who must hold a role allowed for the operation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from canbao.actors import Actor
+from canbao.errors import Forbidden
+from registry import survey
+
+from .auth import service as users
+from .auth.tokens import TokenService, Unauthenticated
+from .policy import POLICY
+
+TOKEN_COOKIE = "canbao_token"
+CSRF_COOKIE = "canbao_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session, session.begin():
+        yield session
+
+
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def client_addr(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def token_from_request(request: Request, bearer: str | None) -> str:
+    if bearer:
+        return bearer
+    cookie = request.cookies.get(TOKEN_COOKIE)
+    if not cookie:
+        raise Unauthenticated("请先登录")
+    if request.method not in SAFE_METHODS:
+        csrf = request.cookies.get(CSRF_COOKIE)
+        if not csrf or request.headers.get(CSRF_HEADER) != csrf:
+            raise Forbidden("跨站请求校验失败，请刷新页面后重试", reason="csrf")
+    return cookie
+
+
+def current_actor(request: Request, db: Db, bearer: Annotated[str | None, Depends(bearer_scheme)]) -> Actor:
+    tokens: TokenService = request.app.state.tokens
+    claims = tokens.verify(token_from_request(request, bearer))
+    if claims.jti and users.is_revoked(db, jti=claims.jti):
+        raise Unauthenticated("登录凭证已注销，请重新登录")
+    user = users.get_by_username(db, username=claims.sub)
+    if user is not None and user.disabled:
+        raise Unauthenticated("账号已停用")
+    teams = tuple(survey.teams_of(db, user_sub=claims.sub)) if "surveyor" in claims.roles else ()
+    return Actor(
+        sub=claims.sub,
+        roles=claims.roles,
+        area=claims.area,
+        name=claims.name,
+        client_addr=client_addr(request),
+        teams=teams,
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def permit(operation: str) -> Callable[[Actor], Actor]:
+    """The dependency that admits an actor holding a role allowed for `operation` (403 otherwise)."""
+    what, roles = POLICY[operation]
+
+    def check(actor: CurrentActor) -> Actor:
+        if not roles.intersection(actor.roles):
+            raise Forbidden(f"您的岗位无权{what}", operation=operation)
+        return actor
+
+    return check
+
+
+def allowed(operation: str) -> type[Actor]:
+    return Annotated[Actor, Depends(permit(operation))]

@@ -1,0 +1,35 @@
+"""Which roles may perform which operation. One table, read by the one authorization dependency."""
+
+from __future__ import annotations
+
+STAFF_IN_CASES = {"surveyor", "platform_reviewer", "county_approver"}
+OVERSIGHT = {"city_admin", "province_admin", "ministry"}
+
+POLICY: dict[str, tuple[str, set[str]]] = {
+    # operation: (what it is, in Chinese, for the refusal message; roles allowed)
+    "tasks.read": ("查看待办任务", STAFF_IN_CASES | {"citizen"}),
+    "tasks.work": ("办理任务", STAFF_IN_CASES | {"citizen"}),
+    "tasks.assign": ("分派任务", {"platform_reviewer", "county_approver"}),
+    "cases.start": ("发起案件", {"surveyor", "platform_reviewer", "county_approver", "citizen"}),
+    "cases.read": ("查看案件", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen"}),
+    "persons.read": ("查看人员登记信息", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen"}),
+    "forms.read": ("查看表单", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen", "process_manager"}),
+    "definitions.read": ("查看流程定义", STAFF_IN_CASES | OVERSIGHT | {"auditor", "process_manager"}),
+    "definitions.write": ("部署和迁移流程", {"process_manager"}),
+    "authorizations.read": (
+        "查看审定授权",
+        {"city_admin", "county_approver", "province_admin", "ministry", "auditor"},
+    ),
+    "authorizations.write": ("授予或撤销审定授权", {"city_admin"}),
+}
+
+# Which processes each role may start a case of.
+START_ROLES: dict[str, set[str]] = {
+    "survey_registration": {"platform_reviewer", "county_approver"},
+    "counter_collection": {"platform_reviewer"},
+    "self_service_update": {"citizen"},
+    "change_approval": {"surveyor", "platform_reviewer"},
+}
+
+# Roles that see full 公民身份号码 and phone numbers; everyone else sees them masked.
+UNMASKED_ROLES = STAFF_IN_CASES | {"citizen"}

@@ -1,0 +1,61 @@
+"""Login, logout and who am I."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from canbao.actors import ROLES
+from canbao.errors import CanbaoError
+
+from ..auth import service as users
+from ..auth.tokens import TokenService
+from ..deps import CurrentActor, Db, bearer_scheme, client_addr, token_from_request
+
+router = APIRouter(tags=["auth 登录"])
+
+
+@router.post("/auth/token", summary="登录，换取访问令牌（OAuth2 密码模式）")
+def issue_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict:
+    failure: CanbaoError | None = None
+    with request.app.state.sessions() as session, session.begin():
+        # Committed whether or not the login succeeds, so failed attempts count towards the limit.
+        try:
+            user = users.authenticate(
+                session, username=form.username, password=form.password, client_addr=client_addr(request)
+            )
+            name, roles, area = user.name, list(user.roles), user.area
+        except CanbaoError as err:
+            failure = err
+    if failure is not None:
+        raise failure
+    tokens: TokenService = request.app.state.tokens
+    token, _ = tokens.issue(sub=form.username, name=name, roles=roles, area=area)
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": int(tokens.ttl.total_seconds()),
+        "user": {"sub": form.username, "name": name, "roles": roles, "area": area},
+    }
+
+
+@router.post("/auth/logout", summary="注销当前令牌", status_code=204)
+def logout(
+    request: Request, actor: CurrentActor, db: Db, bearer: Annotated[str | None, Depends(bearer_scheme)]
+) -> None:
+    claims = request.app.state.tokens.verify(token_from_request(request, bearer))
+    users.revoke(db, actor=actor, jti=claims.jti, expires_at=claims.expires_at)
+
+
+@router.get("/me", summary="当前用户")
+def me(actor: CurrentActor) -> dict:
+    return {
+        "sub": actor.sub,
+        "name": actor.name,
+        "roles": list(actor.roles),
+        "role_names": [ROLES.get(r, r) for r in actor.roles],
+        "area": actor.area,
+        "teams": list(actor.teams),
+    }

@@ -1,0 +1,64 @@
+"""The city's authorization for county approval (审定)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import AwareDatetime, BaseModel, Field
+
+from canbao.actors import Actor
+
+from ..auth import authorizations
+from ..auth.models import CountyAuthorization
+from ..deps import Db, permit
+
+router = APIRouter(tags=["authorizations 审定授权"])
+Reader = Annotated[Actor, Depends(permit("authorizations.read"))]
+CityAdmin = Annotated[Actor, Depends(permit("authorizations.write"))]
+
+
+class Grant(BaseModel):
+    county: str = Field(pattern=r"^\d{6}$", description="县（区）行政区划代码")
+    valid_from: AwareDatetime
+    valid_to: AwareDatetime | None = None
+    note: str | None = Field(default=None, max_length=500)
+
+
+def view(row: CountyAuthorization, now: datetime | None = None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "county": row.county,
+        "granted_by": row.granted_by,
+        "granted_at": row.granted_at.isoformat(),
+        "valid_from": row.valid_from.isoformat(),
+        "valid_to": row.valid_to.isoformat() if row.valid_to else None,
+        "note": row.note,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "revoked_by": row.revoked_by,
+    }
+
+
+@router.post("/authorizations", status_code=201, summary="市级授权县级审定")
+def grant(body: Grant, actor: CityAdmin, db: Db) -> dict[str, Any]:
+    return view(
+        authorizations.grant(
+            db,
+            actor=actor,
+            county=body.county,
+            valid_from=body.valid_from,
+            valid_to=body.valid_to,
+            note=body.note,
+        )
+    )
+
+
+@router.delete("/authorizations/{authorization_id}", summary="撤销授权（立即停止审定）")
+def revoke(authorization_id: int, actor: CityAdmin, db: Db) -> dict[str, Any]:
+    return view(authorizations.revoke(db, actor=actor, authorization_id=authorization_id))
+
+
+@router.get("/authorizations", summary="本区域的授权")
+def list_authorizations(actor: Reader, db: Db) -> list[dict[str, Any]]:
+    return [view(r) for r in authorizations.get_all(db, actor=actor)]

@@ -1,0 +1,195 @@
+"""Cases: start, list, read, history, diagram."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from canbao import audit
+from canbao.actors import Actor
+from canbao.audit.models import AuditEvent
+from canbao.db import area_within, utcnow
+from canbao.errors import FieldError, Forbidden, Invalid
+from engine import cases, definitions
+from engine.models import Case, CaseTask
+from forms import idnumber
+from registry import persons
+
+from .. import masking
+from ..deps import Db, permit
+from ..policy import START_ROLES
+from .tasks import task_view
+
+router = APIRouter(tags=["cases 案件"])
+Starter = Annotated[Actor, Depends(permit("cases.start"))]
+Reader = Annotated[Actor, Depends(permit("cases.read"))]
+
+
+class StartCase(BaseModel):
+    process: str = Field(min_length=1, max_length=100, description="流程标识，如 survey_registration")
+    person_id: str | None = Field(default=None, max_length=18, description="公民身份号码")
+    area: str | None = Field(
+        default=None, pattern=r"^\d{6,12}$", description="案件所属区划（默认取人员的管理区划）"
+    )
+    team_id: int | None = Field(default=None, ge=1, description="入户调查小组")
+
+
+def case_view(case: Case, actor: Actor) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "process": case.process_key,
+        "definition_id": case.definition_id,
+        "status": case.status,
+        "status_detail": case.status_detail,
+        "outcome": case.outcome,
+        "area": case.area,
+        "person_id": masking.id_number(case.person_id, actor),
+        "person_name": case.person_name,
+        "team_id": case.team_id,
+        "version": case.version,
+        "created_by": case.created_by,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "completed_at": case.completed_at.isoformat() if case.completed_at else None,
+    }
+
+
+@router.post("/cases", status_code=201, summary="发起案件")
+def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
+    if not START_ROLES.get(body.process, set()).intersection(actor.roles):
+        raise Forbidden(f"您的岗位不能发起流程 {body.process}")
+    person_id, name, prefill = None, None, {}
+    if body.person_id is not None:
+        try:
+            person_id = idnumber.normalize(body.person_id)
+        except idnumber.IdNumberError as err:
+            raise Invalid([FieldError("/person_id", err.code, err.message)]) from err
+    if actor.has_role("citizen"):
+        person_id = actor.sub
+    person = persons.get(db, id_number=person_id) if person_id else None
+    if person is not None:
+        name = person.name
+        prefill = persons.as_registration(db, person)
+    area = body.area or (person.area if person is not None else None)
+    if area is None:
+        raise Invalid([FieldError("/area", "area.required", "请指定案件所属区划，或指定登记库中已有的人员")])
+    if not actor.reaches(area) and not actor.has_role("citizen"):
+        raise Forbidden("只能在本人所辖区域发起案件")
+    data = (
+        {"registration": prefill}
+        if prefill and body.process in ("survey_registration", "counter_collection")
+        else {}
+    )
+    if person is not None:
+        audit.record(
+            db,
+            actor=actor,
+            action="person.read",
+            object_type="person",
+            object_id=person.id,
+            payload={"purpose": "prefill", "route": "POST /cases"},
+            area=person.area,
+            person_id=person.id,
+        )
+    case = cases.start(
+        db,
+        actor=actor,
+        process_key=body.process,
+        area=area,
+        person_id=person_id,
+        person_name=name,
+        team_id=body.team_id,
+        data=data,
+    )
+    return case_view(case, actor)
+
+
+@router.get("/cases", summary="本区域的案件")
+def list_cases(
+    actor: Reader,
+    db: Db,
+    process: Annotated[str | None, Query(max_length=100)] = None,
+    status: Literal["running", "waiting", "completed"] | None = None,
+    person_id: Annotated[str | None, Query(max_length=18)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="上一页最后一条的案件号")] = None,
+) -> dict[str, Any]:
+    stmt = select(Case)
+    if actor.has_role("citizen") and len(actor.roles) == 1:
+        stmt = stmt.where(Case.person_id == actor.sub)
+    else:
+        stmt = stmt.where(area_within(Case.area, actor.area))
+    if process:
+        stmt = stmt.where(Case.process_key == process)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if person_id:
+        stmt = stmt.where(Case.person_id == person_id)
+    if before:
+        stmt = stmt.where(Case.id < before)
+    rows = list(db.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
+    items = rows[:limit]
+    return {
+        "items": [case_view(c, actor) for c in items],
+        "next": items[-1].id if len(rows) > limit else None,
+    }
+
+
+@router.get("/cases/{case_id}", summary="案件详情")
+def get_case(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
+    case = cases.get(db, actor=actor, case_id=case_id)
+    now = utcnow()
+    tasks = db.scalars(select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.id)).all()
+    data = cases.case_data(db, case=case)
+    if case.person_id:
+        audit.record(
+            db,
+            actor=actor,
+            action="person.read",
+            object_type="case",
+            object_id=case.id,
+            payload={"purpose": "case_view", "route": "GET /cases/{id}"},
+            area=case.area,
+            case_id=case.id,
+            person_id=case.person_id,
+        )
+    return {
+        **case_view(case, actor),
+        "tasks": [task_view(t, actor, now) for t in tasks],
+        "data": masking.document(data, actor),
+    }
+
+
+@router.get("/cases/{case_id}/history", summary="案件经办过程（谁、何时、做了什么）")
+def history(case_id: int, actor: Reader, db: Db) -> list[dict[str, Any]]:
+    case = cases.get(db, actor=actor, case_id=case_id)
+    events = db.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)).all()
+    return [
+        {
+            "seq": e.id,
+            "at": e.at.isoformat(),
+            "actor": e.actor_sub,
+            "role": e.actor_role,
+            "action": e.action,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "payload": e.payload_json,
+        }
+        for e in events
+    ]
+
+
+@router.get("/cases/{case_id}/diagram", summary="流程图及已完成、当前环节")
+def diagram(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
+    case = cases.get(db, actor=actor, case_id=case_id)
+    definition = definitions.get(db, definition_id=case.definition_id)
+    path = cases.path(db, case=case)
+    return {
+        "xml": definition.bpmn_xml,
+        "version": definition.version,
+        "completed": path.completed,
+        "active": path.active,
+    }

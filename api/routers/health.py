@@ -1,0 +1,35 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health 运行状态"])
+
+
+@router.get("/healthz", summary="进程存活")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="数据库与对象存储可用")
+def readyz(request: Request) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        with request.app.state.sessions() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as err:  # readiness reports any failure instead of raising it
+        checks["database"] = f"error: {type(err).__name__}"
+    for name, probe in request.app.state.readiness.items():
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as err:
+            checks[name] = f"error: {type(err).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

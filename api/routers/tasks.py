@@ -1,0 +1,197 @@
+"""The task inbox and working a task: claim, unclaim, assign, complete, return."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Header, Query
+from pydantic import BaseModel, Field
+
+from canbao import audit
+from canbao.actors import Actor
+from canbao.db import utcnow
+from canbao.errors import CanbaoError, FieldError, Invalid
+from engine import cases, inbox
+from engine.models import CaseTask
+from registry import survey
+
+from .. import masking
+from ..auth import authorizations
+from ..auth import service as users
+from ..deps import Db, permit
+
+router = APIRouter(tags=["tasks 待办任务"])
+Reader = Annotated[Actor, Depends(permit("tasks.read"))]
+Worker = Annotated[Actor, Depends(permit("tasks.work"))]
+Lead = Annotated[Actor, Depends(permit("tasks.assign"))]
+
+
+class PreconditionRequired(CanbaoError):
+    status = 428
+    code = "case.version_required"
+    title = "请在 If-Match 中提供案件版本"
+
+
+def task_view(row: CaseTask, actor: Actor, now: datetime) -> dict[str, Any]:
+    return {
+        "id": row.task_guid,
+        "case_id": row.case_id,
+        "task": row.spec_name,
+        "title": row.title,
+        "role": row.role,
+        "process": row.process_key,
+        "area": row.area,
+        "team_id": row.team_id,
+        "form": row.form_key,
+        "person_id": masking.id_number(row.person_id, actor),
+        "person_name": row.person_name,
+        "assignee": row.assignee,
+        "state": row.state,
+        "created_at": row.created_at.isoformat(),
+        "due_at": row.due_at.isoformat(),
+        "overdue": row.state == "ready" and row.due_at < now,
+    }
+
+
+def _version(if_match: str | None) -> int:
+    if if_match is None:
+        raise PreconditionRequired()
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError as err:
+        raise Invalid(
+            [FieldError("/headers/if-match", "if_match.invalid", "If-Match 应为案件版本号")]
+        ) from err
+
+
+@router.get("/tasks", summary="待办任务（按岗位、区域过滤，键集分页）")
+def list_tasks(
+    actor: Reader,
+    db: Db,
+    role: Annotated[str | None, Query(max_length=32)] = None,
+    area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    status: Literal["open", "mine", "others"] | None = None,
+    overdue: bool | None = None,
+    process: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    sort: Literal["due", "age"] = "due",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    after: Annotated[str | None, Query(max_length=200)] = None,
+    counts: bool = True,
+) -> dict[str, Any]:
+    page = inbox.query(
+        db,
+        actor=actor,
+        with_counts=counts,
+        q=inbox.InboxQuery(
+            role=role,
+            area=area,
+            status=status,
+            overdue=overdue,
+            process=process,
+            text=q,
+            sort=sort,
+            limit=limit,
+            after=after,
+        ),
+    )
+    now = utcnow()
+    return {"items": [task_view(t, actor, now) for t in page.items], "next": page.next, "counts": page.counts}
+
+
+@router.get("/tasks/{task_id}", summary="任务详情：表单、预填数据、案件版本")
+def get_task(task_id: str, actor: Reader, db: Db) -> dict[str, Any]:
+    row = cases.get_task(db, actor=actor, task_id=task_id)
+    case = cases.get(db, actor=actor, case_id=row.case_id)
+    detail = cases.task_detail(db, case=case, task_guid=row.task_guid)
+    if row.person_id:
+        audit.record(
+            db,
+            actor=actor,
+            action="person.read",
+            object_type="task",
+            object_id=row.task_guid,
+            payload={"purpose": "task_form", "route": "GET /tasks/{id}"},
+            area=row.area,
+            case_id=row.case_id,
+            person_id=row.person_id,
+        )
+    detail["data"] = masking.document(detail["data"], actor)
+    return {**task_view(row, actor, utcnow()), "case_version": case.version, **detail}
+
+
+@router.post("/tasks/{task_id}/claim", summary="认领任务")
+def claim(task_id: str, actor: Worker, db: Db) -> dict[str, Any]:
+    return task_view(cases.claim(db, actor=actor, task_id=task_id), actor, utcnow())
+
+
+@router.post("/tasks/{task_id}/unclaim", summary="退回任务池（本人认领的，或由平台、县级负责人退回）")
+def unclaim(task_id: str, actor: Worker, db: Db) -> dict[str, Any]:
+    row = cases.get_task(db, actor=actor, task_id=task_id)
+    lead = actor.has_role("platform_reviewer", "county_approver") and row.assignee != actor.sub
+    return task_view(cases.unclaim(db, actor=actor, task_id=task_id, by_lead=lead), actor, utcnow())
+
+
+class Assignment(BaseModel):
+    assignee: str = Field(min_length=1, max_length=64, description="被分派的用户名")
+
+
+@router.post("/tasks/{task_id}/assign", summary="分派任务给本区域有该岗位的用户")
+def assign(task_id: str, body: Assignment, actor: Lead, db: Db) -> dict[str, Any]:
+    row = cases.get_task(db, actor=actor, task_id=task_id)
+    target = users.get_by_username(db, username=body.assignee)
+    problems = []
+    if target is None or target.disabled:
+        problems.append(FieldError("/assignee", "assignee.unknown", "用户不存在或已停用"))
+    elif row.role not in target.roles or not row.area.startswith(target.area):
+        problems.append(FieldError("/assignee", "assignee.not_eligible", "该用户没有办理此任务的岗位或区域"))
+    elif (
+        row.role == "surveyor"
+        and row.team_id is not None
+        and row.team_id not in survey.teams_of(db, user_sub=target.username)
+    ):
+        problems.append(FieldError("/assignee", "assignee.not_in_team", "该调查员不在本案件的调查小组"))
+    if problems:
+        raise Invalid(problems)
+    return task_view(cases.assign(db, actor=actor, task_id=task_id, assignee=body.assignee), actor, utcnow())
+
+
+@router.post("/tasks/{task_id}/complete", summary="提交表单，办结任务（If-Match：案件版本）")
+def complete(
+    task_id: str,
+    actor: Worker,
+    db: Db,
+    data: Annotated[Any, Body(description="表单数据（JSON 对象），按任务的表单校验")],
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    return _complete(db, actor, task_id, data, _version(if_match))
+
+
+class Return(BaseModel):
+    reason: str = Field(min_length=2, max_length=500, description="退回原因（必填）")
+    return_items: list[str] = Field(
+        default_factory=list, max_length=50, description="需补正的字段（JSON 指针）"
+    )
+
+
+@router.post("/tasks/{task_id}/return", summary="退回补正（须填写原因）")
+def return_task(
+    task_id: str, body: Return, actor: Worker, db: Db, if_match: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    data = {"decision": "return", "reason": body.reason, "return_items": body.return_items}
+    return _complete(db, actor, task_id, data, _version(if_match))
+
+
+def _complete(db, actor: Actor, task_id: str, data: Any, version: int) -> dict[str, Any]:
+    row = cases.get_task(db, actor=actor, task_id=task_id)
+    if row.role == "county_approver":
+        authorizations.require(db, county=row.area[:6])
+    case = cases.complete(db, actor=actor, task_id=task_id, data=data, expected_version=version)
+    return {
+        "case_id": case.id,
+        "case_version": case.version,
+        "status": case.status,
+        "outcome": case.outcome,
+        "status_detail": case.status_detail,
+    }

@@ -1,0 +1,81 @@
+"""An API client against the real application on PostgreSQL, with one user per role in 历下区."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import authorizations
+from api.auth.models import User
+from api.auth.passwords import hash_password
+from canbao.actors import Actor
+from canbao.config import PROJECT_ROOT, Settings
+from canbao.db import utcnow
+from engine import definitions
+from engine.specs import SPECS
+from registry import survey
+
+from ..engine.office import COUNTY, TOWNSHIP
+
+PASSWORD = "correct-horse-battery"
+_HASH = hash_password(PASSWORD)
+SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+
+USERS = {
+    "surveyor1": (["surveyor"], TOWNSHIP),
+    "surveyor2": (["surveyor"], TOWNSHIP),
+    "platform1": (["platform_reviewer"], TOWNSHIP),
+    "platform2": (["platform_reviewer"], TOWNSHIP),
+    "platform9": (["platform_reviewer"], "370103001"),  # 市中区: another county
+    "county1": (["county_approver"], COUNTY),
+    "city1": (["city_admin"], "3701"),
+    "manager1": (["process_manager"], ""),
+    "auditor1": (["auditor"], "3701"),
+}
+SYSTEM = Actor(sub="test", roles=("system",), area="")
+CITY = Actor(sub="city1", roles=("city_admin",), area="3701")
+
+
+class Api:
+    def __init__(self, client: TestClient, db) -> None:
+        self.client, self.db = client, db
+        self._tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            r = self.client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            self._tokens[username] = r.json()["access_token"]
+        return self._tokens[username]
+
+    def as_(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(username)}"}
+
+    def get(self, path: str, user: str, **kw):
+        return self.client.get(f"/api/v1{path}", headers=self.as_(user), **kw)
+
+    def post(self, path: str, user: str, json=None, headers=None, **kw):
+        return self.client.post(f"/api/v1{path}", headers={**self.as_(user), **(headers or {})}, json=json, **kw)
+
+    def delete(self, path: str, user: str):
+        return self.client.delete(f"/api/v1{path}", headers=self.as_(user))
+
+
+@pytest.fixture
+def api(db, tmp_path) -> Api:
+    SPECS.clear()
+    settings = Settings(database_url=db.url, data_dir=tmp_path, bpmn_dir=PROJECT_ROOT / "bpmn", jwt_secret=SECRET)
+    app = create_app(settings, sessions=db.sessions)
+    with db.sessions() as s, s.begin():
+        for username, (roles, area) in USERS.items():
+            s.add(User(username=username, name=username, password_hash=_HASH, roles=roles, area=area))
+        definitions.deploy_directory(s, actor=SYSTEM, directory=PROJECT_ROOT / "bpmn")
+        survey.create_team(s, actor=SYSTEM, name="解放路一组", area=TOWNSHIP, members=[
+            {"name": "李四", "card_no": "DC0001", "user_sub": "surveyor1"},
+            {"name": "王五", "card_no": "DC0002", "user_sub": "surveyor2"},
+        ])
+        authorizations.grant(s, actor=CITY, county=COUNTY, valid_from=utcnow() - timedelta(days=1), valid_to=None)
+    return Api(TestClient(app), db)
