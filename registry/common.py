@@ -104,5 +104,21 @@ def value_text(value: Any) -> str | None:
     return str(value)
 
 
+def division_prefix(code: str) -> str:
+    """A division code without the GB/T 2260 padding: "370100" → "3701", "370000" → "37"."""
+    if len(code) == 6:
+        if code.endswith("0000"):
+            return code[:2]
+        if code.endswith("00"):
+            return code[:4]
+    return code
+
+
+def place_covers(place: str, division: str) -> bool:
+    """Whether an insurance place (统筹区, any level) and a division lie one within the other."""
+    a, b = division_prefix(place), division_prefix(division)
+    return a.startswith(b) or b.startswith(a)
+
+
 def is_division(code: Any) -> bool:
     return isinstance(code, str) and _DIGITS.fullmatch(code) is not None and len(code) in (2, 4, 6, 9, 12)

@@ -21,7 +21,15 @@ from canbao.errors import FieldError, Invalid
 from forms.idnumber import IdNumberError, normalize
 
 from . import checks
-from .common import PersonNotFound, StaleValue, is_division, parse_date, require_reach, value_text
+from .common import (
+    PersonNotFound,
+    StaleValue,
+    is_division,
+    parse_date,
+    place_covers,
+    require_reach,
+    value_text,
+)
 from .models import PERSON_STATUSES, Enrollment, FieldChange, Flag, Person, PersonVersion
 
 
@@ -419,9 +427,7 @@ def _store_enrollments(
         if not scheme or not place:
             continue
         hukou = person.hukou_division or ""
-        elsewhere = bool(item.get("elsewhere")) or (
-            bool(hukou) and not (hukou.startswith(place) or place.startswith(hukou[:6]))
-        )
+        elsewhere = bool(item.get("elsewhere")) or (bool(hukou) and not place_covers(place, hukou[:6]))
         values = {
             "status": str(item.get("status") or "1"),
             "pay_status": item.get("payment_status") or item.get("pay_status") or None,

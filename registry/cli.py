@@ -1,0 +1,205 @@
+"""`canbao import …`, `canbao compare`, `canbao exchange …`, `canbao survey …` (registry commands).
+
+Commands act as the system actor (`canbao.actors.SYSTEM`) unless `--as` names an operator, and each
+runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from canbao.actors import SYSTEM, Actor
+from canbao.config import get_settings
+from canbao.db import make_engine, make_sessionmaker, transaction
+from canbao.errors import CanbaoError
+
+import_app = typer.Typer(help="导入公安人口信息与各险种参保信息", no_args_is_help=True, add_completion=False)
+exchange_app = typer.Typer(help="与上级全民参保登记库交换数据", no_args_is_help=True, add_completion=False)
+survey_app = typer.Typer(help="入户调查名单、汇总表与登记表打印", no_args_is_help=True, add_completion=False)
+
+Operator = Annotated[str | None, typer.Option("--as", help="操作人（记入审计日志），默认 system")]
+
+
+def _actor(operator: str | None) -> Actor:
+    return SYSTEM if not operator else Actor(sub=operator, roles=("system",), area="", name=operator)
+
+
+def _sessions():
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+def _fail(exc: CanbaoError) -> typer.Exit:
+    typer.echo(f"错误：{exc.detail}", err=True)
+    for error in getattr(exc, "errors", [])[:50]:
+        typer.echo(f"  {error.pointer}  {error.code}  {error.message}", err=True)
+    return typer.Exit(1)
+
+
+def _echo(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+
+
+def _import(kind: str, file: Path, system: str | None, operator: str | None) -> None:
+    from . import imports
+
+    try:
+        with transaction(_sessions()) as s:
+            result = imports.import_path(s, actor=_actor(operator), kind=kind, path=file, system=system)
+            data = result.as_dict()
+    except CanbaoError as exc:
+        raise _fail(exc) from None
+    _echo(data)
+    if data["repeated"]:
+        typer.echo("此文件已导入过，未作任何更改", err=True)
+
+
+@import_app.command("population")
+def import_population(file: Path, operator: Operator = None) -> None:
+    """公安人口信息（CSV 或 XLSX）：公民身份号码、姓名、性别、出生日期、户籍地区划、户籍地址、管理状态。"""
+    _import("population", file, None, operator)
+
+
+@import_app.command("enrollments")
+def import_enrollments(
+    file: Path,
+    system: Annotated[str, typer.Option("--system", help="业务系统名称，如 社保、医保")],
+    operator: Operator = None,
+) -> None:
+    """一个业务系统的参保信息（CSV 或 XLSX）：公民身份号码、险种、参保及缴费状态、参保地、参保及终止日期。"""
+    _import("enrollments", file, system, operator)
+
+
+def compare_command(
+    area: Annotated[str, typer.Option(help="比对范围（区划代码前缀）")] = "",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="比对日期 YYYY-MM-DD，默认今天")] = None,
+    population: Annotated[Path | None, typer.Option(help="改为直接比对文件：公安人口信息 CSV")] = None,
+    enrollments: Annotated[
+        list[str] | None, typer.Option(help="与 --population 同用：系统名=参保信息CSV，可多次")
+    ] = None,
+    operator: Operator = None,
+) -> None:
+    """信息比对：分类已参保、重复参保、未参保、未参全、信息不准和排除人员，并打标识。"""
+    from . import comparison
+
+    day = date.fromisoformat(as_of) if as_of else None
+    try:
+        with transaction(_sessions()) as s:
+            if population is not None:
+                files = dict(item.split("=", 1) for item in enrollments or [])
+                result = comparison.run_files(
+                    s,
+                    actor=_actor(operator),
+                    area=area or "",
+                    population=population,
+                    enrollments=files,
+                    as_of=day,
+                )
+            else:
+                result = comparison.run(s, actor=_actor(operator), area=area or "", as_of=day)
+            data = result.as_dict()
+    except CanbaoError as exc:
+        raise _fail(exc) from None
+    _echo({**data, "seconds": round(result.seconds, 3)})
+
+
+@exchange_app.command("export")
+def exchange_export(
+    out: Annotated[Path, typer.Argument(help="输出文件（.json.gz）")],
+    area: Annotated[str, typer.Option(help="本登记库的区划代码")],
+    elsewhere_for: Annotated[
+        str | None, typer.Option("--elsewhere-for", help="（上级库）导出该下级地区户籍人员的异地参保信息")
+    ] = None,
+    operator: Operator = None,
+) -> None:
+    """导出自上次导出以来的变更（或 --elsewhere-for 的异地参保信息）。"""
+    from . import exchange
+
+    try:
+        with transaction(_sessions()) as s:
+            if elsewhere_for:
+                result = exchange.export_elsewhere(
+                    s, actor=_actor(operator), origin=area, for_area=elsewhere_for
+                )
+            else:
+                result = exchange.export_changes(s, actor=_actor(operator), area=area)
+            if result is None:
+                typer.echo("自上次导出以来没有变更，未生成文件")
+                return
+            content, batch = result
+            out.write_bytes(content)
+            _echo({"batch": batch.origin_batch, "sha256": batch.sha256, **batch.counts, "file": str(out)})
+    except CanbaoError as exc:
+        raise _fail(exc) from None
+
+
+@exchange_app.command("import")
+def exchange_import(file: Path, operator: Operator = None) -> None:
+    """导入下级库的变更文件，或上级库下发的异地参保文件（按文件类型自动识别）。"""
+    import gzip
+
+    from . import exchange
+
+    content = file.read_bytes()
+    try:
+        kind = json.loads(gzip.decompress(content)).get("kind")
+    except (OSError, ValueError):
+        kind = None
+    try:
+        with transaction(_sessions()) as s:
+            if kind == "elsewhere":
+                result = exchange.import_elsewhere(s, actor=_actor(operator), content=content)
+            else:
+                result = exchange.import_changes(s, actor=_actor(operator), content=content)
+    except CanbaoError as exc:
+        raise _fail(exc) from None
+    _echo(result)
+
+
+@survey_app.command("list")
+def survey_list(area: Annotated[str, typer.Argument(help="区划代码")], operator: Operator = None) -> None:
+    """各村（社区）需调查登记人数。"""
+    from . import survey
+
+    with transaction(_sessions()) as s:
+        _echo(survey.list_counts(s, actor=_actor(operator), area=area))
+
+
+@survey_app.command("summary")
+def survey_summary(
+    village: Annotated[str, typer.Argument(help="村（社区）12位区划代码")],
+    out: Path,
+    operator: Operator = None,
+) -> None:
+    """全民参保登记个人信息汇总表（XLSX）。"""
+    from . import documents
+
+    with transaction(_sessions()) as s:
+        out.write_bytes(documents.summary_xlsx(s, actor=_actor(operator), village=village))
+    typer.echo(str(out))
+
+
+@survey_app.command("forms")
+def survey_forms(
+    village: Annotated[str, typer.Argument(help="村（社区）12位区划代码")],
+    out: Path,
+    operator: Operator = None,
+) -> None:
+    """预填的全民参保登记表（PDF，每人一页）。"""
+    from . import documents
+
+    with transaction(_sessions()) as s:
+        out.write_bytes(documents.village_pdf(s, actor=_actor(operator), village=village))
+    typer.echo(str(out))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the registry commands to the `canbao` app."""
+    app.add_typer(import_app, name="import")
+    app.add_typer(exchange_app, name="exchange")
+    app.add_typer(survey_app, name="survey")
+    app.command("compare")(compare_command)

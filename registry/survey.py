@@ -1,0 +1,455 @@
+"""Survey planning (第十七–十九条): survey lists per village/community, survey teams, persons newly
+found in the field, and the seam through which the engine opens `survey_registration` cases.
+
+A person is on the survey list while they have an open 需调查登记 or 信息不准 flag and their
+生存/户籍管理状态 is 正常. The list is grouped by the 常住所在地 village (the 户口所在地 when the
+residence is unknown): that is where the team knocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from canbao import audit
+from canbao.actors import Actor
+from canbao.db import utcnow
+from canbao.errors import Conflict, FieldError, Invalid, NotFound
+from forms.idnumber import IdNumberError, mask, normalize
+
+from . import checks
+from .common import check_area, in_area, require_reach
+from .models import Flag, Person, PersonVersion, SurveyTeam, SurveyTeamMember
+from .persons import SURVEY_KINDS, _record_change
+
+TEAM_MIN, TEAM_MAX = 2, 3
+
+
+class TeamNotFound(NotFound):
+    code = "survey.team_not_found"
+    title = "调查小组不存在"
+
+
+class CardInUse(Conflict):
+    code = "survey.card_in_use"
+    title = "调查证号已被使用"
+
+
+def _village():
+    return func.coalesce(Person.residence_division, Person.hukou_division)
+
+
+def _on_list():
+    return and_(Flag.kind.in_(SURVEY_KINDS), Flag.status == "open", Person.status == "normal")
+
+
+def list_counts(session: Session, *, actor: Actor, area: str) -> list[dict[str, Any]]:
+    """Survey-list counts per village/community within `area` (persons, and per flag kind)."""
+    check_area(area)
+    require_reach(actor, area)
+    village = _village()
+    rows = session.execute(
+        select(
+            village,
+            func.count(func.distinct(Person.id)),
+            func.sum(case((Flag.kind == "needs_survey", 1), else_=0)),
+            func.sum(case((Flag.kind == "inaccurate", 1), else_=0)),
+        )
+        .join(Flag, Flag.person_id == Person.id)
+        .where(_on_list(), in_area(Person.area, area))
+        .group_by(village)
+        .order_by(village)
+    ).all()
+    return [
+        {
+            "division": d,
+            "name": checks.division_name(d),
+            "persons": int(n),
+            "needs_survey": int(a or 0),
+            "inaccurate": int(b or 0),
+        }
+        for d, n, a, b in rows
+    ]
+
+
+def list_persons(
+    session: Session,
+    *,
+    actor: Actor,
+    area: str,
+    village: str | None = None,
+    masked: bool = True,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The survey list (调查对象名单) of `area` (optionally one village), persons with their flag reasons.
+    Audited as a read of personal data; numbers and phones masked unless `masked=False`."""
+    check_area(area)
+    require_reach(actor, area)
+    village_col = _village()
+    query = (
+        select(Person, Flag.kind, Flag.reasons)
+        .join(Flag, Flag.person_id == Person.id)
+        .where(_on_list(), in_area(Person.area, area))
+        .order_by(village_col, Person.id, Flag.kind)
+    )
+    if village:
+        query = query.where(village_col == village)
+    persons: dict[str, dict[str, Any]] = {}
+    for person, kind, reasons in session.execute(query):
+        entry = persons.get(person.id)
+        if entry is None:
+            if len(persons) >= offset + limit:
+                break
+            entry = persons[person.id] = {
+                "id_number": mask(person.id) if masked else person.id,
+                "name": person.name,
+                "sex": person.sex,
+                "birth_date": person.birth_date.isoformat(),
+                "village": person.residence_division or person.hukou_division,
+                "address": person.residence_address or person.hukou_address,
+                "phone": (person.phone[:3] + "****" + person.phone[-4:])
+                if masked and person.phone and len(person.phone) >= 7
+                else person.phone,
+                "flags": {},
+            }
+        entry["flags"][kind] = reasons.split()
+    result = list(persons.values())[offset : offset + limit]
+    audit.record(
+        session,
+        actor=actor,
+        action="person.list",
+        object_type="survey_list",
+        object_id=village or area,
+        payload={"area": area, "village": village, "count": len(result), "masked": masked},
+        area=area,
+    )
+    return result
+
+
+def candidates(
+    session: Session, *, area: str, has_open_case: Callable[[Session, list[str]], set[str]], batch: int = 500
+) -> Iterator[dict[str, Any]]:
+    """The persons of `area` for whom a `survey_registration` case should be opened: on the survey
+    list and without an open case. `has_open_case(session, ids)` is the engine's answer (the lead
+    wires it to the case table), so calling this twice opens nothing twice."""
+    check_area(area)
+    last = ""
+    while True:
+        ids = list(
+            session.scalars(
+                select(Person.id)
+                .join(Flag, Flag.person_id == Person.id)
+                .where(_on_list(), in_area(Person.area, area), Person.id > last)
+                .group_by(Person.id)
+                .order_by(Person.id)
+                .limit(batch)
+            )
+        )
+        if not ids:
+            return
+        busy = has_open_case(session, ids)
+        rows = session.execute(
+            select(Person.id, Person.name, Person.area, _village())
+            .where(Person.id.in_(ids))
+            .order_by(Person.id)
+        ).all()
+        for pid, name, person_area, village in rows:
+            if pid not in busy:
+                yield {"person_id": pid, "name": name, "area": person_area, "village": village}
+        last = ids[-1]
+
+
+def add_found_person(
+    session: Session,
+    *,
+    actor: Actor,
+    id_number: str,
+    name: str,
+    residence_division: str,
+    residence_address: str | None = None,
+    phone: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """第十八条: a surveyor adds a person found in the field to the survey list (a 需调查登记 flag with
+    reason `field.new`); the person's record is created provisionally (not 入库) when unknown."""
+    errors: list[FieldError] = []
+    try:
+        pid = normalize(id_number)
+    except IdNumberError as exc:
+        errors.append(FieldError("/id_number", exc.code, exc.message))
+        pid = ""
+    if not (name or "").strip():
+        errors.append(FieldError("/name", "name.required", "请填写姓名"))
+    problem = checks.division_problem(residence_division or "", levels=("village",))
+    if problem:
+        errors.append(FieldError("/residence/division", *problem))
+    if errors:
+        raise Invalid(errors)
+    require_reach(actor, residence_division)
+    at = utcnow()
+    origin = f"survey:{actor.sub}"[:32]
+    person = session.get(Person, pid, with_for_update=True)
+    created = person is None
+    if created:
+        born = f"{pid[6:10]}-{pid[10:12]}-{pid[12:14]}"
+        from .common import parse_date
+
+        person = Person(
+            id=pid,
+            name=name.strip(),
+            sex="1" if int(pid[16]) % 2 else "2",
+            birth_date=parse_date(born),
+            residence_division=residence_division,
+            residence_address=residence_address,
+            phone=phone,
+            status="normal",
+            area=residence_division,
+            identity_source=origin,
+            identity_confirmed_at=at,
+            residence_source=origin,
+            residence_confirmed_at=at,
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(person)
+        session.flush()
+        for pointer, value in (
+            ("/name", person.name),
+            ("/residence/division", residence_division),
+            ("/residence/address", residence_address),
+            ("/phone", phone),
+        ):
+            if value:
+                _record_change(
+                    session,
+                    person_id=pid,
+                    pointer=pointer,
+                    old=None,
+                    new=value,
+                    at=at,
+                    source="survey",
+                    actor=actor,
+                )
+        session.add(
+            PersonVersion(
+                person_id=pid,
+                valid_from=at,
+                area=person.area,
+                hukou_division=None,
+                residence_division=residence_division,
+                status="normal",
+                sex=person.sex,
+                birth_date=person.birth_date,
+                registered=False,
+                insured_elsewhere=None,
+                source=origin,
+            )
+        )
+    existing = session.scalar(
+        select(Flag).where(Flag.person_id == pid, Flag.kind == "needs_survey", Flag.status == "open")
+    )
+    if existing is None:
+        existing = Flag(
+            person_id=pid,
+            kind="needs_survey",
+            reasons="field.new",
+            area=person.area,
+            status="open",
+            raised_at=at,
+            raised_by_sub=actor.sub,
+            details={"note": note} if note else None,
+        )
+        session.add(existing)
+        session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="survey.add_person",
+        object_type="person",
+        object_id=pid,
+        payload={"created": created, "flag_id": existing.id, "note": note},
+        area=person.area,
+        person_id=pid,
+    )
+    return {"person_id": pid, "created": created, "flag_id": existing.id}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Teams
+
+
+def _check_members(members: list[dict[str, Any]]) -> list[FieldError]:
+    errors = []
+    if not TEAM_MIN <= len(members) <= TEAM_MAX:
+        errors.append(FieldError("/members", "survey.team_size", "入户调查一般以2–3人为一组"))
+    cards = [str(m.get("card_no") or "").strip() for m in members]
+    for i, m in enumerate(members):
+        if not str(m.get("name") or "").strip():
+            errors.append(FieldError(f"/members/{i}/name", "name.required", "请填写调查员姓名"))
+        if not cards[i]:
+            errors.append(
+                FieldError(f"/members/{i}/card_no", "card_no.required", "请填写全民参保登记调查证号")
+            )
+    if len(set(cards)) != len(cards):
+        errors.append(FieldError("/members", "card_no.duplicate", "同一调查证号出现多次"))
+    return errors
+
+
+def _team_dict(session: Session, team: SurveyTeam) -> dict[str, Any]:
+    members = session.scalars(
+        select(SurveyTeamMember).where(SurveyTeamMember.team_id == team.id).order_by(SurveyTeamMember.id)
+    ).all()
+    return {
+        "id": team.id,
+        "name": team.name,
+        "area": team.area,
+        "active": team.active,
+        "members": [
+            {"name": m.name, "card_no": m.card_no, "user_sub": m.user_sub, "phone": m.phone} for m in members
+        ],
+    }
+
+
+def create_team(
+    session: Session, *, actor: Actor, name: str, area: str, members: list[dict[str, Any]]
+) -> dict[str, Any]:
+    errors = _check_members(members)
+    if not (name or "").strip():
+        errors.append(FieldError("/name", "name.required", "请填写小组名称"))
+    try:
+        check_area(area)
+    except Invalid as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise Invalid(errors)
+    require_reach(actor, area)
+    cards = [str(m["card_no"]).strip() for m in members]
+    taken = list(session.scalars(select(SurveyTeamMember.card_no).where(SurveyTeamMember.card_no.in_(cards))))
+    if taken:
+        raise CardInUse(f"调查证号已在其他小组使用：{'、'.join(taken)}")
+    team = SurveyTeam(name=name.strip(), area=area, active=True, created_by=actor.sub, created_at=utcnow())
+    session.add(team)
+    session.flush()
+    for m in members:
+        session.add(
+            SurveyTeamMember(
+                team_id=team.id,
+                name=str(m["name"]).strip(),
+                card_no=str(m["card_no"]).strip(),
+                user_sub=m.get("user_sub"),
+                phone=m.get("phone"),
+            )
+        )
+    session.flush()
+    result = _team_dict(session, team)
+    audit.record(
+        session,
+        actor=actor,
+        action="survey_team.create",
+        object_type="survey_team",
+        object_id=team.id,
+        payload=result,
+        area=area,
+    )
+    return result
+
+
+def get_or_raise(session: Session, *, team_id: int) -> SurveyTeam:
+    team = session.get(SurveyTeam, team_id)
+    if team is None:
+        raise TeamNotFound(f"调查小组 {team_id} 不存在")
+    return team
+
+
+def get(session: Session, *, actor: Actor, team_id: int) -> dict[str, Any]:
+    team = get_or_raise(session, team_id=team_id)
+    require_reach(actor, team.area)
+    return _team_dict(session, team)
+
+
+def get_all(
+    session: Session, *, actor: Actor, area: str, include_inactive: bool = False
+) -> list[dict[str, Any]]:
+    query = select(SurveyTeam).where(in_area(SurveyTeam.area, area or actor.area)).order_by(SurveyTeam.id)
+    require_reach(actor, area or actor.area)
+    if not include_inactive:
+        query = query.where(SurveyTeam.active.is_(True))
+    return [_team_dict(session, t) for t in session.scalars(query)]
+
+
+def update_members(
+    session: Session, *, actor: Actor, team_id: int, members: list[dict[str, Any]]
+) -> dict[str, Any]:
+    team = get_or_raise(session, team_id=team_id)
+    require_reach(actor, team.area)
+    errors = _check_members(members)
+    if errors:
+        raise Invalid(errors)
+    cards = [str(m["card_no"]).strip() for m in members]
+    taken = list(
+        session.scalars(
+            select(SurveyTeamMember.card_no).where(
+                SurveyTeamMember.card_no.in_(cards), SurveyTeamMember.team_id != team.id
+            )
+        )
+    )
+    if taken:
+        raise CardInUse(f"调查证号已在其他小组使用：{'、'.join(taken)}")
+    before = _team_dict(session, team)
+    for m in session.scalars(select(SurveyTeamMember).where(SurveyTeamMember.team_id == team.id)):
+        session.delete(m)
+    session.flush()
+    for m in members:
+        session.add(
+            SurveyTeamMember(
+                team_id=team.id,
+                name=str(m["name"]).strip(),
+                card_no=str(m["card_no"]).strip(),
+                user_sub=m.get("user_sub"),
+                phone=m.get("phone"),
+            )
+        )
+    session.flush()
+    after = _team_dict(session, team)
+    audit.record(
+        session,
+        actor=actor,
+        action="survey_team.update",
+        object_type="survey_team",
+        object_id=team.id,
+        payload={"before": before["members"], "after": after["members"]},
+        area=team.area,
+    )
+    return after
+
+
+def delete(session: Session, *, actor: Actor, team_id: int) -> None:
+    """Deactivate a team (kept for the history of the cases it worked on)."""
+    team = get_or_raise(session, team_id=team_id)
+    require_reach(actor, team.area)
+    team.active = False
+    audit.record(
+        session,
+        actor=actor,
+        action="survey_team.deactivate",
+        object_type="survey_team",
+        object_id=team.id,
+        payload={},
+        area=team.area,
+    )
+
+
+def teams_of(session: Session, *, user_sub: str) -> list[int]:
+    """The active teams a surveyor belongs to (for `Actor.teams`)."""
+    return list(
+        session.scalars(
+            select(SurveyTeam.id)
+            .join(SurveyTeamMember, SurveyTeamMember.team_id == SurveyTeam.id)
+            .where(SurveyTeamMember.user_sub == user_sub, SurveyTeam.active.is_(True))
+            .order_by(SurveyTeam.id)
+        )
+    )
