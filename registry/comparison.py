@@ -309,13 +309,15 @@ def _finish(
     *,
     actor: Actor,
     detail_duplicates: bool = True,
+    under: dict[str, int] | None = None,
 ) -> None:
     """Counts, flags and diff from the findings table `f` (persons not insured, or with notes)."""
     at = utcnow()
     rows = session.execute(select(f.c.area, f.c.klass, func.count()).group_by(f.c.area, f.c.klass)).all()
-    under = dict(
-        session.execute(select(f.c.area, func.count()).where(f.c.under_age == 1).group_by(f.c.area)).all()
-    )
+    if under is None:
+        under = dict(
+            session.execute(select(f.c.area, func.count()).where(f.c.under_age == 1).group_by(f.c.area)).all()
+        )
     per_division: dict[str, dict[str, int]] = {}
     for division, klass, n in rows:
         per_division.setdefault(division, {})[klass] = n
@@ -556,14 +558,19 @@ def run_files(
     as_of = as_of or date.today()
     population = Path(population)
     enrollment_paths = {k: Path(v) for k, v in enrollments.items()}
-    inputs = {
+    inputs: dict[str, Any] = {
         "source": "files",
-        "population": {"file": population.name, "sha256": sha256_file(population) if hash_inputs else None},
-        "enrollments": {
-            k: {"file": v.name, "sha256": sha256_file(v) if hash_inputs else None}
-            for k, v in enrollment_paths.items()
-        },
+        "population": {"file": population.name, "sha256": None},
+        "enrollments": {k: {"file": v.name, "sha256": None} for k, v in enrollment_paths.items()},
     }
+    # The inputs' checksums are computed beside DuckDB's work (hashlib releases the GIL).
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    hashes = {path: pool.submit(sha256_file, path) for path in (population, *enrollment_paths.values())}
+    if not hash_inputs:
+        for future in hashes.values():
+            future.cancel()
     cmp_run = _start(session, actor=actor, area=area, as_of=as_of, mode="files", inputs=inputs)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -580,13 +587,17 @@ def run_files(
         con.execute(f"CREATE TEMP TABLE res AS {sql}")
         con.execute(
             f"COPY (SELECT person_id, area, klass, dup, survey, inacc, under_age FROM res "
-            f"WHERE klass <> 'insured' OR inacc <> '' OR under_age = 1) "
+            f"WHERE klass <> 'insured' OR inacc <> '') "
             f"TO '{findings}' (HEADER false, DELIMITER ',')"
         )
         totals = dict(con.execute("SELECT area, count(*) FROM res GROUP BY area").fetchall())
+        under = dict(
+            con.execute("SELECT area, count(*) FROM res WHERE under_age = 1 GROUP BY area").fetchall()
+        )
         rejected = con.execute("SELECT count(*) FROM pop WHERE id IS NULL").fetchone()[0]
         unmatched = con.execute(
-            "SELECT count(*) FROM enr WHERE person_id IS NOT NULL AND person_id NOT IN (SELECT id FROM pop)"
+            "SELECT count(*) FROM enr WHERE person_id IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM pop WHERE pop.id = enr.person_id)"
         ).fetchone()[0]
         con.close()
         f = _finding_table()
@@ -596,7 +607,13 @@ def run_files(
         "population_invalid_ids": rejected,
         "enrollments_outside_population": unmatched,
     }
-    _finish(session, cmp_run, f, totals, actor=actor, detail_duplicates=False)
+    if hash_inputs:
+        inputs["population"]["sha256"] = hashes[population].result()
+        for key, path in enrollment_paths.items():
+            inputs["enrollments"][key]["sha256"] = hashes[path].result()
+    pool.shutdown()
+    cmp_run.inputs = {**cmp_run.inputs, **inputs}
+    _finish(session, cmp_run, f, totals, actor=actor, detail_duplicates=False, under=under)
     drop(session, f)
     return RunResult(cmp_run, time.perf_counter() - started)
 

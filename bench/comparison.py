@@ -1,0 +1,224 @@
+"""信息比对 at scale: `python -m bench.comparison --persons 10000000`.
+
+1. Generates (once; cached under bench/.cache/) a synthetic Jinan population with planted findings
+   and the insurance systems' enrollment files (`registry.demo`).
+2. Runs the comparison as the product does for extract files (`registry.comparison.run_files`:
+   DuckDB over the CSV files, then the run, counts and flags recorded in a PostgreSQL database created
+   for this run), in a child process whose peak RSS is measured.
+3. Checks the flags written to PostgreSQL against the planted truth (precision, recall).
+4. Baseline, same files, same run: one hand-written DuckDB query doing the same join and
+   classification counts (no ID normalisation, no flags, no database), in its own child process.
+
+Prints the figures and, as the last line, one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+PG_ADMIN_URL = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _child(args: list[str]) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.comparison", *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_product(directory: Path, url: str) -> dict:
+    """Child: the product's comparison over the files, recorded in the database at `url`."""
+    from canbao.actors import Actor
+    from canbao.db import make_engine, make_sessionmaker, transaction
+    from registry import comparison, demo
+
+    generated = demo.Generated(directory, 0, 0, {})
+    engine = make_engine(url)
+    actor = Actor(sub="bench", roles=("city_admin",), area="3701")
+    started = time.perf_counter()
+    with transaction(make_sessionmaker(engine)) as s:
+        result = comparison.run_files(
+            s,
+            actor=actor,
+            area="3701",
+            population=generated.population,
+            enrollments=generated.enrollments,
+            as_of=demo.AS_OF,
+            memory_limit="3GB",
+        )
+        counts = result.run.counts
+        run_id = result.run.id
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return {"seconds": seconds, "peak_rss_mb": _peak_mb(), "counts": counts, "run_id": run_id}
+
+
+def run_baseline(directory: Path) -> dict:
+    """Child: one hand-written DuckDB query, the same join and classification on the same files."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '3GB'")
+    pop, shebao, yibao = (
+        directory / n for n in ("population.csv", "enrollments_shebao.csv", "enrollments_yibao.csv")
+    )
+    started = time.perf_counter()
+    rows = con.execute(f"""
+WITH e AS (
+  SELECT upper(id_number) AS id, scheme, place, name AS src_name, birth_date AS src_birth,
+         (status = '1' AND start_date <= '2026-06-30'
+          AND (end_date IS NULL OR end_date > '2026-06-30'))::INT AS active
+  FROM read_csv(['{shebao}', '{yibao}'], header = true,
+                types = {{'start_date': 'DATE', 'end_date': 'DATE', 'birth_date': 'DATE'}})
+), g AS (
+  SELECT e.id, max(active * (scheme = '310')::INT) AS m1, max(active * (scheme = '390')::INT) AS m2,
+         max(active * (scheme IN ('110', '120'))::INT) AS p1, max(active * (scheme = '170')::INT) AS p2,
+         max(active) AS any_active, count(DISTINCT CASE WHEN active = 1 THEN scheme || place END)
+           - count(DISTINCT CASE WHEN active = 1 THEN scheme END) AS extra_places,
+         max((src_name <> p.name)::INT) AS name_mis, max((src_birth <> p.birth_date)::INT) AS birth_mis
+  FROM e JOIN read_csv('{pop}', header = true, types = {{'birth_date': 'DATE'}}) p ON p.id_number = e.id
+  GROUP BY e.id
+)
+SELECT CASE WHEN p.status <> '正常' THEN 'excluded'
+            WHEN m1 + m2 = 2 OR p1 + p2 = 2 OR extra_places > 0 THEN 'duplicate'
+            WHEN name_mis = 1 OR birth_mis = 1 THEN 'inaccurate'
+            WHEN coalesce(any_active, 0) = 0 THEN 'uninsured'
+            WHEN m1 + m2 = 0 OR (p1 + p2 = 0 AND p.birth_date <= DATE '2010-06-30') THEN 'partial'
+            ELSE 'insured' END AS klass, count(*)
+FROM read_csv('{pop}', header = true, types = {{'birth_date': 'DATE'}}) p LEFT JOIN g ON g.id = p.id_number
+GROUP BY ALL ORDER BY 1
+""").fetchall()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "peak_rss_mb": _peak_mb(), "counts": dict(rows)}
+
+
+def check_truth(url: str, run_id: int, truth: Path) -> dict:
+    """Precision and recall of the open flags raised by the run against the planted truth."""
+    import duckdb
+    import psycopg
+
+    with tempfile.TemporaryDirectory() as tmp:
+        found = Path(tmp) / "found.csv"
+        with (
+            psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn,
+            conn.cursor() as cur,
+            found.open("wb") as fh,
+            cur.copy(
+                f"COPY (SELECT person_id, kind, reasons FROM flag WHERE status = 'open' "
+                f"AND last_seen_run_id = {int(run_id)}) TO STDOUT (FORMAT csv)"
+            ) as copy,
+        ):
+            for block in copy:
+                fh.write(block)
+        con = duckdb.connect()
+        con.execute(
+            f"CREATE TABLE found AS SELECT * FROM read_csv('{found}', header = false, "
+            "columns = {'id': 'VARCHAR', 'kind': 'VARCHAR', 'reasons': 'VARCHAR'})"
+        )
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{truth}', all_varchar = true)")
+        con.execute(
+            "CREATE TABLE truth AS "
+            "SELECT id_number AS id, 'duplicate' AS kind, dup AS reasons FROM t WHERE dup <> '' "
+            "UNION ALL SELECT id_number, 'needs_survey', survey FROM t WHERE survey <> '' "
+            "UNION ALL SELECT id_number, 'inaccurate', inacc FROM t WHERE inacc <> ''"
+        )
+        n_found = con.execute("SELECT count(*) FROM found").fetchone()[0]
+        n_truth = con.execute("SELECT count(*) FROM truth").fetchone()[0]
+        hits = con.execute("SELECT count(*) FROM found JOIN truth USING (id, kind, reasons)").fetchone()[0]
+    return {
+        "found": n_found,
+        "planted": n_truth,
+        "correct": hits,
+        "precision": hits / n_found if n_found else 1.0,
+        "recall": hits / n_truth if n_truth else 1.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--child", choices=("product", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--dir", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "product":
+        print(json.dumps(run_product(Path(args.dir), args.url)))
+        return
+    if args.child == "baseline":
+        print(json.dumps(run_baseline(Path(args.dir))))
+        return
+
+    from sqlalchemy import create_engine, text
+
+    from canbao import migrate
+    from registry import demo
+
+    directory = CACHE / f"comparison-{args.persons}-seed{args.seed}"
+    started = time.perf_counter()
+    generated = demo.generate(directory, persons=args.persons, seed=args.seed)
+    print(
+        f"data: {generated.persons:,} persons, {generated.enrollment_rows:,} enrollment rows "
+        f"({time.perf_counter() - started:.1f} s, cached in {directory})",
+        flush=True,
+    )
+    print(f"planted: {json.dumps(generated.planted, ensure_ascii=False)}", flush=True)
+
+    name = f"canbao_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate.upgrade(url)
+        product = _child(["--child", "product", "--dir", str(directory), "--url", url])
+        print(
+            "comparison (DuckDB over the files + run, counts, flags in PostgreSQL): "
+            f"{product['seconds']:.2f} s, "
+            f"peak RSS {product['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+        print(f"classes: {json.dumps(product['counts']['by_class'], ensure_ascii=False)}", flush=True)
+        truth = check_truth(url, product["run_id"], generated.truth)
+        print(f"planted truth: {truth}", flush=True)
+        baseline = _child(["--child", "baseline", "--dir", str(directory)])
+        print(
+            f"baseline (one hand-written DuckDB query, same files): {baseline['seconds']:.2f} s, "
+            f"peak RSS {baseline['peak_rss_mb']:.0f} MB; classes {baseline['counts']}",
+            flush=True,
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    print(
+        json.dumps(
+            {
+                "persons": generated.persons,
+                "enrollment_rows": generated.enrollment_rows,
+                "seconds": round(product["seconds"], 2),
+                "peak_rss_mb": round(product["peak_rss_mb"]),
+                "precision": truth["precision"],
+                "recall": truth["recall"],
+                "duckdb_baseline_seconds": round(baseline["seconds"], 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
