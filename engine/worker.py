@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -43,23 +44,33 @@ def run_due(sessions: sessionmaker[Session], *, now: datetime | None = None, lim
     return done
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    case_id: int
+    kind: str
+    operation: str | None
+    attempts: int
+
+
 def _run_one(sessions: sessionmaker[Session], now: datetime, skipped: set[int]) -> int | None:
     """1 when a wake-up was handled, 0 when it failed or its case was busy, None when none is due."""
-    claimed: CaseWakeup | None = None
+    claimed: _Claimed | None = None
     try:
         with sessions() as session, session.begin():
-            claimed = session.scalars(
+            row = session.scalars(
                 select(CaseWakeup)
                 .where(CaseWakeup.due_at <= now, CaseWakeup.id.not_in(skipped))
                 .order_by(CaseWakeup.due_at)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             ).first()
-            if claimed is None:
+            if row is None:
                 return None
+            claimed = _Claimed(row.id, row.case_id, row.kind, row.operation, row.attempts)
             try:
                 case = session.scalars(
-                    select(Case).where(Case.id == claimed.case_id).with_for_update(nowait=True)
+                    select(Case).where(Case.id == row.case_id).with_for_update(nowait=True)
                 ).one()
             except OperationalError as err:
                 raise _Busy from err
@@ -87,7 +98,7 @@ def _fire(session: Session, case: Case, kind: str) -> None:
     session.flush()
 
 
-def _postpone(sessions: sessionmaker[Session], claimed: CaseWakeup, error: str, *, now: datetime) -> None:
+def _postpone(sessions: sessionmaker[Session], claimed: _Claimed, error: str, *, now: datetime) -> None:
     attempts = claimed.attempts + 1
     backoff = min(timedelta(seconds=10 * 2 ** min(attempts, 12)), MAX_BACKOFF)
     op = operations.get(claimed.operation or "")
