@@ -144,6 +144,10 @@ class Node:
     properties: dict[str, Node] = field(default_factory=dict)
     required: frozenset[str] = frozenset()
     items: Node | None = None
+    # An inline Python test on `x` (`{0}`, `{1}`… name the functions and sets in `fast_values`) that is
+    # true only for values this node accepts; the generated object code skips the call for them.
+    fast: str | None = None
+    fast_values: tuple[Any, ...] = ()
 
     @property
     def title(self) -> str:
@@ -197,7 +201,14 @@ class Compiler:
         if not isinstance(max_len, int):
             raise SchemaError(f"string {title!r} has no maxLength")
         min_len = int(schema.get("minLength", 0))
-        control = checks.CONTROL_MULTILINE if schema.get("x-multiline") else checks.CONTROL
+        control: re.Pattern[str] | None = (
+            checks.CONTROL_MULTILINE if schema.get("x-multiline") else checks.CONTROL
+        )
+        if schema.get("format") == "date" or "x-division" in schema:
+            # Digits and dashes only, enforced by the date format or the division pattern checked below.
+            if "x-division" in schema and not re.fullmatch(r"\^\[0-9\]\{\d+\}\$", schema.get("pattern", "")):
+                raise SchemaError(f"division field {schema.get('title')!r} needs a ^[0-9]{{n}}$ pattern")
+            control = None
         x_check = checks.CHECKS[schema["x-check"]] if "x-check" in schema else None
         pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
         allowed, code_title = self._choices(schema)
@@ -242,7 +253,7 @@ class Compiler:
             if n < min_len:
                 errs.append(FieldError(ptr, *e_short))
                 return
-            if control.search(v):
+            if control is not None and control.search(v):
                 errs.append(FieldError(ptr, *e_control))
                 return
             if const is not MISSING and v != const:
@@ -269,11 +280,31 @@ class Compiler:
                     errs.append(FieldError(ptr, *e_future))
                     return
             if div_level:
-                problem = (divisions._index or divisions.index()).check(v, div_level, div_accept)
+                problem = _division_index().check(v, div_level, div_accept)
                 if problem is not None:
                     errs.append(FieldError(ptr, *err("x-division", *problem)))
 
-        return Node(schema, check)
+        if const is not MISSING:
+            return Node(schema, check)
+        if allowed is not None:
+            return Node(schema, check, fast="type(x) is str and x in {0}", fast_values=(allowed,))
+        # The same tests as `check`, as one expression that is true only for a value it would accept.
+        parts, consts = ["type(x) is str", f"{min_len} <= len(x) <= {max_len}"], []
+        for test, fn in (
+            ("{%d}(x) is None", control.search if control is not None else None),
+            ("{%d}(x) is None", x_check),
+            ("{%d}(x) is not None", pattern.search if pattern is not None else None),
+            ("{%d}(x) is not None", checks.iso_date if is_date else None),
+            ("x <= {%d}()", checks.today_iso if is_date and not_future else None),
+            (
+                "{%d}(x) is None",
+                (lambda x: _division_index().check(x, div_level, div_accept)) if div_level else None,
+            ),
+        ):
+            if fn is not None:
+                parts.append(test % len(consts))
+                consts.append(fn)
+        return Node(schema, check, fast=" and ".join(parts), fast_values=tuple(consts))
 
     def _choices(self, schema: dict[str, Any]) -> tuple[frozenset[Any] | None, str]:
         """`enum`, or `oneOf` made only of `{"const": …}` choices (how code lists are written)."""
@@ -292,6 +323,8 @@ class Compiler:
     # -- objects --------------------------------------------------------------------------------------
 
     def _object(self, schema: dict[str, Any]) -> Node:
+        """An object check generated as straight-line Python: one block per property, with an inline
+        test that accepts the common valid value (a code of the list, a boolean) without a call."""
         title = str(schema.get("title", ""))
         err = self._error_factory(schema, title)
         if schema.get("additionalProperties") is not False:
@@ -300,42 +333,52 @@ class Compiler:
         required = frozenset(schema.get("required", ()))
         if not required <= set(props):
             raise SchemaError(f"object {title!r} requires undeclared {sorted(required - set(props))}")
-        known = frozenset(props)
         titles = {k: n.title for k, n in props.items()}
-        plan = tuple((k, "/" + escape(k), n.check, k in required, titles[k]) for k, n in props.items())
-        extra = self._conditionals(schema, titles)
-        e_type = err("type", "field.type", "应为对象")
-        e_unknown = err("additionalProperties", "field.unknown", "")[0]
-        req_codes = schema.get("x-codes", {})
-
-        def check(v: Any, ptr: str, errs: Errors) -> None:
-            if not isinstance(v, dict):
-                errs.append(FieldError(ptr or "", *e_type))
-                return
-            get = v.get
-            for key, suffix, sub, req, sub_title in plan:
-                x = get(key, MISSING)
-                if x is MISSING:
-                    if req:
-                        errs.append(
-                            FieldError(
-                                ptr + suffix,
-                                req_codes.get("required", "field.required"),
-                                f"{sub_title or key}：必填",
-                            )
-                        )
-                else:
-                    sub(x, ptr + suffix, errs)
-            if not known.issuperset(v):
-                for k in v:
-                    if k not in known:
-                        errs.append(
-                            FieldError(f"{ptr}/{escape(str(k))}", e_unknown, f"不认识的字段“{str(k)[:40]}”")
-                        )
-            for c in extra:
-                c(v, ptr, errs)
-
-        return Node(schema, check, properties=props, required=required)
+        ns: dict[str, Any] = {
+            "MISSING": MISSING,
+            "FieldError": FieldError,
+            "escape": escape,
+            "KNOWN": frozenset(props),
+            "EXTRA": tuple(self._conditionals(schema, titles)),
+            "E_TYPE": err("type", "field.type", "应为对象"),
+            "REQUIRED": schema.get("x-codes", {}).get("required", "field.required"),
+            "unknown": _unknown_field,
+        }
+        lines = [
+            "def check(v, ptr, errs):",
+            "    if not isinstance(v, dict):",
+            "        errs.append(FieldError(ptr, *E_TYPE))",
+            "        return",
+            "    get = v.get",
+        ]
+        for i, (key, node) in enumerate(props.items()):
+            ns[f"K{i}"], ns[f"P{i}"], ns[f"S{i}"] = key, "/" + escape(key), node.check
+            ns[f"M{i}"] = f"{titles[key] or key}：必填"
+            lines += [f"    x = get(K{i}, MISSING)", "    if x is MISSING:"]
+            lines.append(
+                f"        errs.append(FieldError(ptr + P{i}, REQUIRED, M{i}))"
+                if key in required
+                else "        pass"
+            )
+            if node.fast is not None:
+                names = [f"A{i}_{j}" for j in range(len(node.fast_values))]
+                ns.update(zip(names, node.fast_values, strict=True))
+                lines.append(f"    elif not ({node.fast.format(*names)}):")
+            else:
+                lines.append("    else:")
+            lines.append(f"        S{i}(x, ptr + P{i}, errs)")
+        lines += [
+            "    if not KNOWN.issuperset(v):",
+            "        for k in v:",
+            "            if k not in KNOWN:",
+            "                errs.append(unknown(ptr, k))",
+            "    for c in EXTRA:",
+            "        c(v, ptr, errs)",
+        ]
+        exec(
+            compile("\n".join(lines), f"<form object {title}>", "exec"), ns
+        )  # the source names constants only: no schema text in it
+        return Node(schema, ns["check"], properties=props, required=required)
 
     # -- arrays ---------------------------------------------------------------------------------------
 
@@ -392,6 +435,8 @@ class Compiler:
             for c in rest:
                 c(v, ptr, errs)
 
+        if kind == "boolean" and not rest:
+            return Node(schema, check, fast="x is True or x is False", fast_values=())
         return Node(schema, check)
 
     # -- keyword checks shared by untyped (conditional) schemas ---------------------------------------
@@ -485,11 +530,11 @@ class Compiler:
 
                 out.append(items_bound)
         if "contains" in schema:
-            sub = self.compile(schema["contains"])
+            matches = self.predicate(schema["contains"])
             e_contains = err("contains", "field.contains", "缺少符合要求的项")
 
             def contains(v: Any, p: str, e: Errors) -> None:
-                if isinstance(v, list) and not any(_valid(sub.check, x) for x in v):
+                if isinstance(v, list) and not any(matches(x) for x in v):
                     e.append(FieldError(p, *e_contains))
 
             out.append(contains)
@@ -508,23 +553,61 @@ class Compiler:
         out.extend(self._conditionals(schema, titles))
         return out
 
+    def predicate(self, schema: dict[str, Any]) -> Callable[[Any], bool]:
+        """Is a value valid against `schema`? The shapes conditions are written in (`properties` with an
+        `enum` or `const`, `required`, `contains`) become plain boolean functions; anything else runs
+        the full check into a scratch list."""
+        simple = {"properties", "required", "contains", "enum", "const"}
+        if not isinstance(schema, dict) or not set(schema) - ANNOTATIONS <= simple or "type" in schema:
+            check = self.compile(schema).check
+            return lambda v: _valid(check, v)
+        tests: list[Callable[[Any], bool]] = []
+        if "enum" in schema:
+            allowed = frozenset(schema["enum"]) if all(type(a) is str for a in schema["enum"]) else None
+            if allowed is not None:
+                tests.append(lambda v: type(v) is str and v in allowed)
+            else:
+                options = list(schema["enum"])
+                tests.append(lambda v: any(_json_equal(v, o) for o in options))
+        if "const" in schema:
+            const = schema["const"]
+            tests.append(lambda v: _json_equal(v, const))
+        if "required" in schema or "properties" in schema:
+            required = tuple(schema.get("required", ()))
+            props = tuple((k, self.predicate(sub)) for k, sub in schema.get("properties", {}).items())
+
+            def object_test(v: Any) -> bool:
+                if not isinstance(v, dict):
+                    return True
+                if any(k not in v for k in required):
+                    return False
+                return all(k not in v or ok(v[k]) for k, ok in props)
+
+            tests.append(object_test)
+        if "contains" in schema:
+            inner = self.predicate(schema["contains"])
+            tests.append(lambda v: not isinstance(v, list) or any(inner(x) for x in v))
+        if len(tests) == 1:
+            return tests[0]
+        return lambda v: all(t(v) for t in tests)
+
     def _conditionals(self, schema: dict[str, Any], titles: dict[str, str]) -> list[Check]:
         out: list[Check] = []
         for sub in schema.get("allOf", ()):
             out.append(self.compile(sub, titles=titles).check)
         if "not" in schema:
-            negated = self.compile(schema["not"], titles=titles).check
+            negated = self.predicate(schema["not"])
             e_not = self._error_factory(schema, str(schema.get("title", "")))(
                 "not", "field.not_allowed", "取值不允许"
             )
-            out.append(lambda v, p, e: e.append(FieldError(p, *e_not)) if _valid(negated, v) else None)
+            out.append(lambda v, p, e: e.append(FieldError(p, *e_not)) if negated(v) else None)
         if "if" in schema:
-            cond = self.compile(schema["if"], titles=titles).check
+            cond = self.predicate(schema["if"])
             then = self.compile(schema["then"], titles=titles).check if "then" in schema else None
             other = self.compile(schema["else"], titles=titles).check if "else" in schema else None
 
             def if_then_else(v: Any, p: str, e: Errors) -> None:
-                branch = then if _valid(cond, v) else other
+                branch = then if cond(v) else other
                 if branch is not None:
                     branch(v, p, e)
 
@@ -532,6 +615,15 @@ class Compiler:
         elif "then" in schema or "else" in schema:
             raise SchemaError("then/else without if")
         return out
+
+
+def _division_index() -> divisions.Index:
+    return divisions._index if divisions._index is not None else divisions.index()
+
+
+def _unknown_field(ptr: str, key: Any) -> FieldError:
+    name = str(key)
+    return FieldError(f"{ptr}/{escape(name)}", "field.unknown", f"不认识的字段“{name[:40]}”")
 
 
 def _valid(check: Check, value: Any) -> bool:

@@ -33,12 +33,12 @@ def _reported(errs: Errors, *pointers: str) -> bool:
     return any(e.pointer == p or e.pointer.startswith(p + "/") for e in errs for p in pointers)
 
 
-def _resident_id(number: Any, pointer: str, errs: Errors) -> str | None:
-    """The canonical 18-character number, or None after reporting why it is not one."""
+def _resident_id(number: Any, pointer: str, errs: Errors) -> tuple[str, date] | None:
+    """The canonical 18-character number and its birth date, or None after reporting why it is not one."""
     if type(number) is not str or _reported(errs, pointer):
         return None
     try:
-        return idnumber.normalize(number)
+        return idnumber.parse(number)
     except idnumber.IdNumberError as exc:
         errs.append(FieldError(pointer, exc.code, exc.message))
         return None
@@ -55,13 +55,13 @@ def _iso(value: Any, pointer: str, errs: Errors) -> date | None:
 
 def _identity(doc: dict[str, Any], errs: Errors) -> tuple[str | None, date | None]:
     """GB 11643 for a resident ID; sex and birth date must agree with it. Returns (id18, birth date)."""
-    id18 = None
-    if doc.get("id_type") == RESIDENT_ID:
-        id18 = _resident_id(doc.get("id_number"), "/id_number", errs)
+    parsed = (
+        _resident_id(doc.get("id_number"), "/id_number", errs) if doc.get("id_type") == RESIDENT_ID else None
+    )
     born = _iso(doc.get("birth_date"), "/birth_date", errs)
-    if id18 is None:
+    if parsed is None:
         return None, born
-    id_born = idnumber.birth_date(id18)
+    id18, id_born = parsed
     if born is not None and born != id_born:
         errs.append(
             FieldError(
@@ -104,8 +104,8 @@ def _guardian(doc: dict[str, Any], errs: Errors, id18: str | None, born: date | 
         )
     if not isinstance(guardian, dict) or guardian.get("id_type", RESIDENT_ID) != RESIDENT_ID:
         return
-    gid = _resident_id(guardian.get("id_number"), "/guardian/id_number", errs)
-    if gid is not None and gid == id18:
+    parsed = _resident_id(guardian.get("id_number"), "/guardian/id_number", errs)
+    if parsed is not None and parsed[0] == id18:
         errs.append(FieldError("/guardian/id_number", "guardian.self", "监护人不能是登记人本人"))
 
 
