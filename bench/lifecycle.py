@@ -1,0 +1,233 @@
+"""Full survey lifecycles through the engine on PostgreSQL, against raw SpiffWorkflow in memory.
+
+    python -m bench.lifecycle [--cases 2000] [--single 300]
+
+Each case: start → 入户调查 → 初审 → 审定 (registry.store inline) → 入库 (档案封存 by the worker), five
+persisted transitions. The baseline runs the same BPMN with SpiffWorkflow's own script engine and
+full serializer, parsed once, serializing and deserializing the whole workflow at each wait — the
+least any persistence must do. `ratio_vs_raw` compares one worker's time per case with the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import create_engine, text
+
+from canbao import migrate
+from canbao.actors import Actor
+from canbao.config import PROJECT_ROOT
+from canbao.db import make_engine, make_sessionmaker
+from canbao.wiring import wire
+from engine import cases, definitions, specs, worker
+from engine.models import Case, CaseTask
+from forms.idnumber import check_char
+
+PG_ADMIN = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+VILLAGE = "370102001002"
+SURVEYOR = Actor(sub="surveyor1", roles=("surveyor",), area=VILLAGE[:9], teams=(1,))
+PLATFORM = Actor(sub="platform1", roles=("platform_reviewer",), area=VILLAGE[:9])
+COUNTY = Actor(sub="county1", roles=("county_approver",), area=VILLAGE[:6])
+APPROVE = {"decision": "approve"}
+BPMN = PROJECT_ROOT / "bpmn" / "survey_registration.bpmn"
+
+
+def person(i: int) -> str:
+    body = (
+        f"{VILLAGE[:6]}{(date(1950, 1, 1) + timedelta(days=i // 400)).strftime('%Y%m%d')}{i % 400 + 100:03d}"
+    )
+    return body + check_char(body)
+
+
+def registration(pid: str) -> dict:
+    return {
+        "id_type": "01",
+        "id_number": pid,
+        "name": "张三",
+        "sex": "1" if int(pid[16]) % 2 else "2",
+        "birth_date": f"{pid[6:10]}-{pid[10:12]}-{pid[12:14]}",
+        "ethnicity": "01",
+        "hukou": {"division": VILLAGE, "address": "济南市历下区解放路1号", "nature": "10"},
+        "residence": {"division": VILLAGE, "address": "济南市历下区解放路1号"},
+        "phone": "13805310000",
+        "employment": {"status": "11", "employer": "济南某某有限公司"},
+        "insurance": [{"scheme": "110", "status": "1", "place": VILLAGE[:6], "first_date": "2015-03-01"}],
+        "insured_elsewhere": False,
+        "survey": {
+            "channel": "survey",
+            "team": "JFL-01",
+            "date": "2026-11-20",
+            "signed": True,
+            "surveyors": [{"name": "李四", "card_no": "DC0001"}, {"name": "王五", "card_no": "DC0002"}],
+        },
+    }
+
+
+def _ready_guid(session, case_id: int) -> str:
+    return session.scalar(
+        text("SELECT task_guid FROM case_task WHERE case_id = :c AND state = 'ready'"), {"c": case_id}
+    )
+
+
+def run_cases(url: str, first: int, count: int) -> tuple[float, list[int]]:
+    """Run `count` lifecycles in this process; returns the wall time and the state sizes at each wait."""
+    wire()
+    sessions = make_sessionmaker(make_engine(url, pool_size=2))
+    sizes: list[int] = []
+    started = time.perf_counter()
+    for i in range(first, first + count):
+        pid = person(i)
+        with sessions() as s, s.begin():
+            case = cases.start(
+                s,
+                actor=PLATFORM,
+                process_key="survey_registration",
+                area=VILLAGE,
+                person_id=pid,
+                person_name="张三",
+                team_id=1,
+            )
+            case_id = case.id
+            sizes.append(len(case.state))
+        for actor, data in ((SURVEYOR, registration(pid)), (PLATFORM, APPROVE), (COUNTY, APPROVE)):
+            with sessions() as s, s.begin():
+                case = cases.complete(s, actor=actor, task_id=_ready_guid(s, case_id), data=data)
+                sizes.append(len(case.state))
+        assert worker.run_due(sessions, limit=1) == 1
+        with sessions() as s:
+            case = s.get(Case, case_id)
+            assert case.status == "completed", (case.status, case.status_detail)
+            sizes.append(len(case.state))
+    return time.perf_counter() - started, sizes
+
+
+def _worker_main(url: str, first: int, count: int, out: mp.Queue) -> None:
+    out.put(run_cases(url, first, count))
+
+
+def raw_baseline(n: int) -> float:
+    """Seconds per case for the same lifecycle in memory with SpiffWorkflow's defaults."""
+    parsed = specs.parse(BPMN.read_text(), check=False)
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+    class Engine(type(BpmnWorkflow(parsed.spec, parsed.subprocess_specs).script_engine)):
+        def call_service(self, task, **kwargs):
+            return "{}"
+
+    engine = Engine()
+    started = time.perf_counter()
+    for i in range(n):
+        wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
+        wf.get_tasks(state=TaskState.READY)[0].data.update({"timeouts": {}})
+        wf.do_engine_steps()
+        for key, data in (
+            ("registration", registration(person(i))),
+            ("initial_review", APPROVE),
+            ("final_review", APPROVE),
+        ):
+            wf = serializer.deserialize_json(serializer.serialize_json(wf))
+            wf.script_engine = engine
+            [task] = wf.get_tasks(state=TaskState.READY, manual=True)
+            task.data[key] = data
+            task.run()
+            wf.do_engine_steps()
+        assert wf.is_completed()
+        serializer.serialize_json(wf)
+    return (time.perf_counter() - started) / n
+
+
+def _database() -> tuple[str, str]:
+    name = f"canbao_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop(name: str) -> None:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _prepare(url: str) -> None:
+    migrate.upgrade(url)
+    wire()
+    sessions = make_sessionmaker(make_engine(url))
+    with sessions() as s, s.begin():
+        definitions.deploy_directory(
+            s, actor=Actor(sub="bench", roles=("system",), area=""), directory=PROJECT_ROOT / "bpmn"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=2000, help="lifecycles in the multi-process run")
+    parser.add_argument("--single", type=int, default=300, help="lifecycles in the single-worker run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    # The archive's embedded store (a local directory) lives in the data directory.
+    os.environ.setdefault("CANBAO_DATA_DIR", tempfile.mkdtemp(prefix="canbao-bench-"))
+
+    raw = raw_baseline(max(args.single, 200))
+    print(f"raw SpiffWorkflow in memory: {raw * 1000:.2f} ms per case ({1 / raw:.0f} cases/s, one core)")
+    name, url = _database()
+    try:
+        _prepare(url)
+        run_cases(url, 10_000_000, 20)  # warm-up: spec cache, connections, JIT-free Python paths
+        single, sizes = run_cases(url, 0, args.single)
+        per_case = single / args.single
+        print(f"canbao, one worker: {per_case * 1000:.2f} ms per case over {args.single} cases")
+        out: mp.Queue = mp.get_context("spawn").Queue()
+        share = args.cases // args.workers
+        procs = [
+            mp.get_context("spawn").Process(
+                target=_worker_main, args=(url, 1_000_000 + w * share, share, out)
+            )
+            for w in range(args.workers)
+        ]
+        started = time.perf_counter()
+        for p in procs:
+            p.start()
+        results = [out.get() for _ in procs]
+        for p in procs:
+            p.join()
+        wall = time.perf_counter() - started
+        total = share * args.workers
+        sizes += [s for _, part in results for s in part]
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            done = conn.scalar(text("SELECT count(*) FROM cases WHERE status = 'completed'"))
+            tasks = conn.scalar(text(f"SELECT count(*) FROM {CaseTask.__tablename__}"))
+        engine.dispose()
+        print(
+            f"canbao, {args.workers} workers: {total} cases in {wall:.1f} s ({total / wall:.0f} cases/s); "
+            f"{done} completed cases, {tasks} task rows in the database"
+        )
+        report = {
+            "cases_per_s": round(total / wall, 1),
+            "raw_cases_per_s": round(1 / raw, 1),
+            "ratio_vs_raw": round(per_case / raw, 2),
+            "state_bytes_p50": int(statistics.median(sizes)),
+        }
+    finally:
+        _drop(name)
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
