@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("canbao.forms")
+MAX_ERRORS = 200  # a response names at most this many errors (then says there are more)
 example = examples.example
 
 
@@ -107,6 +108,10 @@ def validate(key: str, data: Any) -> list[FieldError]:
     except Exception:  # a bug here must not turn bad input into a 500: report it as a field error
         log.exception("form %s: validator failed", key)
         errs.append(FieldError("", "validation.internal", "校验时发生内部错误，请联系系统管理员"))
+    if len(errs) > MAX_ERRORS:
+        errs[MAX_ERRORS:] = [
+            FieldError("", "validation.too_many_errors", f"错误过多，仅列出前{MAX_ERRORS}处")
+        ]
     return errs
 
 

@@ -369,9 +369,7 @@ class Compiler:
             lines.append(f"        S{i}(x, ptr + P{i}, errs)")
         lines += [
             "    if not KNOWN.issuperset(v):",
-            "        for k in v:",
-            "            if k not in KNOWN:",
-            "                errs.append(unknown(ptr, k))",
+            "        unknown(v, KNOWN, ptr, errs)",
             "    for c in EXTRA:",
             "        c(v, ptr, errs)",
         ]
@@ -621,9 +619,19 @@ def _division_index() -> divisions.Index:
     return divisions._index if divisions._index is not None else divisions.index()
 
 
-def _unknown_field(ptr: str, key: Any) -> FieldError:
-    name = str(key)
-    return FieldError(f"{ptr}/{escape(name)}", "field.unknown", f"不认识的字段“{name[:40]}”")
+MAX_UNKNOWN_REPORTED = 20
+
+
+def _unknown_field(v: dict[Any, Any], known: frozenset[str], ptr: str, errs: Errors) -> None:
+    """Name each unknown key (the first MAX_UNKNOWN_REPORTED of them, then how many more there are)."""
+    extra = [k for k in v if k not in known]
+    for k in extra[:MAX_UNKNOWN_REPORTED]:
+        name = str(k)
+        errs.append(FieldError(f"{ptr}/{escape(name)}", "field.unknown", f"不认识的字段“{name[:40]}”"))
+    if len(extra) > MAX_UNKNOWN_REPORTED:
+        errs.append(
+            FieldError(ptr, "field.unknown", f"另有{len(extra) - MAX_UNKNOWN_REPORTED}个不认识的字段")
+        )
 
 
 def _valid(check: Check, value: Any) -> bool:

@@ -55,6 +55,19 @@ def test_unknown_fields_are_named_at_every_level():
     }
 
 
+def test_floods_of_unknown_fields_are_summarised_not_listed():
+    doc = reg()
+    doc.update({f"k{i}": i for i in range(100_000)})
+    errs = forms.validate("registration", doc)
+    assert len(errs) == 21 and errs[-1].pointer == "" and "99980" in errs[-1].message
+
+
+def test_the_number_of_errors_in_one_answer_is_capped():
+    item = {"scheme": "x", "status": "y", "place": "z", "first_date": "w"} | {f"a{i}": i for i in range(30)}
+    errs = forms.validate("registration", reg(insurance=[item] * 20))  # 20 × (4 + 20 + 1) errors
+    assert len(errs) == forms.MAX_ERRORS + 1 and errs[-1].code == "validation.too_many_errors"
+
+
 def test_non_string_keys_from_python_callers_are_named():
     doc = reg()
     doc[1] = "x"

@@ -185,3 +185,28 @@ def test_a_bug_in_a_rule_is_reported_as_an_error_not_raised(monkeypatch):
     assert [(e.pointer, e.code) for e in forms.validate("registration", reg())] == [
         ("", "validation.internal")
     ]
+
+
+def test_the_forms_cli_lists_prints_and_validates(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from canbao.cli import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["forms", "list"])
+    assert (
+        listed.exit_code == 0
+        and "registration  全民参保登记表" in listed.output
+        and "codes/ethnicity" in listed.output
+    )
+    printed = runner.invoke(app, ["forms", "schema", "review_decision"])
+    assert printed.exit_code == 0 and json.loads(printed.output)["title"] == "审核意见"
+    assert runner.invoke(app, ["forms", "schema", "nope"]).exit_code == 1
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(forms.example("registration"), ensure_ascii=False), encoding="utf-8")
+    bad.write_text(json.dumps(reg(phone="1")), encoding="utf-8")
+    assert runner.invoke(app, ["forms", "validate", "registration", str(good)]).exit_code == 0
+    refused = runner.invoke(app, ["forms", "validate", "registration", str(bad)])
+    assert refused.exit_code == 1 and "/phone  phone.format" in refused.output
