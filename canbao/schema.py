@@ -6,7 +6,8 @@ from canbao.db import Base
 from engine import models as engine_models
 from forms import models as forms_models
 from registry import models as registry_models
+from registry.stats import models as stats_models
 
-MODEL_MODULES = (audit_models, auth_models, registry_models, engine_models, forms_models)
+MODEL_MODULES = (audit_models, auth_models, registry_models, engine_models, forms_models, stats_models)
 
 metadata = Base.metadata

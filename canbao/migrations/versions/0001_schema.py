@@ -406,6 +406,53 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("jti", name=op.f("pk_revoked_token")),
     )
     op.create_table(
+        "stats_delta",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column(
+            "area",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("bits", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=8), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "area", "status", "bits", "reason", name=op.f("pk_stats_delta")),
+    )
+    op.create_table(
+        "stats_dirty",
+        sa.Column("person_id", sa.String(length=18), nullable=False),
+        sa.Column("marked_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_stats_dirty")),
+    )
+    op.create_table(
+        "stats_span",
+        sa.Column("person_id", sa.String(length=18), nullable=False),
+        sa.Column("day_from", sa.Date(), nullable=False),
+        sa.Column("day_to", sa.Date(), nullable=True),
+        sa.Column(
+            "area",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("bits", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=8), nullable=False),
+        sa.PrimaryKeyConstraint("person_id", "day_from", name=op.f("pk_stats_span")),
+    )
+    with op.batch_alter_table("stats_span", schema=None) as batch_op:
+        batch_op.create_index("ix_stats_span_area", ["area", "day_from"], unique=False)
+
+    op.create_table(
+        "stats_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rule_version", sa.String(length=32), nullable=False),
+        sa.Column("built_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("refreshed_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("persons_refreshed", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stats_state")),
+    )
+    op.create_table(
         "survey_team",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -586,6 +633,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_survey_team_area")
 
     op.drop_table("survey_team")
+    op.drop_table("stats_state")
+    with op.batch_alter_table("stats_span", schema=None) as batch_op:
+        batch_op.drop_index("ix_stats_span_area")
+
+    op.drop_table("stats_span")
+    op.drop_table("stats_dirty")
+    op.drop_table("stats_delta")
     op.drop_table("revoked_token")
     op.drop_table("process_definition")
     with op.batch_alter_table("person_version", schema=None) as batch_op:

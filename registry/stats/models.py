@@ -1,0 +1,66 @@
+"""Pre-aggregated statistics that stay exact as of any day.
+
+`stats_span` holds, per person, the day ranges over which their statistical profile (status, fact
+bits, 未参保原因; see `rules`) is constant; `stats_delta` holds per day and managing division the
+change in the number of persons per profile (+1 where a span starts, -1 where it ends). The figure as
+of day D for any division is the sum of the deltas up to D under its code prefix: an index range, not
+a scan of persons. Spans are rebuilt per person from the registry's own history (person versions,
+enrollment facts, flags, field history), so the aggregate never holds anything the registry does not.
+
+`stats_dirty` is the queue of persons whose registry history changed since the last refresh; database
+triggers on person_version, enrollment, flag and field_change fill it in the writer's transaction
+(migration 0003), so no write path can be missed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from canbao.db import AreaCode, Base, utcnow
+
+
+class StatsSpan(Base):
+    __tablename__ = "stats_span"
+
+    person_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    day_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    day_to: Mapped[date | None] = mapped_column(Date)  # exclusive; None: open
+    area: Mapped[str] = mapped_column(AreaCode)
+    status: Mapped[str] = mapped_column(String(12))
+    bits: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(8), default="")
+
+    __table_args__ = (Index("ix_stats_span_area", "area", "day_from"),)
+
+
+class StatsDelta(Base):
+    __tablename__ = "stats_delta"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    area: Mapped[str] = mapped_column(AreaCode, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    bits: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(8), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatsDirty(Base):
+    __tablename__ = "stats_dirty"
+
+    person_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatsState(Base):
+    """One row: which rule version the aggregate was built with, and when it was last brought up to date."""
+
+    __tablename__ = "stats_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_version: Mapped[str] = mapped_column(String(32))
+    built_at: Mapped[datetime]
+    refreshed_at: Mapped[datetime]
+    persons_refreshed: Mapped[int] = mapped_column(BigInteger, default=0)
