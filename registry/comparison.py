@@ -489,7 +489,19 @@ def duckdb_macros() -> list[str]:
         "WHEN length(r) = 18 AND substr(r, 18, 1) <> cb_check(b) THEN NULL "
         "WHEN try_strptime(substr(b, 7, 8), '%Y%m%d') IS NULL THEN NULL ELSE b || cb_check(b) END",
         "CREATE OR REPLACE MACRO cb_id(x) AS cb_id2(upper(trim(x)), cb_body(upper(trim(x))))",
+        # The matching key of a number on the insurance side: the 18-character form, without checking
+        # it (it is only ever joined with population numbers that `cb_id` has checked, and a wrong check
+        # character cannot equal a right one).
+        "CREATE OR REPLACE MACRO cb_key2(r) AS CASE WHEN length(r) = 18 THEN r "
+        "WHEN length(r) = 15 THEN cb_id2(r, cb_body(r)) END",
+        "CREATE OR REPLACE MACRO cb_key(x) AS cb_key2(upper(trim(x)))",
     ]
+
+
+def _check_from_int(n: str) -> str:
+    """The GB 11643 check character of the 17-digit body held as the integer `n` (DuckDB SQL)."""
+    terms = " + ".join(f"(({n} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(WEIGHTS))
+    return f"substr('10X98765432', (({terms}) % 11)::INTEGER + 1, 1)"
 
 
 def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tuple[list[str], str, str]:
@@ -506,10 +518,17 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
     )
     setup = [
         *duckdb_macros(),
+        # Each step projected once (a macro used twice would be evaluated twice): the 17-digit body
+        # (15-digit numbers upgraded), its check character from integer arithmetic, then the checks.
         "CREATE OR REPLACE TEMP TABLE pop AS SELECT id, area, name, "
         "CAST(strptime(substr(id, 7, 8), '%Y%m%d') AS DATE) AS birth_date, status FROM ("
-        f"SELECT cb_id(id_number) AS id, hukou_division AS area, name, {status} AS status "
-        f"FROM {csv_scan(population)} WHERE {sql_in_area('hukou_division', area)})",
+        "SELECT CASE WHEN b IS NULL OR (length(r) = 18 AND substr(r, 18, 1) <> c) "
+        "OR try_strptime(substr(b, 7, 8), '%Y%m%d') IS NULL THEN NULL ELSE b || c END AS id, "
+        "area, name, status "
+        f"FROM (SELECT *, {_check_from_int('n')} AS c FROM (SELECT *, CAST(b AS BIGINT) AS n FROM ("
+        "SELECT cb_body(r) AS b, r, area, name, status FROM ("
+        f"SELECT upper(trim(id_number)) AS r, hukou_division AS area, name, {status} AS status "
+        f"FROM {csv_scan(population)} WHERE {sql_in_area('hukou_division', area)})))))",
     ]
     union = " UNION ALL ".join(
         "SELECT id_number, scheme, status, place, start_date, end_date, name, birth_date "
@@ -517,7 +536,7 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
         for path in enrollments.values()
     )
     setup.append(
-        "CREATE OR REPLACE TEMP TABLE enr AS SELECT cb_id(id_number) AS person_id, scheme, status, place, "
+        "CREATE OR REPLACE TEMP TABLE enr AS SELECT cb_key(id_number) AS person_id, scheme, status, place, "
         "try_cast(start_date AS DATE) AS start_date, try_cast(end_date AS DATE) AS end_date, "
         "nullif(name, '') AS src_name, try_cast(birth_date AS DATE) AS src_birth_date "
         f"FROM ({union})"
