@@ -37,6 +37,14 @@ def _child(args: list[str]) -> dict:
 
 
 def _peak_mb() -> float:
+    """This process's peak resident set (VmHWM: its own, unlike ru_maxrss, which Linux carries from
+    the parent across fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
