@@ -25,6 +25,7 @@ from canbao.errors import FieldError
 
 from . import definitions, serializer
 from .errors import (
+    CaseAlreadyOpen,
     CaseNotFound,
     CaseNotRunning,
     InvalidFormData,
@@ -54,6 +55,16 @@ def start(
 ) -> Case:
     """Start a case on the current version of a process and run it to its first wait."""
     definition = definitions.get_current(session, key=process_key)
+    if person_id is not None:
+        open_case = session.scalar(
+            select(Case.id).where(
+                Case.process_key == process_key,
+                Case.person_id == person_id,
+                Case.status.in_(("running", "waiting")),
+            )
+        )
+        if open_case is not None:
+            raise CaseAlreadyOpen(f"该人员已有办理中的案件 {open_case}")
     parsed = parsed_for(session, definition.id)
     case = Case(
         definition_id=definition.id,

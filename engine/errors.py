@@ -56,6 +56,11 @@ class InvalidFormData(Invalid):
     title = "表单数据未通过校验"
 
 
+class CaseAlreadyOpen(Conflict):
+    code = "case.already_open"
+    title = "该人员已有办理中的同类案件"
+
+
 class CaseNotRunning(Conflict):
     code = "case.not_running"
     title = "案件已结束，不能再办理"

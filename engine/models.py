@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canbao.db import AreaCode, Base, utcnow
@@ -62,7 +62,26 @@ class Case(Base):
     completed_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_case_area", "area", "id"), Index("ix_case_status", "process_key", "status"))
+    __table_args__ = (
+        Index("ix_case_area", "area", "id"),
+        Index("ix_case_status", "process_key", "status"),
+        # One open case per person and process: a second survey of the same person is a conflict.
+        Index(
+            "uq_cases_open_per_person",
+            "process_key",
+            "person_id",
+            unique=True,
+            postgresql_where=text("status IN ('running', 'waiting') AND person_id IS NOT NULL"),
+            sqlite_where=text("status IN ('running', 'waiting') AND person_id IS NOT NULL"),
+        ),
+    )
+
+
+# The inbox is read per county and per township in due-date order: one partial index per level, keyed
+# on the area prefix and covering every column the inbox filters on, so a page is an index-only scan.
+INBOX_LEVELS = {6: "county", 9: "township"}
+_INBOX_COVERS = ["area", "assignee", "process_key", "team_id", "person_id", "person_name", "created_at"]
+_READY_ONLY = {"postgresql_where": text("state = 'ready'"), "sqlite_where": text("state = 'ready'")}
 
 
 class CaseTask(Base):
@@ -91,15 +110,21 @@ class CaseTask(Base):
     completed_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        Index(
-            "ix_case_task_inbox",
-            "role",
-            "area",
-            "due_at",
-            "id",
-            postgresql_where=text("state = 'ready'"),
-            sqlite_where=text("state = 'ready'"),
+        Index("ix_case_task_inbox", "role", "area", "due_at", "id", **_READY_ONLY),
+        *(
+            Index(
+                f"ix_case_task_inbox_{name}",
+                "role",
+                func.substr(text("area"), 1, length),
+                "due_at",
+                "id",
+                postgresql_include=_INBOX_COVERS,
+                **_READY_ONLY,
+            )
+            for length, name in INBOX_LEVELS.items()
         ),
+        Index("ix_case_task_assignee", "assignee", "due_at", "id", **_READY_ONLY),
+        Index("ix_case_task_person", "person_id", **_READY_ONLY),
     )
 
 

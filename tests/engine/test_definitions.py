@@ -49,7 +49,7 @@ def test_changed_xml_is_the_next_version_and_running_cases_stay(office):
         2,
         True,
     )
-    new_case = office.start(person=person)
+    new_case = office.start(person=id_number(seq="125"))
     assert office.task(new_case).title == "入户调查登记（新）"
     assert office.task(old_case).title == "入户调查登记"
     office.complete(SURVEYOR1, old_case, "survey", registration(person))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from canbao.audit.models import AuditEvent
 from engine import cases, definitions
 from engine.errors import (
+    CaseAlreadyOpen,
     InvalidFormData,
     ScriptFailed,
     StaleCaseVersion,
@@ -32,6 +33,20 @@ def test_unknown_process(office):
         cases.start(s, actor=PLATFORM1, process_key="no_such_process", area="370102001002")
     with office.db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_one_open_case_per_person_and_process(office):
+    person = id_number()
+    first = office.start(person=person)
+    with pytest.raises(CaseAlreadyOpen):
+        office.start(person=person)
+    office.start("counter_collection", person=person, team_id=None)  # another process may run alongside
+    with office.db.sessions() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(Case).where(Case.process_key == "survey_registration"))
+            == 1
+        )
+    assert office.case(first).status == "running"
 
 
 def test_unknown_and_completed_tasks(office):

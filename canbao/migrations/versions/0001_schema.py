@@ -57,7 +57,11 @@ def upgrade() -> None:
         sa.Column("at", canbao.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_sub", sa.String(length=64), nullable=False),
         sa.Column("actor_role", sa.String(length=32), nullable=False),
-        sa.Column("area", sa.String(length=12), nullable=False),
+        sa.Column(
+            "area",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("client_addr", sa.String(length=64), nullable=True),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("object_type", sa.String(length=32), nullable=False),
@@ -73,6 +77,8 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.create_index("ix_audit_event_action", ["action", "id"], unique=False)
         batch_op.create_index("ix_audit_event_actor", ["actor_sub", "id"], unique=False)
+        batch_op.create_index("ix_audit_event_area", ["area", "id"], unique=False)
+        batch_op.create_index("ix_audit_event_at", ["at"], unique=False)
         batch_op.create_index("ix_audit_event_case", ["case_id", "id"], unique=False)
         batch_op.create_index("ix_audit_event_object", ["object_type", "object_id", "id"], unique=False)
         batch_op.create_index("ix_audit_event_person", ["person_id", "id"], unique=False)
@@ -300,6 +306,33 @@ def upgrade() -> None:
         batch_op.create_index("ix_login_attempt_user", ["username", "at"], unique=False)
 
     op.create_table(
+        "migration_job",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("process_key", sa.String(length=100), nullable=False),
+        sa.Column("from_version", sa.Integer(), nullable=False),
+        sa.Column("to_version", sa.Integer(), nullable=False),
+        sa.Column("from_definition_id", sa.BigInteger(), nullable=False),
+        sa.Column("to_definition_id", sa.BigInteger(), nullable=False),
+        sa.Column("dry_run", sa.Boolean(), nullable=False),
+        sa.Column(
+            "filter",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("requested_by", sa.String(length=64), nullable=False),
+        sa.Column("requested_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_migration_job")),
+    )
+    with op.batch_alter_table("migration_job", schema=None) as batch_op:
+        batch_op.create_index("ix_migration_job_key", ["process_key", "id"], unique=False)
+
+    op.create_table(
         "person",
         sa.Column("id", sa.String(length=18), nullable=False),
         sa.Column("id_type", sa.String(length=2), nullable=False),
@@ -397,6 +430,19 @@ def upgrade() -> None:
         sa.Column("retired_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_process_definition")),
         sa.UniqueConstraint("key", "version", name=op.f("uq_process_definition_key_version")),
+    )
+    op.create_table(
+        "process_definition_deleted",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("deleted_by", sa.String(length=64), nullable=False),
+        sa.Column("deleted_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_process_definition_deleted")),
+        sa.UniqueConstraint("key", "version", name=op.f("uq_process_definition_deleted_key_version")),
     )
     op.create_table(
         "revoked_token",
@@ -503,6 +549,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_case_status", ["process_key", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_definition_id"), ["definition_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_person_id"), ["person_id"], unique=False)
+        batch_op.create_index(
+            "uq_cases_open_per_person",
+            ["process_key", "person_id"],
+            unique=True,
+            postgresql_where=sa.text("status IN ('running', 'waiting') AND person_id IS NOT NULL"),
+            sqlite_where=sa.text("status IN ('running', 'waiting') AND person_id IS NOT NULL"),
+        )
 
     op.create_table(
         "comparison_count",
@@ -541,6 +594,34 @@ def upgrade() -> None:
         batch_op.create_index("ix_survey_team_member_team_id", ["team_id"], unique=False)
 
     op.create_table(
+        "archive_package",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "manifest_key",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("manifest_version", sa.String(length=200), nullable=True),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("documents", sa.Integer(), nullable=False),
+        sa.Column("protection", sa.String(length=16), nullable=False),
+        sa.Column("retention_class", sa.String(length=32), nullable=False),
+        sa.Column("retain_until", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("audit_event_id", sa.BigInteger(), nullable=True),
+        sa.Column("audit_event_hash", sa.String(length=64), nullable=True),
+        sa.Column("sealed_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_archive_package_case_id_cases")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_archive_package")),
+        sa.UniqueConstraint("case_id", name=op.f("uq_archive_package_case_id")),
+    )
+    with op.batch_alter_table("archive_package", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_archive_package_manifest_key"), ["manifest_key"], unique=False)
+
+    op.create_table(
         "case_task",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -572,10 +653,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("task_guid", name=op.f("uq_case_task_task_guid")),
     )
     with op.batch_alter_table("case_task", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_case_task_assignee",
+            ["assignee", "due_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("state = 'ready'"),
+            sqlite_where=sa.text("state = 'ready'"),
+        )
         batch_op.create_index(batch_op.f("ix_case_task_case_id"), ["case_id"], unique=False)
         batch_op.create_index(
             "ix_case_task_inbox",
             ["role", "area", "due_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("state = 'ready'"),
+            sqlite_where=sa.text("state = 'ready'"),
+        )
+        batch_op.create_index(
+            "ix_case_task_person",
+            ["person_id"],
             unique=False,
             postgresql_where=sa.text("state = 'ready'"),
             sqlite_where=sa.text("state = 'ready'"),
@@ -601,8 +696,73 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_wakeup_case_id"), ["case_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_case_wakeup_due_at"), ["due_at"], unique=False)
 
+    op.create_table(
+        "document",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("task_guid", sa.String(length=36), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("media_type", sa.String(length=32), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column(
+            "object_key",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("object_version", sa.String(length=200), nullable=True),
+        sa.Column("retention_class", sa.String(length=32), nullable=False),
+        sa.Column("retain_until", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sealed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("uploaded_by", sa.String(length=64), nullable=False),
+        sa.Column("uploaded_at", canbao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_document_case_id_cases")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_document")),
+        sa.UniqueConstraint("case_id", "sha256", name=op.f("uq_document_case_id_sha256")),
+    )
+    with op.batch_alter_table("document", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_document_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_document_object_key"), ["object_key"], unique=False)
+
+    op.create_table(
+        "migration_item",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("job_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column(
+            "report",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("processed_at", canbao.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_migration_item_case_id_cases")),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["migration_job.id"], name=op.f("fk_migration_item_job_id_migration_job")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_migration_item")),
+    )
+    with op.batch_alter_table("migration_item", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_migration_item_case_id"), ["case_id"], unique=False)
+        batch_op.create_index("ix_migration_item_job", ["job_id", "outcome", "id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("migration_item", schema=None) as batch_op:
+        batch_op.drop_index("ix_migration_item_job")
+        batch_op.drop_index(batch_op.f("ix_migration_item_case_id"))
+
+    op.drop_table("migration_item")
+    with op.batch_alter_table("document", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_document_object_key"))
+        batch_op.drop_index(batch_op.f("ix_document_case_id"))
+
+    op.drop_table("document")
     with op.batch_alter_table("case_wakeup", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_wakeup_due_at"))
         batch_op.drop_index(batch_op.f("ix_case_wakeup_case_id"))
@@ -610,19 +770,38 @@ def downgrade() -> None:
     op.drop_table("case_wakeup")
     with op.batch_alter_table("case_task", schema=None) as batch_op:
         batch_op.drop_index(
+            "ix_case_task_person",
+            postgresql_where=sa.text("state = 'ready'"),
+            sqlite_where=sa.text("state = 'ready'"),
+        )
+        batch_op.drop_index(
             "ix_case_task_inbox",
             postgresql_where=sa.text("state = 'ready'"),
             sqlite_where=sa.text("state = 'ready'"),
         )
         batch_op.drop_index(batch_op.f("ix_case_task_case_id"))
+        batch_op.drop_index(
+            "ix_case_task_assignee",
+            postgresql_where=sa.text("state = 'ready'"),
+            sqlite_where=sa.text("state = 'ready'"),
+        )
 
     op.drop_table("case_task")
+    with op.batch_alter_table("archive_package", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_archive_package_manifest_key"))
+
+    op.drop_table("archive_package")
     with op.batch_alter_table("survey_team_member", schema=None) as batch_op:
         batch_op.drop_index("ix_survey_team_member_team_id")
 
     op.drop_table("survey_team_member")
     op.drop_table("comparison_count")
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_cases_open_per_person",
+            postgresql_where=sa.text("status IN ('running', 'waiting') AND person_id IS NOT NULL"),
+            sqlite_where=sa.text("status IN ('running', 'waiting') AND person_id IS NOT NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_cases_person_id"))
         batch_op.drop_index(batch_op.f("ix_cases_definition_id"))
         batch_op.drop_index("ix_case_status")
@@ -641,6 +820,7 @@ def downgrade() -> None:
     op.drop_table("stats_dirty")
     op.drop_table("stats_delta")
     op.drop_table("revoked_token")
+    op.drop_table("process_definition_deleted")
     op.drop_table("process_definition")
     with op.batch_alter_table("person_version", schema=None) as batch_op:
         batch_op.drop_index(
@@ -657,6 +837,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_person_area")
 
     op.drop_table("person")
+    with op.batch_alter_table("migration_job", schema=None) as batch_op:
+        batch_op.drop_index("ix_migration_job_key")
+
+    op.drop_table("migration_job")
     with op.batch_alter_table("login_attempt", schema=None) as batch_op:
         batch_op.drop_index("ix_login_attempt_user")
         batch_op.drop_index("ix_login_attempt_addr")
@@ -705,6 +889,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_event_person")
         batch_op.drop_index("ix_audit_event_object")
         batch_op.drop_index("ix_audit_event_case")
+        batch_op.drop_index("ix_audit_event_at")
+        batch_op.drop_index("ix_audit_event_area")
         batch_op.drop_index("ix_audit_event_actor")
         batch_op.drop_index("ix_audit_event_action")
 
