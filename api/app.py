@@ -14,7 +14,7 @@ from canbao.wiring import wire
 
 from . import problems
 from .auth.tokens import TokenService
-from .routers import auth, authorizations, cases, definitions, forms, health, persons, tasks
+from .routers import auth, authorizations, cases, definitions, forms, health, persons, reports, stats, tasks
 
 API = "/api/v1"
 MAX_JSON_BODY = 1024 * 1024
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.state.tokens = TokenService(settings)
     app.state.readiness = {}
     problems.install(app)
-    for module in (auth, tasks, cases, persons, forms, definitions, authorizations):
+    for module in (auth, tasks, cases, persons, forms, definitions, authorizations, stats, reports):
         app.include_router(module.router, prefix=API)
     app.include_router(health.router)
     app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, exempt=lambda path: path.endswith("/documents"))

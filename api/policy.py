@@ -21,6 +21,8 @@ POLICY: dict[str, tuple[str, set[str]]] = {
         {"city_admin", "county_approver", "province_admin", "ministry", "auditor"},
     ),
     "authorizations.write": ("授予或撤销审定授权", {"city_admin"}),
+    "stats.read": ("查看统计数据", OVERSIGHT | {"county_approver", "platform_reviewer", "auditor"}),
+    "stats.export": ("导出统计报表", OVERSIGHT | {"county_approver", "platform_reviewer", "auditor"}),
 }
 
 # Which processes each role may start a case of.

@@ -157,7 +157,8 @@ sf AS (
 ),
 sr AS (
   SELECT sv.person_id, sv.b, MAX(r.code) AS code
-  FROM sv JOIN r ON r.person_id = sv.person_id AND (r.f IS NULL OR r.f <= sv.b) AND (r.t IS NULL OR r.t > sv.b)
+  FROM sv JOIN r ON r.person_id = sv.person_id
+    AND (r.f IS NULL OR r.f <= sv.b) AND (r.t IS NULL OR r.t > sv.b)
   GROUP BY sv.person_id, sv.b
 ),
 prof AS (
@@ -165,7 +166,8 @@ prof AS (
     sv.hukou * {bit["hukou"]}
     + CASE WHEN sv.registered THEN {bit["registered"]} ELSE 0 END
     + COALESCE(sf.open_, 0) * {bit["survey_open"]}
-    + CASE WHEN COALESCE(sf.open_, 0) = 0 AND COALESCE(sf.closed_, 0) = 1 THEN {bit["survey_closed"]} ELSE 0 END
+    + CASE WHEN COALESCE(sf.open_, 0) = 0 AND COALESCE(sf.closed_, 0) = 1
+      THEN {bit["survey_closed"]} ELSE 0 END
     + CASE WHEN sv.b >= sv.adult_from THEN {bit["adult"]} ELSE 0 END
     + {scheme_bits}
     + COALESCE(se.loc, 0) * {bit["local"]}
@@ -290,7 +292,8 @@ def _incremental(session: Session, d: Dialect) -> int:
         # transaction (the row is locked) and re-queues them after it.
         session.execute(
             text(
-                "WITH q AS (DELETE FROM stats_dirty RETURNING person_id) INSERT INTO _stats_p SELECT person_id FROM q"
+                "WITH q AS (DELETE FROM stats_dirty RETURNING person_id) "
+                "INSERT INTO _stats_p SELECT person_id FROM q"
             )
         )
     else:  # SQLite: the writer lock is held for the whole transaction (BEGIN IMMEDIATE)

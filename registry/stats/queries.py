@@ -119,20 +119,28 @@ def _aggregate(session: Session, sc: Scope, predicates: dict[str, str]) -> dict[
     return {row[0]: {k: int(row[i + 1] or 0) for i, k in enumerate(keys)} for row in rows}
 
 
+def _stored_sql() -> str:
+    actions = ", ".join(f"'{a}'" for a in rules.STORE_ACTIONS)
+    return (
+        f"EXISTS (SELECT 1 FROM audit_event a WHERE a.case_id = c.id AND a.action IN ({actions}) "
+        "AND a.at < :t)"
+    )
+
+
 def _case_counts(session: Session, sc: Scope) -> dict[str, dict[str, int]]:
     """unit → {collected, stored}: registration cases whose collection step / 入库 happened by the day."""
     params: dict[str, Any] = {"k": sc.length, "t": end_of(sc.as_of)}
     where = _area_range("c.area", sc.area, params)
     processes = ", ".join(f"'{p}'" for p in rules.COLLECTION_TASKS)
     task_of = " ".join(f"WHEN '{p}' THEN '{t}'" for p, t in rules.COLLECTION_TASKS.items())
-    outcomes = ", ".join(f"'{o}'" for o in rules.STORED_OUTCOMES)
+    stored = _stored_sql()
     rows = session.execute(
         text(
             f"""SELECT substr(c.area, 1, :k),
   SUM(CASE WHEN EXISTS (SELECT 1 FROM case_task t WHERE t.case_id = c.id
         AND t.spec_name = CASE c.process_key {task_of} END AND t.state = 'completed' AND t.completed_at < :t)
       THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.status = 'completed' AND c.outcome IN ({outcomes}) AND c.completed_at < :t THEN 1 ELSE 0 END)
+  SUM(CASE WHEN {stored} THEN 1 ELSE 0 END)
 FROM cases c WHERE c.process_key IN ({processes}) AND c.created_at < :t AND {where}
 GROUP BY substr(c.area, 1, :k)"""
         ),
@@ -264,7 +272,7 @@ TEAM_COLUMNS = (
     ("collected", "已调查采集"),
     ("stored", "已入库"),
     ("rejected", "不予登记"),
-    ("in_progress", "办理中"),
+    ("in_progress", "办理中（未入库、未结束）"),
     ("overdue", "逾期任务"),
 )
 
@@ -273,18 +281,23 @@ def survey_teams(session: Session, *, sc: Scope) -> dict[str, Any]:
     """Survey progress per team of the area as of the day (入户调查 cases and their tasks)."""
     t = end_of(sc.as_of)
     params: dict[str, Any] = {"t": t}
+    rejected = (
+        "(c.outcome IS NOT NULL AND c.outcome = '不予登记' "
+        "AND c.completed_at IS NOT NULL AND c.completed_at < :t)"
+    )
     where = _area_range("c.area", sc.area, params)
     rows = session.execute(
         text(
             f"""SELECT c.team_id, COUNT(*),
   SUM(CASE WHEN EXISTS (SELECT 1 FROM case_task k WHERE k.case_id = c.id AND k.spec_name = 'survey'
         AND k.state = 'completed' AND k.completed_at < :t) THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.outcome = '已入库' AND c.completed_at < :t THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.outcome = '不予登记' AND c.completed_at < :t THEN 1 ELSE 0 END),
-  SUM(CASE WHEN c.completed_at IS NULL OR c.completed_at >= :t THEN 1 ELSE 0 END),
+  SUM(CASE WHEN {_stored_sql()} THEN 1 ELSE 0 END),
+  SUM(CASE WHEN {rejected} THEN 1 ELSE 0 END),
+  SUM(CASE WHEN NOT {_stored_sql()} AND NOT {rejected} THEN 1 ELSE 0 END),
   SUM((SELECT COUNT(*) FROM case_task k WHERE k.case_id = c.id AND k.created_at < :t
         AND (k.completed_at IS NULL OR k.completed_at >= :t) AND k.due_at < :t))
-FROM cases c WHERE c.process_key = 'survey_registration' AND c.team_id IS NOT NULL AND c.created_at < :t AND {where}
+FROM cases c WHERE c.process_key = 'survey_registration' AND c.team_id IS NOT NULL AND c.created_at < :t
+  AND {where}
 GROUP BY c.team_id"""
         ),
         params,
@@ -379,16 +392,19 @@ def persons(
     sc: Scope,
     indicator: str,
     limit: int = 100,
-    after: str | None = None,
+    offset: int = 0,
     purpose: str = "drilldown",
 ) -> dict[str, Any]:
-    """The persons counted in `indicator` for the area as of the day, in 公民身份号码 order (keyset
-    paging by `after`), with their profile on that day. Audited as one read of a person list."""
+    """The persons counted in `indicator` for the area as of the day, in 公民身份号码 order, with their
+    profile on that day. Paged by offset: a cursor would carry a 公民身份号码 past the masking. Audited
+    as one read of a person list."""
     predicate = indicator_sql(indicator)
     if not 1 <= limit <= MAX_DETAIL_ROWS:
         raise Invalid([FieldError("/limit", "limit.range", f"每页条数应为1至{MAX_DETAIL_ROWS}")])
     build.refresh(session)
-    params: dict[str, Any] = {"d": sc.as_of, "after": after or "", "limit": limit + 1}
+    if offset < 0:
+        raise Invalid([FieldError("/offset", "offset.range", "起始位置不能为负数")])
+    params: dict[str, Any] = {"d": sc.as_of, "limit": limit + 1, "offset": offset}
     where = _area_range("area", sc.area, params)
     rows = session.execute(
         text(
@@ -396,9 +412,9 @@ def persons(
   p.hukou_division, p.residence_division
 FROM (SELECT person_id, area, status, bits, reason FROM stats_span
       WHERE {where} AND day_from <= :d AND (day_to IS NULL OR day_to > :d) AND ({predicate})
-        AND person_id > :after) s
+        ) s
 JOIN person p ON p.id = s.person_id
-ORDER BY s.person_id LIMIT :limit"""
+ORDER BY s.person_id LIMIT :limit OFFSET :offset"""
         ),
         params,
     ).all()
@@ -430,7 +446,7 @@ ORDER BY s.person_id LIMIT :limit"""
             "as_of": sc.as_of.isoformat(),
             "rule_version": rules.RULE_VERSION,
             "indicator": indicator,
-            "after": after,
+            "offset": offset,
             "count": len(items),
             "person_ids": [i["id_number"] for i in items] if purpose == "drilldown" else None,
         },
@@ -441,7 +457,7 @@ ORDER BY s.person_id LIMIT :limit"""
         "indicator": indicator,
         "total": sum(v["n"] for v in total.values()),
         "items": items,
-        "next": page[-1].person_id if len(rows) > limit else None,
+        "next_offset": offset + limit if len(rows) > limit else None,
     }
 
 

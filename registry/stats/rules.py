@@ -44,7 +44,8 @@ COLLECTION_TASKS = {
     "counter_collection": "collect",
     "self_service_update": "submit",
 }
-STORED_OUTCOMES = ("已入库", "已更新")
+# Audit actions of the 入库 step (registry.store / registry.apply_change): a case is stored once one ran.
+STORE_ACTIONS = ("registry.store", "registry.change")
 
 
 @dataclass(frozen=True)
@@ -385,9 +386,14 @@ CASE_COUNTS: tuple[tuple[str, str, str], ...] = (
     (
         "collected",
         "已采集件数",
-        "入户调查登记、窗口采集、自助更正案件中，采集环节（survey / collect / submit）已于D日末前办结的案件数",
+        "入户调查登记、窗口采集、自助更正案件中，"
+        "采集环节（survey / collect / submit）已于D日末前办结的案件数",
     ),
-    ("stored", "已入库件数", "上述案件中D日末前以“已入库”或“已更新”结束的案件数"),
+    (
+        "stored",
+        "已入库件数",
+        "上述案件中D日末前已执行入库步骤（审计记录 registry.store / registry.change）的案件数",
+    ),
 )
 
 RATES: tuple[Rate, ...] = (
@@ -466,7 +472,8 @@ def describe() -> dict[str, Any]:
         "version": RULE_VERSION,
         "status": STATUS,
         "status_note": "统计口径为待确认的提议（domain-research §5.2 [U]），请与本地统计口径核对后使用",
-        "as_of": "D为北京时间自然日；按D日24时登记库已记录的信息、D日有效的参保期间计算；以后的更正不改变D日的数字",
+        "as_of": "D为北京时间自然日；按D日24时登记库已记录的信息、D日有效的参保期间计算；"
+        "以后的更正不改变D日的数字",
         "schemes": list(SCHEMES),
         "pension_age": PENSION_AGE,
         "facts": [{"key": f.key, "label": f.label, "definition": f.definition} for f in FACTS],

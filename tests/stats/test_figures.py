@@ -13,7 +13,19 @@ from canbao.errors import Invalid
 from registry.common import AreaForbidden
 from registry.stats import build, queries, rules
 
-from .helpers import CITY, COUNTY, DAYS_BACK, P, PHASE1, PHASE2, WHERE, phase1, phase1_day, phase2, shift_history
+from .helpers import (
+    CITY,
+    COUNTY,
+    DAYS_BACK,
+    PHASE1,
+    PHASE2,
+    WHERE,
+    P,
+    phase1,
+    phase1_day,
+    phase2,
+    shift_history,
+)
 
 COUNTIES = ("370102", "370103")
 
@@ -38,15 +50,15 @@ def figures(db, day, area="3701", by="county", actor=CITY) -> dict:
 
 def drill(db, day, indicator, area="3701") -> set[str]:
     found: set[str] = set()
-    after = None
+    offset = 0
     with db.sessions() as s, s.begin():
         sc = queries.scope(CITY, area=area, as_of=day, by=None)
         while True:
-            page = queries.persons(s, actor=CITY, sc=sc, indicator=indicator, limit=3, after=after)
+            page = queries.persons(s, actor=CITY, sc=sc, indicator=indicator, limit=3, offset=offset)
             found |= {item["id_number"] for item in page["items"]}
-            assert page["total"] == len(found) or page["next"] is not None
-            after = page["next"]
-            if after is None:
+            assert page["total"] == len(found) or page["next_offset"] is not None
+            offset = page["next_offset"]
+            if offset is None:
                 return found
 
 
@@ -59,7 +71,10 @@ def check(db, day, expected: dict[str, set[str]]) -> dict:
             continue
         assert table["total"][key] == len(people), key
         for county in COUNTIES:
-            assert rows[county][key] == len({p for p in people if area_of(p).startswith(county)}), (key, county)
+            assert rows[county][key] == len({p for p in people if area_of(p).startswith(county)}), (
+                key,
+                county,
+            )
         assert drill(db, day, key) == people, key
     target = len(expected["target"])
     assert table["total"]["registration_rate"] == round(len(expected["registered"]) / target, 6)
@@ -138,7 +153,9 @@ def test_children_add_up_to_their_parent_at_every_level(any_db):
 def test_unenrolled_reasons_by_code(any_db):
     setup_office(any_db)
     with any_db.sessions() as s, s.begin():
-        table = queries.unenrolled_reasons(s, sc=queries.scope(CITY, area="3701", as_of=phase1_day(), by="county"))
+        table = queries.unenrolled_reasons(
+            s, sc=queries.scope(CITY, area="3701", as_of=phase1_day(), by="county")
+        )
     rows = {r["code"]: r for r in table["rows"]}
     assert rows["370102"]["reasons"]["01"] == 1 and rows["370102"]["uninsured"] == 1
     assert rows["370103"]["uninsured"] == 0
@@ -160,4 +177,6 @@ def test_the_area_and_day_are_checked(any_db):
     assert [e.code for e in err.value.errors] == ["by.not_below"]
     assert queries.scope(COUNTY, area=None, as_of=None, by=None).by == "township"
     with any_db.sessions() as s, s.begin(), pytest.raises(Invalid):
-        queries.persons(s, actor=COUNTY, sc=queries.scope(COUNTY, area=None, as_of=None, by=None), indicator="x")
+        queries.persons(
+            s, actor=COUNTY, sc=queries.scope(COUNTY, area=None, as_of=None, by=None), indicator="x"
+        )

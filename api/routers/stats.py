@@ -1,0 +1,67 @@
+"""Statistics (第二十七–三十一条): indicators per division as of a day, unenrolled reasons, survey-team
+progress, the rule set, and the person list behind any count (masked per role, audited)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from canbao.actors import Actor
+from registry.stats import queries, rules
+
+from .. import masking
+from ..deps import Db, permit
+
+router = APIRouter(tags=["stats 统计"])
+Reader = Annotated[Actor, Depends(permit("stats.read"))]
+Area = Annotated[str | None, Query(max_length=12, description="区划代码（2、4、6、9或12位），默认为本人辖区")]
+AsOf = Annotated[date | None, Query(description="统计日期（北京时间自然日），默认今天")]
+By = Annotated[
+    Literal["province", "city", "county", "township", "village"] | None,
+    Query(description="按哪一级下级区划分行，默认下一级"),
+]
+
+
+@router.get("/stats/rules", summary="统计口径（版本化的指标定义）")
+def get_rules(actor: Reader) -> dict[str, Any]:
+    return rules.describe()
+
+
+@router.get(
+    "/stats/coverage", summary="参保登记率、分险种参保、本地/异地、重复参保、需调查（按下级区划分行）"
+)
+def coverage(actor: Reader, db: Db, area: Area = None, as_of: AsOf = None, by: By = None) -> dict[str, Any]:
+    return queries.coverage(db, sc=queries.scope(actor, area=area, as_of=as_of, by=by))
+
+
+@router.get("/stats/unenrolled-reasons", summary="未参保人数按未参保原因（按下级区划分行）")
+def unenrolled_reasons(
+    actor: Reader, db: Db, area: Area = None, as_of: AsOf = None, by: By = None
+) -> dict[str, Any]:
+    return queries.unenrolled_reasons(db, sc=queries.scope(actor, area=area, as_of=as_of, by=by))
+
+
+@router.get("/stats/survey-teams", summary="入户调查小组进度")
+def survey_teams(actor: Reader, db: Db, area: Area = None, as_of: AsOf = None) -> dict[str, Any]:
+    return queries.survey_teams(db, sc=queries.scope(actor, area=area, as_of=as_of, by=None))
+
+
+@router.get("/stats/persons", summary="指标对应的人员明细（第三十条；按岗位脱敏，记录审计）")
+def persons(
+    actor: Reader,
+    db: Db,
+    indicator: Annotated[
+        str, Query(min_length=1, max_length=40, description="指标键，或 reason:<未参保原因代码>")
+    ],
+    area: Area = None,
+    as_of: AsOf = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, description="上一页的 next_offset")] = 0,
+) -> dict[str, Any]:
+    sc = queries.scope(actor, area=area, as_of=as_of, by=None)
+    result = queries.persons(db, actor=actor, sc=sc, indicator=indicator, limit=limit, offset=offset)
+    for item in result["items"]:
+        item["id_number"] = masking.id_number(item["id_number"], actor)
+    return result
