@@ -6,15 +6,32 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from archive import store as archive_store
 from canbao.config import Settings, get_settings
 from canbao.db import make_engine, make_sessionmaker
 from canbao.wiring import wire
+from web import pages as web
 
 from . import problems
 from .auth.tokens import TokenService
-from .routers import auth, authorizations, cases, definitions, forms, health, persons, reports, stats, tasks
+from .routers import (
+    auth,
+    authorizations,
+    cases,
+    definitions,
+    divisions,
+    documents,
+    forms,
+    health,
+    persons,
+    registry,
+    reports,
+    stats,
+    tasks,
+)
 
 API = "/api/v1"
 MAX_JSON_BODY = 1024 * 1024
@@ -46,7 +63,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise _TooLarge()
+                raise _TooLarge(self.limit)
             return message
 
         try:
@@ -57,8 +74,12 @@ class BodyLimit:
             )
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """Raised from inside the body read: FastAPI passes HTTP exceptions through (anything else it would
+    turn into a 400), so the problem handler answers 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"请求体不能超过 {limit // 1024} KB")
 
 
 def create_app(settings: Settings | None = None, sessions: sessionmaker[Session] | None = None) -> FastAPI:
@@ -76,9 +97,25 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
     app.state.tokens = TokenService(settings)
     app.state.readiness = {}
+    app.state.archive = archive_store.install(archive_store.from_settings(settings))
+    app.state.readiness["object_store"] = app.state.archive.ping
     problems.install(app)
-    for module in (auth, tasks, cases, persons, forms, definitions, authorizations, stats, reports):
+    for module in (
+        auth,
+        tasks,
+        cases,
+        persons,
+        forms,
+        definitions,
+        authorizations,
+        divisions,
+        documents,
+        registry,
+        stats,
+        reports,
+    ):
         app.include_router(module.router, prefix=API)
     app.include_router(health.router)
+    web.install(app)  # the web office: pages under /, static files under /static
     app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, exempt=lambda path: path.endswith("/documents"))
     return app

@@ -21,8 +21,22 @@ POLICY: dict[str, tuple[str, set[str]]] = {
         {"city_admin", "county_approver", "province_admin", "ministry", "auditor"},
     ),
     "authorizations.write": ("授予或撤销审定授权", {"city_admin"}),
+    # Which case, and whether the actor works it, is checked per case by archive.documents.
+    "documents.write": ("上传材料", STAFF_IN_CASES | {"citizen"}),
+    "documents.read": ("查看材料", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen"}),
+    "registry.import": ("导入比对数据", {"county_approver", "city_admin", "province_admin"}),
+    "registry.compare": ("发起信息比对", {"county_approver", "city_admin", "province_admin", "ministry"}),
+    "survey.plan": ("安排入户调查", {"platform_reviewer", "county_approver"}),
+    "survey.read": ("查看调查名单", STAFF_IN_CASES | {"city_admin"}),
+    "survey.add_person": ("补充调查对象", {"surveyor", "platform_reviewer"}),
     "stats.read": ("查看统计数据", OVERSIGHT | {"county_approver", "platform_reviewer", "auditor"}),
     "stats.export": ("导出统计报表", OVERSIGHT | {"county_approver", "platform_reviewer", "auditor"}),
+}
+
+# Who leads which lanes: sees, assigns and releases their tasks (a county oversees its townships' work).
+LEADS: dict[str, set[str]] = {
+    "platform_reviewer": {"surveyor", "platform_reviewer"},
+    "county_approver": {"surveyor", "platform_reviewer", "county_approver"},
 }
 
 # Which processes each role may start a case of.

@@ -1,0 +1,226 @@
+"""The registry over HTTP: imports, information comparison, survey lists and teams, printable forms."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
+
+from canbao.actors import Actor
+from canbao.casework import open_survey_cases
+from canbao.errors import FieldError, Invalid, NotFound
+from registry import comparison, documents, imports, persons, survey
+
+from .. import masking
+from ..deps import Db, permit
+
+router = APIRouter(tags=["registry 登记库"])
+Importer = Annotated[Actor, Depends(permit("registry.import"))]
+Comparer = Annotated[Actor, Depends(permit("registry.compare"))]
+Planner = Annotated[Actor, Depends(permit("survey.plan"))]
+Reader = Annotated[Actor, Depends(permit("survey.read"))]
+Fielder = Annotated[Actor, Depends(permit("survey.add_person"))]
+Area = Annotated[str, Query(pattern=r"^\d{2,12}$", description="行政区划代码")]
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    ascii_name = filename.encode("ascii", "ignore").decode() or "download"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@router.post("/imports", status_code=201, summary="导入公安人口数据或某业务系统的参保数据（CSV/XLSX）")
+async def import_file(
+    actor: Importer,
+    db: Db,
+    file: Annotated[UploadFile, File(description="CSV 或 XLSX 文件")],
+    kind: Annotated[Literal["population", "enrollments"], Form()],
+    system: Annotated[str | None, Form(max_length=32)] = None,
+) -> dict[str, Any]:
+    content = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(content) > MAX_IMPORT_BYTES:
+        raise Invalid(
+            [FieldError("/file", "file.too_large", f"文件不能超过 {MAX_IMPORT_BYTES // 1024 // 1024} MB")]
+        )
+    result = imports.import_file(
+        db, actor=actor, kind=kind, content=content, filename=file.filename or "upload", system=system
+    )
+    return result.as_dict()
+
+
+@router.get("/imports", summary="导入记录")
+def list_imports(
+    actor: Importer, db: Db, kind: Literal["population", "enrollments"] | None = None
+) -> list[dict]:
+    return [imports.ImportResult(record=r, repeated=False).as_dict() for r in imports.get_all(db, kind=kind)]
+
+
+@router.get("/imports/{import_id}/rejections.csv", summary="下载被拒绝的行及原因")
+def rejections(import_id: int, actor: Importer, db: Db) -> FileResponse:
+    record = imports.get(db, import_id=import_id)
+    if record is None or not record.rejection_file or not Path(record.rejection_file).exists():
+        raise NotFound("没有该导入的拒绝文件")
+    return FileResponse(
+        record.rejection_file, media_type="text/csv", filename=f"import-{import_id}-rejected.csv"
+    )
+
+
+class CompareRequest(BaseModel):
+    area: str = Field(pattern=r"^\d{2,12}$", description="比对范围（行政区划代码）")
+    as_of: date | None = Field(default=None, description="比对基准日（默认今天）")
+
+
+@router.post("/comparisons", status_code=201, summary="信息比对：已参保、重复参保、需调查登记、排除")
+def compare(body: CompareRequest, actor: Comparer, db: Db) -> dict[str, Any]:
+    return comparison.run(db, actor=actor, area=body.area, as_of=body.as_of).as_dict()
+
+
+@router.get("/comparisons", summary="比对记录")
+def list_comparisons(actor: Comparer, db: Db, area: Area | None = None) -> list[dict[str, Any]]:
+    return [
+        comparison.summary(r)
+        for r in comparison.get_all(db, area=area or actor.area or None)
+        if r.area.startswith(actor.area)
+    ]
+
+
+@router.get("/comparisons/{run_id}", summary="一次比对的结果：各类人数及与上次的差异")
+def get_comparison(run_id: int, actor: Comparer, db: Db) -> dict[str, Any]:
+    run = comparison.get_or_raise(db, run_id=run_id)
+    if not actor.reaches(run.area):
+        raise NotFound("比对记录不存在")
+    return {**comparison.summary(run), "by_division": comparison.counts_by_division(db, run_id=run_id)}
+
+
+@router.get("/survey-lists", summary="入户调查名单：按村（社区）统计需调查人数")
+def survey_lists(area: Area, actor: Reader, db: Db) -> list[dict[str, Any]]:
+    return survey.list_counts(db, actor=actor, area=area)
+
+
+@router.get("/survey-lists/{area}/persons", summary="入户调查对象名单（按岗位脱敏）")
+def survey_persons(
+    area: str,
+    actor: Reader,
+    db: Db,
+    village: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    return survey.list_persons(
+        db,
+        actor=actor,
+        area=area,
+        village=village,
+        masked=not masking.sees_unmasked(actor),
+        limit=limit,
+        offset=offset,
+    )
+
+
+class OpenCases(BaseModel):
+    team_id: int = Field(ge=1, description="承担调查的小组")
+    limit: int = Field(default=500, ge=1, le=5000, description="本次最多生成的案件数")
+
+
+@router.post(
+    "/survey-lists/{area}/cases", status_code=201, summary="为名单中的人员批量生成入户调查案件（幂等）"
+)
+def open_cases(area: str, body: OpenCases, actor: Planner, db: Db) -> dict[str, Any]:
+    if not actor.reaches(area):
+        raise NotFound("名单不存在")
+    opened = open_survey_cases(db, actor=actor, area=area, team_id=body.team_id, limit=body.limit)
+    return {"opened": len(opened.case_ids), "case_ids": opened.case_ids, "more": opened.limit_reached}
+
+
+class FoundPerson(BaseModel):
+    id_number: str = Field(min_length=15, max_length=18)
+    name: str = Field(min_length=1, max_length=50)
+    residence_division: str = Field(pattern=r"^\d{12}$")
+    residence_address: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.post(
+    "/survey-lists/persons", status_code=201, summary="入户调查中新发现的人员，补充进名单（第十八条）"
+)
+def add_found(body: FoundPerson, actor: Fielder, db: Db) -> dict[str, Any]:
+    result = survey.add_found_person(db, actor=actor, **body.model_dump())
+    return {**result, "person_id": masking.id_number(result["person_id"], actor)}
+
+
+@router.get("/survey-lists/{village}/registration.pdf", summary="预填的全民参保登记表（供打印）")
+def village_forms(village: str, actor: Reader, db: Db) -> Response:
+    return _download(
+        documents.village_pdf(db, actor=actor, village=village),
+        "application/pdf",
+        f"{village}-全民参保登记表.pdf",
+    )
+
+
+@router.get("/survey-lists/{village}/summary.xlsx", summary="个人信息汇总表（附件2）")
+def village_summary(village: str, actor: Reader, db: Db) -> Response:
+    return _download(
+        documents.summary_xlsx(db, actor=actor, village=village), XLSX, f"{village}-个人信息汇总表.xlsx"
+    )
+
+
+@router.get("/persons/{id_number}/registration.pdf", summary="某人的预填登记表")
+def person_form(id_number: str, actor: Reader, db: Db) -> Response:
+    return _download(
+        documents.registration_pdf(db, actor=actor, id_numbers=[id_number]),
+        "application/pdf",
+        "全民参保登记表.pdf",
+    )
+
+
+@router.get("/persons/{id_number}/history", summary="登记信息变更历史（原值 → 新值）")
+def person_history(id_number: str, actor: Reader, db: Db) -> list[dict[str, Any]]:
+    return masking.document(persons.history(db, actor=actor, id_number=id_number), actor)
+
+
+class Member(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    card_no: str = Field(min_length=1, max_length=32, description="全民参保登记调查证编号")
+    user_sub: str | None = Field(default=None, max_length=64, description="调查员的登录用户名")
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class Team(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    area: str = Field(pattern=r"^\d{6,12}$")
+    members: list[Member] = Field(min_length=1, max_length=3)
+
+
+@router.post("/survey-teams", status_code=201, summary="组建调查小组（2–3人，各持调查证）")
+def create_team(body: Team, actor: Planner, db: Db) -> dict[str, Any]:
+    return survey.create_team(
+        db, actor=actor, name=body.name, area=body.area, members=[m.model_dump() for m in body.members]
+    )
+
+
+@router.get("/survey-teams", summary="本区域的调查小组")
+def list_teams(actor: Reader, db: Db, area: Area | None = None) -> list[dict[str, Any]]:
+    return survey.get_all(db, actor=actor, area=area or actor.area)
+
+
+@router.get("/survey-teams/{team_id}", summary="调查小组")
+def get_team(team_id: int, actor: Reader, db: Db) -> dict[str, Any]:
+    return survey.get(db, actor=actor, team_id=team_id)
+
+
+@router.put("/survey-teams/{team_id}/members", summary="调整小组成员")
+def update_members(team_id: int, members: list[Member], actor: Planner, db: Db) -> dict[str, Any]:
+    return survey.update_members(db, actor=actor, team_id=team_id, members=[m.model_dump() for m in members])
+
+
+@router.delete("/survey-teams/{team_id}", status_code=204, summary="停用调查小组（保留历史）")
+def delete_team(team_id: int, actor: Planner, db: Db) -> None:
+    survey.delete(db, actor=actor, team_id=team_id)
