@@ -1,0 +1,127 @@
+// 案件: summary, the diagram with the path taken, the form data, and the history timeline.
+import { get } from "./api.js";
+import { showDiagram } from "./diagram.js";
+import { divisionCodes, readOnly } from "./form.js";
+import {
+  CASE_STATUS, ME, ROLE_NAMES, announceProblem, can, clear, divisionPaths, h, processes, timeEl,
+} from "./ui.js";
+
+const caseId = document.getElementById("main").dataset.caseId;
+const DECISIONS = { approve: "通过", return: "退回补正", reject: "不予通过" };
+const ACTIONS = {
+  "case.start": "发起案件", "case.complete": "案件办结", "case.escalate": "升级处理", "case.migrate": "迁移流程版本",
+  "task.ready": "生成待办", "task.claim": "认领任务", "task.unclaim": "退回任务池", "task.assign": "分派任务",
+  "task.complete": "办结任务", "task.return": "退回补正", "task.cancel": "撤销待办",
+  "gateway.taken": "流转", "timer.fire": "超时触发", "service.run": "自动处理", "person.read": "查阅个人信息",
+  "registry.store": "入库", "registry.change": "变更入库", "registry.field_change": "登记信息变更",
+};
+
+function summary(c, names, processNames, version) {
+  const dl = clear(document.getElementById("summary"));
+  const row = (label, ...value) => dl.append(h("div", {}, h("dt", {}, label), h("dd", {}, value)));
+  row("流程", `${processNames.get(c.process) || c.process}（版本 ${version ?? "?"}）`);
+  row("状态", CASE_STATUS[c.status] || c.status, c.status_detail && `：${c.status_detail}`);
+  if (c.outcome) row("结果", c.outcome);
+  row("人员", c.person_name || "（未登记姓名）", c.person_id && h("span", { class: "mono" }, ` ${c.person_id}`));
+  row("区划", names.get(c.area) || c.area);
+  row("发起", c.created_by, "，", timeEl(c.created_at));
+  row("最近更新", timeEl(c.updated_at));
+  if (c.completed_at) row("办结时间", timeEl(c.completed_at));
+
+  const open = c.tasks.filter((t) => t.state === "ready");
+  const box = clear(document.getElementById("open-tasks"));
+  if (!open.length) return;
+  box.append(h("h3", {}, "当前待办"), h("ul", {}, open.map((t) => h("li", {},
+    can("tasks.work") && ME.roles.includes(t.role)
+      ? h("a", { href: `/tasks/${encodeURIComponent(t.id)}` }, t.title)
+      : h("span", {}, t.title),
+    `（${ROLE_NAMES[t.role] || t.role}，${t.assignee ? `办理人 ${t.assignee}` : "待认领"}，到期 `, timeEl(t.due_at), "）",
+    t.overdue && h("span", { class: "badge badge-warn" }, "已超期")))));
+}
+
+let registrationSchema = null;
+
+function fieldTitle(pointer) {
+  let s = registrationSchema;
+  for (const key of String(pointer).split("/").slice(1)) s = s?.properties?.[key] ?? s?.items;
+  return s?.title || pointer;
+}
+
+function describe(e) {
+  const p = e.payload || {};
+  switch (e.action) {
+    case "task.complete":
+    case "task.return": {
+      const d = p.data || {};
+      const decision = d.decision ? `：${DECISIONS[d.decision] || d.decision}` : "";
+      return `${p.name || p.task || ""}${decision}${d.reason ? `，${d.reason}` : ""}`;
+    }
+    case "task.assign": return `${p.task || ""} → ${p.assignee}`;
+    case "task.ready": return `${p.name || p.task || ""}（${ROLE_NAMES[p.role] || p.role || ""}）`;
+    case "gateway.taken": return p.name || p.gateway || "";
+    case "service.run": return p.operation || p.task || "";
+    case "person.read": return p.route || p.purpose || "";
+    case "case.start": return `版本 ${p.version ?? ""}`;
+    case "registry.field_change": return `${fieldTitle(p.field)}：${p.old ?? "（空）"} → ${p.new ?? "（空）"}`;
+    case "registry.store": return p.created ? "新增登记" : `更新 ${(p.changes || []).length} 项`;
+    default: return p.name || p.task || "";
+  }
+}
+
+function timeline(events) {
+  const list = clear(document.getElementById("history"));
+  const reads = document.getElementById("show-reads").checked;
+  const shown = events.filter((e) => reads || e.action !== "person.read");
+  list.append(...shown.map((e) => h("li", { dataset: { action: e.action } },
+    timeEl(e.at), " ",
+    h("span", { class: "actor" }, `${e.actor}${e.role ? `（${ROLE_NAMES[e.role] || e.role}）` : ""}`), " ",
+    h("strong", {}, ACTIONS[e.action] || e.action), " ", h("span", {}, describe(e)))));
+}
+
+async function formData(c) {
+  const box = clear(document.getElementById("case-data"));
+  const forms = await get("/forms");
+  const keys = forms.map((f) => f.key).filter((k) => k !== "review_decision" && c.data?.[k]);
+  if (!keys.length) {
+    box.append(h("p", { class: "muted" }, "尚无表单数据。"));
+    return;
+  }
+  for (const key of keys) {
+    const schema = await get(`/forms/${encodeURIComponent(key)}`);
+    const names = await divisionPaths(get, divisionCodes(schema, c.data[key])).catch(() => new Map());
+    box.append(h("h3", {}, schema.title || key), readOnly(schema, c.data[key], names));
+  }
+}
+
+async function init() {
+  let c;
+  try {
+    c = await get(`/cases/${caseId}`);
+  } catch (err) {
+    document.getElementById("case-title").textContent = err.status === 404 ? "案件不存在或不在您的辖区" : "无法打开案件";
+    announceProblem(err);
+    return;
+  }
+  const [history, diagram, names, processNames] = await Promise.all([
+    get(`/cases/${caseId}/history`),
+    get(`/cases/${caseId}/diagram`),
+    divisionPaths(get, [c.area]).catch(() => new Map()),
+    processes(get),
+  ]);
+  const title = `案件 ${c.id} · ${c.person_name || c.person_id || processNames.get(c.process) || c.process}`;
+  document.getElementById("case-title").textContent = title;
+  summary(c, names, processNames, diagram.version);
+  registrationSchema = await get("/forms/registration");
+  timeline(history);
+  document.getElementById("show-reads").addEventListener("change", () => timeline(history));
+  await formData(c);
+  try {
+    const shown = await showDiagram(document.getElementById("diagram"), diagram, history);
+    document.getElementById("diagram-text").textContent =
+      `已完成：${shown.completed.join("、") || "无"}。当前环节：${shown.active.join("、") || "无"}。`;
+  } catch (err) {
+    document.getElementById("diagram-text").textContent = `流程图无法显示：${err.message}`;
+  }
+}
+
+init();

@@ -1,0 +1,260 @@
+// 办理任务: the task's form rendered from its JSON Schema, or, for a review, the data under review and
+// the decision (approve / return with reason / reject).
+import { Problem, get, post } from "./api.js";
+import { divisionCodes, editForm, readOnly } from "./form.js";
+import { ME, announce, announceProblem, clear, divisionPaths, flash, h, time, timeEl } from "./ui.js";
+
+const main = document.getElementById("main");
+const taskId = main.dataset.taskId;
+const body = document.getElementById("task-body");
+const DECISIONS = { approve: "通过", return: "退回补正", reject: "不予通过" };
+const REVIEW_FORM = "review_decision";
+
+let detail;
+let history = [];
+const schemas = new Map();
+
+function schema(key) {
+  if (!schemas.has(key)) schemas.set(key, get(`/forms/${encodeURIComponent(key)}`));
+  return schemas.get(key);
+}
+
+function today() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+}
+
+function meta(names) {
+  const dl = clear(document.getElementById("task-meta"));
+  const row = (label, ...value) => dl.append(h("div", {}, h("dt", {}, label), h("dd", {}, value)));
+  row("案件", h("a", { href: `/cases/${detail.case_id}` }, `案件 ${detail.case_id}`));
+  row("人员", detail.person_name || "（未登记姓名）", detail.person_id && h("span", { class: "mono" }, ` ${detail.person_id}`));
+  row("区划", names.get(detail.area) || detail.area);
+  row("到期时间", timeEl(detail.due_at), detail.overdue && h("span", { class: "badge badge-warn" }, "已超期"));
+  row("办理人", detail.assignee || "待认领");
+}
+
+const workable = () => detail.state === "ready" && (!detail.assignee || detail.assignee === ME.sub);
+
+function claimNotice() {
+  const box = clear(document.getElementById("task-claim"));
+  box.hidden = false;
+  if (detail.state !== "ready") {
+    box.append(h("p", {}, "此任务已办结。"));
+  } else if (detail.assignee && detail.assignee !== ME.sub) {
+    box.append(h("p", {}, `此任务已由 ${detail.assignee} 认领，您不能办理。`));
+  } else if (detail.assignee === ME.sub) {
+    box.append(h("p", {}, "您已认领此任务。"),
+      h("button", { type: "button", onclick: () => claim("unclaim") }, "退回任务池"));
+  } else {
+    box.append(h("p", {}, "此任务尚未认领，提交即由您办理；也可先认领，避免他人同时办理。"),
+      h("button", { type: "button", onclick: () => claim("claim") }, "认领此任务"));
+  }
+}
+
+async function claim(action) {
+  try {
+    const row = await post(`/tasks/${encodeURIComponent(taskId)}/${action}`);
+    detail.assignee = row.assignee;
+    announce(action === "claim" ? "已认领此任务" : "已退回任务池", "ok");
+  } catch (err) {
+    announceProblem(err);
+  }
+  claimNotice();
+  meta(await divisionPaths(get, [detail.area]).catch(() => new Map()));
+}
+
+// The latest return that sent the case back to this task, if it came after this task was last done.
+function pendingReturn() {
+  let lastReturn = null;
+  let lastDone = null;
+  for (const e of history) {
+    if (e.action === "task.return") lastReturn = e;
+    if (e.action === "task.complete" && e.payload?.task === detail.task) lastDone = e;
+  }
+  return lastReturn && (!lastDone || lastReturn.seq > lastDone.seq) && detail.form !== REVIEW_FORM ? lastReturn : null;
+}
+
+async function showReturn(event) {
+  const section = document.getElementById("returns");
+  const list = clear(section.querySelector("ul"));
+  const data = event.payload?.data || {};
+  const registration = await schema("registration");
+  const items = (data.return_items || []).map((p) => titleOf(registration, p));
+  list.append(h("li", {},
+    h("strong", {}, `${event.payload?.name || "审核"}（${event.actor}，${time(event.at)}）：`), data.reason || "",
+    items.length ? h("div", {}, `需补正：${items.join("、")}`) : null));
+  section.hidden = false;
+  return data.return_items || [];
+}
+
+function titleOf(schema_, pointer) {
+  let s = schema_;
+  const titles = [];
+  for (const key of pointer.split("/").slice(1)) {
+    s = s?.properties?.[key] ?? (s?.type === "array" ? s.items : undefined);
+    if (s?.title && !/^\d+$/.test(key)) titles.push(s.title);
+  }
+  return titles.at(-1) || pointer;
+}
+
+function defaults(value) {
+  if (detail.form !== "registration") return value;
+  const v = structuredClone(value);
+  if (!v.id_number && detail.person_id && !detail.person_id.includes("*")) {
+    v.id_type ??= "01";
+    v.id_number = detail.person_id;
+  }
+  if (!v.name && detail.person_name) v.name = detail.person_name;
+  const channel = { survey_registration: "survey", counter_collection: "counter" }[detail.process];
+  if (channel && !v.survey) v.survey = { channel, date: today() };
+  return v;
+}
+
+function failed(err, view) {
+  if (err instanceof Problem && err.status === 412) {
+    announce("案件已被他人更新，请刷新页面后重新办理。", "error");
+    return;
+  }
+  if (err instanceof Problem && err.errors.length && view) {
+    view.showErrors(err.errors);
+    announce(`${err.title}：${err.detail}`, "error");
+    return;
+  }
+  announceProblem(err);
+}
+
+async function editTask() {
+  const formSchema = await schema(detail.form);
+  const ret = pendingReturn();
+  const flagged = ret ? await showReturn(ret) : [];
+  const view = editForm(formSchema, defaults(detail.data?.[detail.data_key] || {}), { flagged });
+  const submit = h("button", { type: "submit", class: "primary" }, "提交");
+  const form = h("form", { novalidate: true, class: "task-form", "aria-label": formSchema.title || detail.title },
+    h("h2", {}, formSchema.title || detail.title), view.element, h("div", { class: "actions sticky" }, submit));
+  if (!workable()) {
+    submit.disabled = true;
+    for (const el of form.querySelectorAll("input,select,textarea,button")) el.disabled = true;
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    try {
+      const result = await post(`/tasks/${encodeURIComponent(taskId)}/complete`, view.collect(), {
+        headers: { "If-Match": String(detail.case_version) },
+      });
+      flash(`已提交：${detail.title}（案件 ${result.case_id}${result.status_detail ? `，${result.status_detail}` : ""}）`);
+      location.assign("/tasks");
+    } catch (err) {
+      failed(err, view);
+      submit.disabled = false;
+    }
+  });
+  body.append(form);
+}
+
+function reviewHistory() {
+  const reviews = history.filter((e) => ["task.complete", "task.return"].includes(e.action) && e.payload?.form === REVIEW_FORM);
+  if (!reviews.length) return null;
+  return h("section", { "aria-labelledby": "reviews-title" },
+    h("h2", { id: "reviews-title" }, "审核记录"),
+    h("ol", { class: "timeline" }, reviews.map((e) => h("li", {},
+      timeEl(e.at), " ", h("strong", {}, e.payload.name || e.payload.task), `（${e.actor}）：`,
+      DECISIONS[e.payload.data?.decision] || e.payload.data?.decision || "",
+      e.payload.data?.reason ? `，${e.payload.data.reason}` : ""))));
+}
+
+async function reviewTask() {
+  const forms = await get("/forms");
+  const shown = forms.map((f) => f.key).filter((k) => k !== REVIEW_FORM && detail.data?.[k]);
+  for (const key of shown) {
+    const s = await schema(key);
+    const names = await divisionPaths(get, divisionCodes(s, detail.data[key])).catch(() => new Map());
+    body.append(h("section", { class: "review-data", "aria-labelledby": `data-${key}` },
+      h("h2", { id: `data-${key}` }, s.title || key), readOnly(s, detail.data[key], names)));
+  }
+  const past = reviewHistory();
+  if (past) body.append(past);
+
+  const decisions = detail.decisions || ["approve", "return", "reject"];
+  const reason = h("textarea", { id: "reason", name: "reason", rows: "3", maxlength: "500", "aria-describedby": "reason-hint reason-error" });
+  const reasonError = h("p", { class: "field-error", id: "reason-error", hidden: true });
+  const registration = await schema("registration");
+  const items = decisions.includes("return")
+    ? h("fieldset", { class: "group return-items", id: "return-items" },
+      h("legend", {}, "需补正的项目（退回补正时选择）"),
+      h("div", { class: "checks" }, Object.entries(registration.properties).map(([key, s]) =>
+        h("label", { class: "check" }, h("input", { type: "checkbox", name: "return_items", value: `/${key}` }), s.title || key))))
+    : null;
+  const buttons = decisions.map((d) => h("button", {
+    type: "submit", value: d, class: d === "approve" ? "primary" : d === "reject" ? "danger" : undefined,
+  }, DECISIONS[d] || d));
+  const form = h("form", { novalidate: true, class: "decision-form", "aria-labelledby": "decision-title" },
+    h("h2", { id: "decision-title" }, "审核意见"),
+    h("div", { class: "field" }, h("label", { for: "reason" }, "审核意见说明"), reason,
+      h("p", { class: "hint", id: "reason-hint" }, "退回补正或不予通过时必须写明原因。"), reasonError),
+    items, h("div", { class: "actions sticky" }, buttons));
+  if (!workable()) for (const el of form.querySelectorAll("textarea,input,button")) el.disabled = true;
+
+  reason.addEventListener("input", () => {
+    reasonError.hidden = true;
+    reason.removeAttribute("aria-invalid");
+  });
+  const showReasonError = (message) => {
+    reasonError.textContent = message;
+    reasonError.hidden = false;
+    reason.setAttribute("aria-invalid", "true");
+    reason.focus();
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const decision = event.submitter?.value;
+    const text = reason.value.trim();
+    reasonError.hidden = true;
+    reason.removeAttribute("aria-invalid");
+    if (decision !== "approve" && text.length < 2) {
+      showReasonError(`${DECISIONS[decision]}时必须写明原因（至少2个字）`);
+      return;
+    }
+    const returnItems = [...form.querySelectorAll("input[name=return_items]:checked")].map((c) => c.value);
+    const headers = { "If-Match": String(detail.case_version) };
+    for (const b of buttons) b.disabled = true;
+    try {
+      const result = decision === "return"
+        ? await post(`/tasks/${encodeURIComponent(taskId)}/return`, { reason: text, return_items: returnItems }, { headers })
+        : await post(`/tasks/${encodeURIComponent(taskId)}/complete`, { decision, ...(text ? { reason: text } : {}) }, { headers });
+      flash(`已${DECISIONS[decision]}：${detail.title}（案件 ${result.case_id}${result.status_detail ? `，${result.status_detail}` : ""}）`);
+      location.assign("/tasks");
+    } catch (err) {
+      const onReason = err.errors?.find((e) => e.pointer === "/reason");
+      if (onReason) showReasonError(onReason.message);
+      failed(err, null);
+      for (const b of buttons) b.disabled = false;
+    }
+  });
+  body.append(form);
+}
+
+async function init() {
+  try {
+    detail = await get(`/tasks/${encodeURIComponent(taskId)}`);
+  } catch (err) {
+    document.getElementById("task-title").textContent = err.status === 404 ? "任务不存在或不在您的辖区" : "无法打开任务";
+    announceProblem(err);
+    return;
+  }
+  document.getElementById("task-title").textContent = detail.title;
+  document.getElementById("crumb").textContent = detail.title;
+  document.title = `${detail.title} · 全民参保登记`;
+  [history] = await Promise.all([get(`/cases/${detail.case_id}/history`).catch(() => [])]);
+  meta(await divisionPaths(get, [detail.area]).catch(() => new Map()));
+  if (detail.documentation) {
+    const doc = document.getElementById("task-doc");
+    doc.textContent = detail.documentation;
+    doc.hidden = false;
+  }
+  claimNotice();
+  if (detail.form === REVIEW_FORM) await reviewTask();
+  else if (detail.form) await editTask();
+}
+
+init();
