@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from canbao.actors import Actor
+from canbao.actors import ROLES, Actor
 from canbao.errors import Forbidden
 from registry import survey
 
@@ -73,13 +73,19 @@ def current_actor(request: Request, db: Db, bearer: Annotated[str | None, Depend
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
+class RoleNotAllowed(Forbidden):
+    code = "auth.role_not_allowed"
+    title = "您的岗位无权执行此操作"
+
+
 def permit(operation: str) -> Callable[[Actor], Actor]:
     """The dependency that admits an actor holding a role allowed for `operation` (403 otherwise)."""
     what, roles = POLICY[operation]
 
     def check(actor: CurrentActor) -> Actor:
         if not roles.intersection(actor.roles):
-            raise Forbidden(f"您的岗位无权{what}", operation=operation)
+            held = "、".join(ROLES.get(r, r) for r in actor.roles) or "无岗位"
+            raise RoleNotAllowed(f"{held}岗位无权{what}", operation=operation, reason="role")
         return actor
 
     return check

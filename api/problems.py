@@ -60,16 +60,22 @@ def from_error(err: CanbaoError) -> JSONResponse:
     problems = getattr(err, "problems", None)
     if problems is not None:
         extra["problems"] = [p.as_dict() for p in problems]
-    return problem(err.status, err.code, err.title, err.detail, **extra)
+    # RFC 6750: a 401 names the scheme the client should authenticate with.
+    headers = {"WWW-Authenticate": 'Bearer realm="canbao"'} if err.status == 401 else None
+    return problem(err.status, err.code, err.title, err.detail, headers=headers, **extra)
 
 
-def _pointer(loc: tuple) -> str:
-    parts = (
-        [str(p) for p in loc[1:]]
-        if loc and loc[0] in ("body", "query", "path", "header", "form")
-        else list(loc)
-    )
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts) if parts else ""
+# Body fields point into the submitted document (RFC 6901); parameters point into where they came from.
+_PARAMETER_ROOTS = {"query": "/query", "path": "/path", "header": "/headers", "cookie": "/cookies"}
+
+
+def _pointer(loc: tuple, kind: str) -> str:
+    source = loc[0] if loc else "body"
+    if kind == "json_invalid":
+        return ""  # the body is not JSON at all; loc holds a character offset, not a field
+    parts = [str(p) for p in loc[1:]] if source in ("body", *_PARAMETER_ROOTS) else [str(p) for p in loc]
+    path = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return _PARAMETER_ROOTS.get(source, "") + path
 
 
 _PYDANTIC_MESSAGES = {
@@ -100,9 +106,8 @@ def _request_errors(exc: RequestValidationError) -> list[FieldError]:
         kind = e.get("type", "invalid")
         where = e.get("loc", ())
         source = where[0] if where else "body"
-        errors.append(
-            FieldError(_pointer(tuple(where)), f"{source}.{kind}", _PYDANTIC_MESSAGES.get(kind, "取值无效"))
-        )
+        message = _PYDANTIC_MESSAGES.get(kind, "取值无效")
+        errors.append(FieldError(_pointer(tuple(where), kind), f"{source}.{kind}", message))
     return errors
 
 

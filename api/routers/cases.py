@@ -17,8 +17,9 @@ from engine import cases, definitions
 from engine.models import Case, CaseTask
 from forms import idnumber
 from registry import persons
+from registry.models import SurveyTeam
 
-from .. import masking
+from .. import masking, reach
 from ..deps import Db, permit
 from ..policy import START_ROLES
 from .tasks import task_view
@@ -59,8 +60,10 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
 
 @router.post("/cases", status_code=201, summary="发起案件")
 def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
-    if not START_ROLES.get(body.process, set()).intersection(actor.roles):
-        raise Forbidden(f"您的岗位不能发起流程 {body.process}")
+    if body.process not in START_ROLES:
+        raise Invalid([FieldError("/process", "process.unknown", f"流程 {body.process} 不存在")])
+    if not START_ROLES[body.process].intersection(actor.roles):
+        raise Forbidden(f"您的岗位不能发起流程 {body.process}", reason="process_role")
     person_id, name, prefill = None, None, {}
     if body.person_id is not None:
         try:
@@ -77,7 +80,11 @@ def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
     if area is None:
         raise Invalid([FieldError("/area", "area.required", "请指定案件所属区划，或指定登记库中已有的人员")])
     if not actor.reaches(area) and not actor.has_role("citizen"):
-        raise Forbidden("只能在本人所辖区域发起案件")
+        raise Forbidden("只能在本人所辖区域发起案件", reason="area")
+    if body.team_id is not None:
+        team = db.get(SurveyTeam, body.team_id)
+        if team is None or not team.active or not area.startswith(team.area):
+            raise Invalid([FieldError("/team_id", "team.not_here", "调查小组不存在、已停用或不负责该区域")])
     data = (
         {"registration": prefill}
         if prefill and body.process in ("survey_registration", "counter_collection")
@@ -132,6 +139,7 @@ def list_cases(
         stmt = stmt.where(Case.id < before)
     rows = list(db.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
     items = rows[:limit]
+    reach.record_shown(db, actor, ((c.person_id, c.area, c.id) for c in items), route="GET /cases")
     return {
         "items": [case_view(c, actor) for c in items],
         "next": items[-1].id if len(rows) > limit else None,
@@ -140,7 +148,7 @@ def list_cases(
 
 @router.get("/cases/{case_id}", summary="案件详情")
 def get_case(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
-    case = cases.get(db, actor=actor, case_id=case_id)
+    case = _case(db, actor, case_id)
     now = utcnow()
     tasks = db.scalars(select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.id)).all()
     data = cases.case_data(db, case=case)
@@ -165,8 +173,21 @@ def get_case(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
 
 @router.get("/cases/{case_id}/history", summary="案件经办过程（谁、何时、做了什么）")
 def history(case_id: int, actor: Reader, db: Db) -> list[dict[str, Any]]:
-    case = cases.get(db, actor=actor, case_id=case_id)
+    case = _case(db, actor, case_id)
     events = db.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)).all()
+    if case.person_id:
+        # The history carries the submitted forms, so reading it reads the person's data.
+        audit.record(
+            db,
+            actor=actor,
+            action="person.read",
+            object_type="case",
+            object_id=case.id,
+            payload={"purpose": "case_history", "route": "GET /cases/{id}/history"},
+            area=case.area,
+            case_id=case.id,
+            person_id=case.person_id,
+        )
     return [
         {
             "seq": e.id,
@@ -176,7 +197,7 @@ def history(case_id: int, actor: Reader, db: Db) -> list[dict[str, Any]]:
             "action": e.action,
             "object_type": e.object_type,
             "object_id": e.object_id,
-            "payload": e.payload_json,
+            "payload": masking.document(e.payload_json, actor),
         }
         for e in events
     ]
@@ -184,7 +205,7 @@ def history(case_id: int, actor: Reader, db: Db) -> list[dict[str, Any]]:
 
 @router.get("/cases/{case_id}/diagram", summary="流程图及已完成、当前环节")
 def diagram(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
-    case = cases.get(db, actor=actor, case_id=case_id)
+    case = _case(db, actor, case_id)
     definition = definitions.get(db, definition_id=case.definition_id)
     path = cases.path(db, case=case)
     return {
@@ -193,3 +214,7 @@ def diagram(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
         "completed": path.completed,
         "active": path.active,
     }
+
+
+def _case(db, actor: Actor, case_id: int) -> Case:
+    return reach.check_case(actor, cases.get(db, actor=actor, case_id=case_id))

@@ -7,33 +7,42 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from canbao.actors import Actor
-from canbao.errors import NotFound
+from canbao.errors import FieldError, Invalid
+from forms import idnumber
 from registry import persons
+from registry.common import PersonNotFound
 
 from .. import masking
 from ..deps import Db, permit
+from ..reach import citizen_only
 
 router = APIRouter(tags=["persons 登记库人员"])
 Reader = Annotated[Actor, Depends(permit("persons.read"))]
 IdNumber = Annotated[str, Path(min_length=15, max_length=18, description="公民身份号码")]
 
 
-def _reach(actor: Actor, id_number: str) -> None:
-    """Citizens read their own record only (as not found otherwise, revealing nothing)."""
-    if actor.roles == ("citizen",) and id_number.upper() != actor.sub:
-        raise NotFound("登记库中没有该人员")
+def _reach(db: Db, actor: Actor, id_number: str) -> str:
+    """The normalized number of a person the actor reaches; anyone else is not found, revealing nothing
+    (citizens reach their own record only)."""
+    try:
+        key = idnumber.normalize(id_number)
+    except idnumber.IdNumberError as err:
+        raise Invalid([FieldError("/path/id_number", err.code, err.message)]) from err
+    person = persons.get(db, id_number=key)
+    own = actor.has_role("citizen") and key == actor.sub
+    if person is None or (not actor.reaches(person.area) if not citizen_only(actor) else not own):
+        raise PersonNotFound("登记库中没有该人员，或不在您的管辖范围内")
+    return key
 
 
 @router.get("/persons/{id_number}", summary="人员登记信息（按岗位脱敏）")
 def get_person(id_number: IdNumber, actor: Reader, db: Db) -> dict[str, Any]:
-    _reach(actor, id_number)
-    return masking.document(
-        persons.read(db, actor=actor, id_number=id_number, purpose="GET /persons/{id}"), actor
-    )
+    key = _reach(db, actor, id_number)
+    return masking.document(persons.read(db, actor=actor, id_number=key, purpose="GET /persons/{id}"), actor)
 
 
 @router.get("/persons/{id_number}/missing", summary="需采集、补正的信息（窗口弹出）")
 def get_missing(id_number: IdNumber, actor: Reader, db: Db) -> dict[str, Any]:
-    _reach(actor, id_number)
-    result = persons.missing(db, actor=actor, id_number=id_number)
+    key = _reach(db, actor, id_number)
+    result = persons.missing(db, actor=actor, id_number=key)
     return {**result, "person_id": masking.id_number(result["person_id"], actor)}

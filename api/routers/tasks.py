@@ -11,12 +11,12 @@ from pydantic import BaseModel, Field
 from canbao import audit
 from canbao.actors import Actor
 from canbao.db import utcnow
-from canbao.errors import CanbaoError, FieldError, Invalid
+from canbao.errors import CanbaoError, FieldError, Forbidden, Invalid
 from engine import cases, inbox
 from engine.models import CaseTask
 from registry import survey
 
-from .. import masking
+from .. import masking, reach
 from ..auth import authorizations
 from ..auth import service as users
 from ..deps import Db, permit
@@ -65,44 +65,72 @@ def _version(if_match: str | None) -> int:
         ) from err
 
 
-@router.get("/tasks", summary="待办任务（按岗位、区域过滤，键集分页）")
+class InboxFilters:
+    """The inbox filters, shared by the page and the counts."""
+
+    def __init__(
+        self,
+        role: Annotated[str | None, Query(max_length=32, description="岗位")] = None,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="区划代码")] = None,
+        process: Annotated[str | None, Query(max_length=100, description="流程标识")] = None,
+        q: Annotated[str | None, Query(max_length=64, description="姓名或身份号码")] = None,
+    ) -> None:
+        self.role, self.area, self.process, self.text = role, area, process, q
+
+
+Filters = Annotated[InboxFilters, Depends()]
+
+
+@router.get("/tasks", summary="待办任务（按岗位、区域过滤，键集分页；各状态数量见 /tasks/counts）")
 def list_tasks(
     actor: Reader,
     db: Db,
-    role: Annotated[str | None, Query(max_length=32)] = None,
-    area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    filters: Filters,
     status: Literal["open", "mine", "others"] | None = None,
     overdue: bool | None = None,
-    process: Annotated[str | None, Query(max_length=100)] = None,
-    q: Annotated[str | None, Query(max_length=64)] = None,
     sort: Literal["due", "age"] = "due",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    after: Annotated[str | None, Query(max_length=200)] = None,
-    counts: bool = True,
+    after: Annotated[str | None, Query(max_length=200, description="上一页返回的 next")] = None,
 ) -> dict[str, Any]:
     page = inbox.query(
         db,
         actor=actor,
-        with_counts=counts,
         q=inbox.InboxQuery(
-            role=role,
-            area=area,
+            role=filters.role,
+            area=filters.area,
             status=status,
             overdue=overdue,
-            process=process,
-            text=q,
+            process=filters.process,
+            text=filters.text,
             sort=sort,
             limit=limit,
             after=after,
+            led_roles=reach.led_roles(actor),
         ),
     )
+    reach.record_shown(db, actor, ((t.person_id, t.area, t.case_id) for t in page.items), route="GET /tasks")
     now = utcnow()
-    return {"items": [task_view(t, actor, now) for t in page.items], "next": page.next, "counts": page.counts}
+    return {"items": [task_view(t, actor, now) for t in page.items], "next": page.next}
+
+
+@router.get("/tasks/counts", summary="待办任务各状态数量：待认领、我的、他人的、超期、合计")
+def task_counts(actor: Reader, db: Db, filters: Filters) -> dict[str, int]:
+    return inbox.counts(
+        db,
+        actor=actor,
+        q=inbox.InboxQuery(
+            role=filters.role,
+            area=filters.area,
+            process=filters.process,
+            text=filters.text,
+            led_roles=reach.led_roles(actor),
+        ),
+    )
 
 
 @router.get("/tasks/{task_id}", summary="任务详情：表单、预填数据、案件版本")
 def get_task(task_id: str, actor: Reader, db: Db) -> dict[str, Any]:
-    row = cases.get_task(db, actor=actor, task_id=task_id)
+    row = _task(db, actor, task_id)
     case = cases.get(db, actor=actor, case_id=row.case_id)
     detail = cases.task_detail(db, case=case, task_guid=row.task_guid)
     if row.person_id:
@@ -123,13 +151,22 @@ def get_task(task_id: str, actor: Reader, db: Db) -> dict[str, Any]:
 
 @router.post("/tasks/{task_id}/claim", summary="认领任务")
 def claim(task_id: str, actor: Worker, db: Db) -> dict[str, Any]:
+    _task(db, actor, task_id)
     return task_view(cases.claim(db, actor=actor, task_id=task_id), actor, utcnow())
+
+
+class NotClaimed(CanbaoError):
+    status = 409
+    code = "task.not_claimed"
+    title = "任务尚未被认领"
 
 
 @router.post("/tasks/{task_id}/unclaim", summary="退回任务池（本人认领的，或由平台、县级负责人退回）")
 def unclaim(task_id: str, actor: Worker, db: Db) -> dict[str, Any]:
-    row = cases.get_task(db, actor=actor, task_id=task_id)
-    lead = actor.has_role("platform_reviewer", "county_approver") and row.assignee != actor.sub
+    row = _task(db, actor, task_id)
+    if row.assignee is None:
+        raise NotClaimed()
+    lead = row.assignee != actor.sub and row.role in reach.led_roles(actor)
     return task_view(cases.unclaim(db, actor=actor, task_id=task_id, by_lead=lead), actor, utcnow())
 
 
@@ -137,9 +174,11 @@ class Assignment(BaseModel):
     assignee: str = Field(min_length=1, max_length=64, description="被分派的用户名")
 
 
-@router.post("/tasks/{task_id}/assign", summary="分派任务给本区域有该岗位的用户")
+@router.post("/tasks/{task_id}/assign", summary="分派任务给本区域有该岗位的用户（平台、县级负责人）")
 def assign(task_id: str, body: Assignment, actor: Lead, db: Db) -> dict[str, Any]:
-    row = cases.get_task(db, actor=actor, task_id=task_id)
+    row = _task(db, actor, task_id)
+    if row.role not in reach.led_roles(actor):
+        raise Forbidden(f"您的岗位不能分派“{row.title}”任务", reason="not_lead")
     target = users.get_by_username(db, username=body.assignee)
     problems = []
     if target is None or target.disabled:
@@ -162,8 +201,8 @@ def complete(
     task_id: str,
     actor: Worker,
     db: Db,
-    data: Annotated[Any, Body(description="表单数据（JSON 对象），按任务的表单校验")],
-    if_match: Annotated[str | None, Header()] = None,
+    data: Annotated[dict[str, Any], Body(description="表单数据（JSON 对象），按任务的表单校验")],
+    if_match: Annotated[str | None, Header(description="案件版本（GET /tasks/{id} 的 case_version）")] = None,
 ) -> dict[str, Any]:
     return _complete(db, actor, task_id, data, _version(if_match))
 
@@ -177,15 +216,23 @@ class Return(BaseModel):
 
 @router.post("/tasks/{task_id}/return", summary="退回补正（须填写原因）")
 def return_task(
-    task_id: str, body: Return, actor: Worker, db: Db, if_match: Annotated[str | None, Header()] = None
+    task_id: str,
+    body: Return,
+    actor: Worker,
+    db: Db,
+    if_match: Annotated[str | None, Header(description="案件版本")] = None,
 ) -> dict[str, Any]:
     data = {"decision": "return", "reason": body.reason, "return_items": body.return_items}
     return _complete(db, actor, task_id, data, _version(if_match))
 
 
+def _task(db, actor: Actor, task_id: str) -> CaseTask:
+    return reach.check_task(actor, cases.get_task(db, actor=actor, task_id=task_id))
+
+
 def _complete(db, actor: Actor, task_id: str, data: Any, version: int) -> dict[str, Any]:
-    row = cases.get_task(db, actor=actor, task_id=task_id)
-    if row.role == "county_approver":
+    row = _task(db, actor, task_id)
+    if row.role == "county_approver" and actor.has_role("county_approver"):
         authorizations.require(db, county=row.area[:6])
     case = cases.complete(db, actor=actor, task_id=task_id, data=data, expected_version=version)
     return {

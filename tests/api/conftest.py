@@ -6,19 +6,22 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.app import create_app
 from api.auth import authorizations
 from api.auth.models import User
 from api.auth.passwords import hash_password
 from canbao.actors import Actor
+from canbao.audit.models import AuditEvent
 from canbao.config import PROJECT_ROOT, Settings
 from canbao.db import utcnow
 from engine import definitions
+from engine.models import CaseTask
 from engine.specs import SPECS
 from registry import survey
 
-from ..engine.office import COUNTY, TOWNSHIP
+from ..engine.office import COUNTY, TOWNSHIP, VILLAGE
 
 PASSWORD = "correct-horse-battery"
 _HASH = hash_password(PASSWORD)
@@ -44,6 +47,46 @@ class Api:
         self.client, self.db = client, db
         self._tokens: dict[str, str] = {}
 
+    @property
+    def app(self):
+        return self.client.app
+
+    def mint(self, sub: str, roles: list[str], area: str, name: str = "") -> dict[str, str]:
+        """Headers with a token issued by the app's own key, for a user who has no local account."""
+        token, _ = self.app.state.tokens.issue(sub=sub, name=name or sub, roles=roles, area=area)
+        return {"Authorization": f"Bearer {token}"}
+
+    def events(self, action: str | None = None) -> list[AuditEvent]:
+        with self.db.sessions() as s:
+            stmt = select(AuditEvent).order_by(AuditEvent.id)
+            if action:
+                stmt = stmt.where(AuditEvent.action == action)
+            return list(s.scalars(stmt))
+
+    def start_survey(self, person: str, user: str = "platform1", team_id: int | None = 1) -> int:
+        r = self.post(
+            "/cases",
+            user,
+            json={"process": "survey_registration", "person_id": person, "area": VILLAGE, "team_id": team_id},
+        )
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def task_of(self, case_id: int) -> CaseTask:
+        with self.db.sessions() as s:
+            return s.scalars(
+                select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == "ready")
+            ).one()
+
+    def complete(self, user: str, case_id: int, data: dict) -> dict:
+        task = self.task_of(case_id)
+        version = self.get(f"/tasks/{task.task_guid}", user).json()["case_version"]
+        r = self.post(
+            f"/tasks/{task.task_guid}/complete", user, json=data, headers={"If-Match": str(version)}
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
     def token(self, username: str) -> str:
         if username not in self._tokens:
             r = self.client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
@@ -57,8 +100,15 @@ class Api:
     def get(self, path: str, user: str, **kw):
         return self.client.get(f"/api/v1{path}", headers=self.as_(user), **kw)
 
+    def put(self, path: str, user: str, json=None, headers=None, **kw):
+        return self.client.put(
+            f"/api/v1{path}", headers={**self.as_(user), **(headers or {})}, json=json, **kw
+        )
+
     def post(self, path: str, user: str, json=None, headers=None, **kw):
-        return self.client.post(f"/api/v1{path}", headers={**self.as_(user), **(headers or {})}, json=json, **kw)
+        return self.client.post(
+            f"/api/v1{path}", headers={**self.as_(user), **(headers or {})}, json=json, **kw
+        )
 
     def delete(self, path: str, user: str):
         return self.client.delete(f"/api/v1{path}", headers=self.as_(user))
@@ -67,15 +117,25 @@ class Api:
 @pytest.fixture
 def api(db, tmp_path) -> Api:
     SPECS.clear()
-    settings = Settings(database_url=db.url, data_dir=tmp_path, bpmn_dir=PROJECT_ROOT / "bpmn", jwt_secret=SECRET)
+    settings = Settings(
+        database_url=db.url, data_dir=tmp_path, bpmn_dir=PROJECT_ROOT / "bpmn", jwt_secret=SECRET
+    )
     app = create_app(settings, sessions=db.sessions)
     with db.sessions() as s, s.begin():
         for username, (roles, area) in USERS.items():
             s.add(User(username=username, name=username, password_hash=_HASH, roles=roles, area=area))
         definitions.deploy_directory(s, actor=SYSTEM, directory=PROJECT_ROOT / "bpmn")
-        survey.create_team(s, actor=SYSTEM, name="解放路一组", area=TOWNSHIP, members=[
-            {"name": "李四", "card_no": "DC0001", "user_sub": "surveyor1"},
-            {"name": "王五", "card_no": "DC0002", "user_sub": "surveyor2"},
-        ])
-        authorizations.grant(s, actor=CITY, county=COUNTY, valid_from=utcnow() - timedelta(days=1), valid_to=None)
+        survey.create_team(
+            s,
+            actor=SYSTEM,
+            name="解放路一组",
+            area=TOWNSHIP,
+            members=[
+                {"name": "李四", "card_no": "DC0001", "user_sub": "surveyor1"},
+                {"name": "王五", "card_no": "DC0002", "user_sub": "surveyor2"},
+            ],
+        )
+        authorizations.grant(
+            s, actor=CITY, county=COUNTY, valid_from=utcnow() - timedelta(days=1), valid_to=None
+        )
     return Api(TestClient(app), db)

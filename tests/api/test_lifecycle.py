@@ -11,15 +11,20 @@ def _ready(api, user, person):
 
 def _complete(api, user, task, data):
     detail = api.get(f"/tasks/{task['id']}", user).json()
-    r = api.post(f"/tasks/{task['id']}/complete", user, json=data, headers={"If-Match": str(detail["case_version"])})
+    r = api.post(
+        f"/tasks/{task['id']}/complete", user, json=data, headers={"If-Match": str(detail["case_version"])}
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
 
 def test_survey_to_registry_over_http(api):
     person = id_number()
-    r = api.post("/cases", "platform1", json={"process": "survey_registration", "person_id": person,
-                                              "area": VILLAGE, "team_id": 1})
+    r = api.post(
+        "/cases",
+        "platform1",
+        json={"process": "survey_registration", "person_id": person, "area": VILLAGE, "team_id": 1},
+    )
     assert r.status_code == 201, r.text
     case_id = r.json()["id"]
 
@@ -29,9 +34,16 @@ def test_survey_to_registry_over_http(api):
 
     task = _ready(api, "platform1", person)
     detail = api.get(f"/tasks/{task['id']}", "platform1").json()
-    assert detail["data"]["registration"]["phone"] == "13905310001" and detail["decisions"] == ["approve", "return"]
-    r = api.post(f"/tasks/{task['id']}/return", "platform1", json={"reason": RETURN["reason"]},
-                 headers={"If-Match": str(detail["case_version"])})
+    assert detail["data"]["registration"]["phone"] == "13905310001" and detail["decisions"] == [
+        "approve",
+        "return",
+    ]
+    r = api.post(
+        f"/tasks/{task['id']}/return",
+        "platform1",
+        json={"reason": RETURN["reason"]},
+        headers={"If-Match": str(detail["case_version"])},
+    )
     assert r.status_code == 200, r.text
 
     _complete(api, "surveyor2", _ready(api, "surveyor2", person), registration(person))

@@ -1,0 +1,75 @@
+"""What an actor may see, beyond the area prefix the engine checks: a citizen sees only their own cases
+and tasks, a surveyor only the tasks of their own teams, and staff only the lanes they work or lead.
+Anything else is "not found", so that its existence is not revealed. Lists that show persons are
+reads of personal data and are audited like any other read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from canbao import audit
+from canbao.actors import Actor
+from engine.errors import CaseNotFound, TaskNotFound
+from engine.models import Case
+
+from .policy import LEADS
+
+
+def citizen_only(actor: Actor) -> bool:
+    return actor.roles == ("citizen",)
+
+
+def check_case(actor: Actor, case: Case) -> Case:
+    if citizen_only(actor) and case.person_id != actor.sub:
+        raise CaseNotFound()
+    return case
+
+
+def sees_task(actor: Actor, row: Any) -> bool:
+    """Whether a task (a `case_task` row) is one the actor works, or leads as platform or county."""
+    if row.role == "citizen":
+        return actor.has_role("citizen") and row.person_id == actor.sub
+    if row.role in actor.roles:
+        if row.role == "surveyor" and row.team_id is not None and row.team_id not in actor.teams:
+            return _leads(actor, row.role)
+        return True
+    return _leads(actor, row.role)
+
+
+def _leads(actor: Actor, role: str) -> bool:
+    return role in led_roles(actor)
+
+
+def led_roles(actor: Actor) -> frozenset[str]:
+    return frozenset(role for r in actor.roles for role in LEADS.get(r, ()))
+
+
+def check_task(actor: Actor, row: Any) -> Any:
+    if not sees_task(actor, row):
+        raise TaskNotFound()
+    return row
+
+
+def record_shown(
+    session: Session, actor: Actor, shown: Iterable[tuple[str | None, str, int]], *, route: str
+) -> None:
+    """One `person.read` per person a list showed: (person id, area, case id) of each row."""
+    seen: set[str] = set()
+    for person_id, area, case_id in shown:
+        if person_id is None or person_id in seen:
+            continue
+        seen.add(person_id)
+        audit.record(
+            session,
+            actor=actor,
+            action="person.read",
+            object_type="person",
+            object_id=person_id,
+            payload={"purpose": "list", "route": route},
+            area=area,
+            case_id=case_id,
+            person_id=person_id,
+        )
