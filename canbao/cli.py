@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api import cli as api_cli
+from archive import cli as archive_cli
 from canbao import migrate
 from canbao.config import get_settings
 from engine import cli as engine_cli
@@ -20,12 +21,34 @@ app.command("worker")(engine_cli.run_worker)
 app.add_typer(api_cli.users_app, name="users")
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(forms_app, name="forms")
+app.add_typer(archive_cli.app, name="archive")
 register_registry(app)
 
 
 @app.callback()
 def root() -> None:
     """canbao 全民参保登记 — BPMN 案件、登记库、统计与归档。"""
+
+
+@app.command("demo")
+def demo_command(
+    persons: int = typer.Option(5000, help="合成人口数"),
+    cases: int = typer.Option(60, help="为解放路街道调查名单生成的入户调查案件数"),
+) -> None:
+    """载入济南演示数据：区划、流程、各岗位用户、合成人口、信息比对、调查小组与调查案件。"""
+    from canbao import demo
+    from canbao.db import make_engine, make_sessionmaker
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    report = demo.run(
+        make_sessionmaker(make_engine(settings.database_url)), settings, persons=persons, cases=cases
+    )
+    typer.echo(
+        f"演示数据已载入：{report.persons} 人，比对 {report.comparison['counts']}，"
+        f"新建调查案件 {report.survey_cases} 件"
+    )
+    typer.echo(f"用户（密码为 CANBAO_DEMO_PASSWORD，默认 canbao-demo）：{', '.join(demo.USERS)}")
 
 
 @app.command("migrate")
