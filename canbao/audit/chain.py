@@ -1,23 +1,27 @@
 """Hash chaining of audit events.
 
-Every event's hash is SHA-256 over its fields and the previous event's hash in the same chain.
-Events are buffered on the session while the action runs and chained in one short step right
-before commit: the writer locks the head row of one of CHAINS chains, numbers and hashes its
-events, inserts them and moves the head. Writers only queue on the same chain, and only for the
-tail of their transaction, so concurrent actions do not serialise on one global lock.
+Every event's hash is SHA-256 over the canonical text of its fields and the previous event's hash in
+the same chain (`canonical_text`). Events are buffered on the session while the action runs and
+chained in one short step right before commit, after the action's own rows are flushed: the writer
+locks the head row of a chain nobody else holds (`FOR UPDATE SKIP LOCKED` over the heads), numbers
+and hashes its events, inserts them and moves the head. Concurrent actions therefore take different
+chains and never wait for each other unless every chain is busy; the head lock lasts only for the
+tail of the transaction. The chains are the rows of `audit_chain_head` (CHAINS are seeded).
+
+Events recorded inside a savepoint that rolls back are dropped with it; an event that cannot be
+written fails the commit of the action it records.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from .models import AuditChainHead, AuditEvent
 
@@ -25,6 +29,25 @@ CHAINS = 16
 GENESIS = "0" * 64
 SEP = "\x1f"
 PENDING = "audit.pending"
+MARKS = "audit.savepoints"
+
+# The hashed fields, in the order of the canonical text; `prev_hash` comes last.
+FIELDS = (
+    "chain",
+    "seq",
+    "at",
+    "actor_sub",
+    "actor_role",
+    "area",
+    "client_addr",
+    "action",
+    "object_type",
+    "object_id",
+    "case_id",
+    "person_id",
+    "payload",
+    "prev_hash",
+)
 
 
 @dataclass(frozen=True)
@@ -43,19 +66,35 @@ class PendingEvent:
 
 
 def canonical_json(payload: Any) -> str:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # a lone surrogate from bad input: escape it rather than fail
+            text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return text
 
 
 def format_time(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC with microseconds and `Z` (`2026-11-29T08:30:00.000000Z`), as verify.sql_canonical_text
+    renders it in PostgreSQL."""
+    if at.utcoffset():
+        at = at.astimezone(UTC)
+    elif at.tzinfo is None:
+        raise ValueError("naive datetime in an audit event")
+    return at.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def clean(text: str | None) -> str:
-    """Field text as hashed: the separator cannot occur inside a field (payload JSON escapes it)."""
-    return "" if text is None else text.replace(SEP, "\ufffd")
+    """Field text as hashed and stored: the separator cannot occur inside a field (payload JSON escapes
+    it), nor NUL or a lone surrogate, which the database would refuse."""
+    if text is None:
+        return ""
+    text = text.replace(SEP, "\ufffd").replace("\x00", "\ufffd")
+    return text if text.isascii() else text.encode("utf-8", "replace").decode()
 
 
-def event_hash(
+def canonical_text(
     *,
     chain: int,
     seq: int,
@@ -72,7 +111,7 @@ def event_hash(
     payload: str,
     prev_hash: str,
 ) -> str:
-    text = SEP.join(
+    return SEP.join(
         (
             str(chain),
             str(seq),
@@ -90,33 +129,65 @@ def event_hash(
             prev_hash,
         )
     )
-    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def event_hash(**fields: Any) -> str:
+    return hashlib.sha256(canonical_text(**fields).encode()).hexdigest()
 
 
 def queue(session: Session, pending: PendingEvent) -> None:
     session.info.setdefault(PENDING, []).append(pending)
 
 
+def _lock_head(session: Session) -> tuple[int, int, str]:
+    """A chain head that no concurrent transaction holds, locked until commit (any head if all are busy)."""
+    heads = select(AuditChainHead.chain, AuditChainHead.seq, AuditChainHead.hash)
+    row = session.execute(heads.order_by(func.random()).limit(1).with_for_update(skip_locked=True)).first()
+    if row is None:
+        chain = session.scalar(select(AuditChainHead.chain).order_by(func.random()).limit(1))
+        row = session.execute(heads.where(AuditChainHead.chain == chain).with_for_update()).one()
+    return row.chain, row.seq, row.hash
+
+
 @event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
+    session.info.pop(MARKS, None)
     if not pending:
         return
-    chain = random.randrange(CHAINS)
-    seq, prev = session.execute(
-        select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.chain == chain).with_for_update()
-    ).one()
+    # Write the action's own rows first, so the head stays locked only for the audit tail.
+    session.flush()
+    chain, seq, prev = _lock_head(session)
     rows = []
     for ev in pending:
         seq += 1
-        fields = {**ev.__dict__, "chain": chain, "seq": seq}
-        digest = event_hash(**fields, prev_hash=prev)
-        rows.append({**fields, "prev_hash": prev, "hash": digest})
-        prev = digest
-    session.execute(insert(AuditEvent), rows)
+        fields = {**ev.__dict__, "chain": chain, "seq": seq, "prev_hash": prev}
+        prev = fields["hash"] = hashlib.sha256(canonical_text(**fields).encode()).hexdigest()
+        rows.append(fields)
+    session.execute(AuditEvent.__table__.insert(), rows)
     session.execute(update(AuditChainHead).where(AuditChainHead.chain == chain).values(seq=seq, hash=prev))
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(PENDING, None)
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(MARKS, {})[transaction] = len(session.info.get(PENDING, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    mark = session.info.get(MARKS, {}).pop(previous_transaction, None)
+    if previous_transaction.nested and mark is not None:
+        del session.info.get(PENDING, [])[mark:]
+    elif not previous_transaction.nested:
+        session.info.pop(PENDING, None)
+        session.info.pop(MARKS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    # A released savepoint keeps its mark until the transaction ends (after_soft_rollback of a
+    # rolled-back one fires after this event and still needs it).
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(PENDING, None)
+        session.info.pop(MARKS, None)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from canbao.db import Base
+from canbao.db import AreaCode, Base
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -22,7 +22,7 @@ class AuditEvent(Base):
     at: Mapped[datetime]
     actor_sub: Mapped[str] = mapped_column(String(64))
     actor_role: Mapped[str] = mapped_column(String(32))
-    area: Mapped[str] = mapped_column(String(12))
+    area: Mapped[str] = mapped_column(AreaCode)
     client_addr: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(32))
@@ -45,6 +45,8 @@ class AuditEvent(Base):
         Index("ix_audit_event_actor", "actor_sub", "id"),
         Index("ix_audit_event_action", "action", "id"),
         Index("ix_audit_event_object", "object_type", "object_id", "id"),
+        Index("ix_audit_event_area", "area", "id"),
+        Index("ix_audit_event_at", "at"),
     )
 
 
