@@ -17,6 +17,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from api import reach
 from api.auth import service as users
 from api.auth.tokens import Unauthenticated
 from api.deps import CSRF_COOKIE, TOKEN_COOKIE, Db, client_addr
@@ -170,7 +171,11 @@ def home(actor: PageActor) -> Response:
 
 @router.get("/tasks", response_class=HTMLResponse)
 def inbox(request: Request, actor: PageActor) -> Response:
-    return render(request, actor, "inbox.html", page="tasks", need="tasks.read", title="待办任务")
+    led = sorted(reach.led_roles(actor) - set(actor.roles))
+    lanes = [(role, ROLES.get(role, role)) for role in led]
+    return render(
+        request, actor, "inbox.html", page="tasks", need="tasks.read", title="待办任务", lanes=lanes
+    )
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)

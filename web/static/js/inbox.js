@@ -5,6 +5,7 @@ import {
 } from "./ui.js";
 
 const form = document.getElementById("filters");
+const roleSelect = form.elements.namedItem("role");
 const tbody = document.querySelector("#tasks tbody");
 const selectAll = document.getElementById("select-all");
 const bulk = document.getElementById("bulk-claim");
@@ -16,6 +17,7 @@ function readUrl() {
   const p = new URLSearchParams(location.search);
   state.status = ["open", "mine", "others"].includes(p.get("status")) ? p.get("status") : "";
   state.overdue = p.get("overdue") === "true";
+  if (roleSelect) roleSelect.value = [...roleSelect.options].some((o) => o.value === p.get("role")) ? p.get("role") : "";
   form.process.value = p.get("process") || "";
   form.q.value = p.get("q") || "";
   form.sort.value = p.get("sort") === "age" ? "age" : "due";
@@ -26,6 +28,7 @@ function readUrl() {
 
 function params() {
   return {
+    role: roleSelect?.value || undefined,
     status: state.status || undefined,
     overdue: state.overdue ? "true" : undefined,
     process: form.process.value || undefined,
@@ -85,8 +88,15 @@ async function load() {
   writeUrl();
   tbody.setAttribute("aria-busy", "true");
   let data;
+  let counts;
+  const filters = {
+    role: roleSelect?.value || undefined, process: form.process.value || undefined, q: form.q.value.trim() || undefined,
+  };
   try {
-    data = await get("/tasks", { ...params(), after: state.cursors[state.page] || undefined });
+    [data, counts] = await Promise.all([
+      get("/tasks", { ...params(), after: state.cursors[state.page] || undefined }),
+      get("/tasks/counts", filters),
+    ]);
   } catch (err) {
     tbody.removeAttribute("aria-busy");
     if (err instanceof Problem) announceProblem(err);
@@ -100,7 +110,7 @@ async function load() {
   clear(tbody).append(...data.items.map((t) => row(t, names, processNames)));
   tbody.removeAttribute("aria-busy");
   document.getElementById("empty").hidden = data.items.length > 0;
-  renderTabs(data.counts);
+  renderTabs(counts);
   state.cursors.length = state.page + 1;
   if (data.next) state.cursors.push(data.next);
   document.getElementById("next").disabled = !data.next;
@@ -201,7 +211,7 @@ async function init() {
   form.querySelector("[data-overdue]").addEventListener("click", () => {
     state.overdue = !state.overdue; state.cursors = [null]; state.page = 0; load();
   });
-  for (const select of [form.process, form.sort, form.limit]) {
+  for (const select of [roleSelect, form.process, form.sort, form.limit].filter(Boolean)) {
     select.addEventListener("change", () => { state.cursors = [null]; state.page = 0; load(); });
   }
   document.getElementById("next").addEventListener("click", () => { state.page += 1; load(); });

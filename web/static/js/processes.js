@@ -57,7 +57,7 @@ async function open(definition) {
     else announce(`流程图无法打开：${err.message}`, "error");
     return;
   }
-  canvas.zoom("fit-viewport");
+  fitBesidePalette();
   current = { key: definition.key, version: definition.version, name: definition.name };
   document.getElementById("editor-title").textContent = `${definition.name || definition.key} · 版本 ${definition.version}`;
   buttons.validate.disabled = buttons.save.disabled = false;
@@ -67,6 +67,18 @@ async function open(definition) {
     const li = b.closest("[data-key]");
     b.setAttribute("aria-pressed", String(li.dataset.key === definition.key && Number(b.dataset.version) === definition.version));
   }
+}
+
+// Fit the whole diagram into the part of the canvas the palette does not cover.
+function fitBesidePalette() {
+  const container = document.getElementById("canvas");
+  const palette = container.querySelector(".djs-palette");
+  const offset = palette ? palette.getBoundingClientRect().right - container.getBoundingClientRect().left + 12 : 0;
+  const { inner, outer } = canvas.viewbox();
+  const scale = Math.min((outer.width - offset - 12) / inner.width, (outer.height - 24) / inner.height, 1);
+  canvas.viewbox({
+    x: inner.x - (offset / scale), y: inner.y - 12 / scale, width: outer.width / scale, height: outer.height / scale,
+  });
 }
 
 function focusElement(element) {

@@ -1,0 +1,79 @@
+"""The process modeler: a manager edits labels in bpmn-js, sees the server's validation problems on the
+elements they concern, fixes them and saves the process as version 2."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+NEW_NAME = "入户调查登记（试点）"
+
+
+def select_element(page, element_id: str, *, edge: bool = False) -> None:
+    shape = page.locator(f'#canvas g.djs-element[data-element-id="{element_id}"]')
+    if edge:  # a lane: its header at the left, away from the tasks inside it
+        box = shape.bounding_box()
+        shape.click(position={"x": 12, "y": box["height"] / 2})
+    else:
+        shape.click()
+    expect(page.locator("#element-id")).to_contain_text(element_id)
+
+
+def rename(page, name: str) -> None:
+    page.get_by_label("名称").fill(name)
+    page.get_by_role("button", name="应用名称").click()
+
+
+def test_manager_edits_labels_sees_problems_on_elements_and_saves_version_2(api, office):
+    o = office()
+    o.expect_error(422, "/api/v1/definitions")
+    page = o.login("manager1")
+    process = page.locator('#definitions > li[data-key="survey_registration"]')
+    process.get_by_role("button", name="版本 1").click()
+    expect(page.locator("#editor-title")).to_have_text("入户调查登记 · 版本 1")
+    expect(page.locator('#canvas g.djs-element[data-element-id="survey"]')).to_be_visible()
+    o.shot("modeler-open")
+
+    # a lane renamed to something that is not a role: the server refuses, pointing at its user task
+    select_element(page, "Lane_platform", edge=True)
+    expect(page.get_by_label("名称")).to_have_value("基层平台")
+    rename(page, "平台")
+    page.get_by_role("button", name="保存为新版本").click()
+    problems = page.locator("#problems")
+    expect(problems).to_be_visible()
+    expect(problems).to_contain_text("基层平台初审（initial_review）")
+    expect(problems).to_contain_text("lane.unknown_role")
+    badge = page.locator('.djs-overlay-container [data-container-id="initial_review"] .problem-badge')
+    expect(badge).to_have_text("1")
+    expect(page.locator('#canvas g.djs-element[data-element-id="initial_review"]')).to_have_class(
+        re.compile("cb-problem")
+    )
+    o.shot("modeler-problems")
+    problems.get_by_role("button", name="基层平台初审（initial_review）：").click()
+    expect(page.locator("#element-id")).to_contain_text("initial_review")
+
+    # fixed, and the survey task relabelled: valid, saved as version 2
+    select_element(page, "Lane_platform", edge=True)
+    rename(page, "基层平台")
+    select_element(page, "survey")
+    rename(page, NEW_NAME)
+    expect(page.locator('#canvas g.djs-element[data-element-id="survey"]')).to_contain_text(NEW_NAME)
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#status")).to_contain_text("校验通过")
+    expect(problems).to_be_hidden()
+    page.get_by_label("版本说明").fill("调查环节改名（试点）")
+    page.get_by_role("button", name="保存为新版本").click()
+    expect(page.locator("#status")).to_contain_text("已保存为版本 2")
+    expect(page.locator("#editor-title")).to_have_text("入户调查登记 · 版本 2")
+    expect(process.get_by_role("button", name="版本 2")).to_have_attribute("aria-pressed", "true")
+    expect(process).to_contain_text("调查环节改名（试点）")
+    o.shot("modeler-saved")
+
+    versions = api.get("/definitions/survey_registration/versions", "manager1").json()
+    assert sorted(v["version"] for v in versions) == [1, 2]
+    xml = api.client.get(
+        "/api/v1/definitions/survey_registration/versions/2/xml", headers=api.as_("manager1")
+    ).text
+    assert f'name="{NEW_NAME}"' in xml and 'name="基层平台"' in xml
+    assert '<spiffworkflow:property name="formKey" value="registration"' in xml  # extensions kept
