@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 import uvicorn
+from sqlalchemy.orm import Session
 
 from canbao.actors import Actor
 from canbao.config import get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
+from canbao.errors import CanbaoError
 
 from .auth import service as users
 
@@ -26,8 +30,20 @@ def serve(
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
 
 
-def _sessions():
-    return make_sessionmaker(make_engine(get_settings().database_url))
+@contextmanager
+def _action() -> Iterator[Session]:
+    """One transaction against the configured database; refusals are printed in Chinese, exit status 1."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            yield session
+    except CanbaoError as err:
+        typer.echo(f"错误：{err.detail}", err=True)
+        for field in getattr(err, "errors", []):
+            typer.echo(f"  {field.pointer}：{field.message}（{field.code}）", err=True)
+        raise typer.Exit(1) from err
+    finally:
+        engine.dispose()
 
 
 @users_app.command("add")
@@ -39,7 +55,7 @@ def add(
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
 ) -> None:
     """新增用户。"""
-    with transaction(_sessions()) as s:
+    with _action() as s:
         users.create(
             s, actor=CLI_ACTOR, username=username, name=name, password=password, roles=role, area=area
         )
@@ -49,7 +65,7 @@ def add(
 @users_app.command("disable")
 def disable(username: str, enable: bool = typer.Option(False, "--enable", help="重新启用")) -> None:
     """停用（或 --enable 重新启用）用户。"""
-    with transaction(_sessions()) as s:
+    with _action() as s:
         users.set_disabled(s, actor=CLI_ACTOR, username=username, disabled=not enable)
     typer.echo(f"{username} 已{'启用' if enable else '停用'}")
 
@@ -60,6 +76,6 @@ def set_password(
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
 ) -> None:
     """重设密码。"""
-    with transaction(_sessions()) as s:
+    with _action() as s:
         users.set_password(s, actor=CLI_ACTOR, username=username, password=password)
     typer.echo(f"{username} 的密码已重设")
