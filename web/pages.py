@@ -38,6 +38,7 @@ router = APIRouter(include_in_schema=False)
 NAV = [
     ("tasks", "待办", "/tasks", "tasks.read"),
     ("cases", "案件", "/cases", "cases.read"),
+    ("stats", "统计", "/stats", "stats.read"),
     ("processes", "流程管理", "/processes", "definitions.write"),
 ]
 
@@ -202,6 +203,11 @@ def processes(request: Request, actor: PageActor) -> Response:
     return render(
         request, actor, "processes.html", page="processes", need="definitions.write", title="流程管理"
     )
+
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats(request: Request, actor: PageActor) -> Response:
+    return render(request, actor, "stats.html", page="stats", need="stats.read", title="统计分析")
 
 
 def install(app: FastAPI) -> None:

@@ -110,6 +110,7 @@ class Office:
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录").click()
         expect(page.locator("header .who-name")).to_have_text(username)
+        self.assert_clean()  # the landing page loaded completely and cleanly
         return page
 
     def logout(self) -> None:
