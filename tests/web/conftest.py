@@ -59,7 +59,7 @@ class Office:
     def __init__(self, browser: Browser, base: str, shots: Path, counter: Iterator[int], **context) -> None:
         self.base, self.shots, self.counter = base, shots, counter
         self.context = browser.new_context(
-            base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai", viewport=DESKTOP, **context
+            base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai", **{"viewport": DESKTOP, **context}
         )
         self.context.set_default_timeout(10_000)
         self.page: Page = self.context.new_page()
@@ -98,8 +98,11 @@ class Office:
         assert not self.http_errors, self.http_errors
 
     def shot(self, name: str) -> None:
-        """Screenshot the page as an artifact, after checking that nothing went wrong on it."""
+        """Screenshot the page as an artifact, after checking that nothing went wrong on it and that it
+        fits the window's width (wide tables scroll inside their own box, never the page)."""
         self.assert_clean()
+        overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page is {overflow}px wider than the window"
         self.shots.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=self.shots / f"{next(self.counter):02d}-{name}.png", full_page=True)
 
