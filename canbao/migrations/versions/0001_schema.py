@@ -78,9 +78,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_event_action", ["action", "id"], unique=False)
         batch_op.create_index("ix_audit_event_actor", ["actor_sub", "id"], unique=False)
         batch_op.create_index("ix_audit_event_area", ["area", "id"], unique=False)
-        batch_op.create_index("ix_audit_event_at", ["at"], unique=False)
+        batch_op.create_index("ix_audit_event_at", ["at"], unique=False, postgresql_using="brin")
         batch_op.create_index("ix_audit_event_case", ["case_id", "id"], unique=False)
-        batch_op.create_index("ix_audit_event_object", ["object_type", "object_id", "id"], unique=False)
         batch_op.create_index("ix_audit_event_person", ["person_id", "id"], unique=False)
 
     op.create_table(
@@ -887,9 +886,8 @@ def downgrade() -> None:
     op.drop_table("comparison_run")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_event_person")
-        batch_op.drop_index("ix_audit_event_object")
         batch_op.drop_index("ix_audit_event_case")
-        batch_op.drop_index("ix_audit_event_at")
+        batch_op.drop_index("ix_audit_event_at", postgresql_using="brin")
         batch_op.drop_index("ix_audit_event_area")
         batch_op.drop_index("ix_audit_event_actor")
         batch_op.drop_index("ix_audit_event_action")
