@@ -56,11 +56,21 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 AreaCode = String(12).with_variant(String(12, collation="C"), "postgresql")
 
 
+def prefix_next(prefix: str) -> str | None:
+    """The smallest digit string greater than every string that starts with `prefix` ("3709" → "371")."""
+    digits = prefix.rstrip("9")
+    if not digits:
+        return None
+    return digits[:-1] + str(int(digits[-1]) + 1)
+
+
 def area_within(column, prefix: str | None):
-    """`column` is `prefix` or under it (`370102` covers `370102001002`); no prefix means everywhere."""
+    """`column` is `prefix` or under it (`370102` covers `370102001002`), as a range a btree index
+    serves; no prefix means everywhere."""
     if not prefix:
         return true()
-    return and_(column >= prefix, column < prefix + "~")
+    upper = prefix_next(prefix)
+    return and_(column >= prefix, column < upper) if upper else column >= prefix
 
 
 class Base(DeclarativeBase):

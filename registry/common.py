@@ -6,10 +6,9 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, true
-
 from canbao.actors import Actor
-from canbao.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from canbao.db import prefix_next
+from canbao.errors import Conflict, FieldError, Invalid, NotFound
 
 _DIGITS = re.compile(r"[0-9]{2,12}")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d")
@@ -27,25 +26,11 @@ class StaleValue(Conflict):
     title = "变更前的值与登记库当前值不一致"
 
 
-class AreaForbidden(Forbidden):
-    code = "registry.area_forbidden"
-    title = "不在本人管辖区域内"
+class AreaForbidden(NotFound):
+    """Outside the actor's area: answered as not found, so the resource's existence is not revealed."""
 
-
-def prefix_next(prefix: str) -> str | None:
-    """The smallest digit string greater than every string that starts with `prefix` ("3709" → "371")."""
-    digits = prefix.rstrip("9")
-    if not digits:
-        return None
-    return digits[:-1] + str(int(digits[-1]) + 1)
-
-
-def in_area(column: Any, area: str | None) -> ColumnElement[bool]:
-    """`column` starts with `area`, as a range that any btree index serves on every collation."""
-    if not area:
-        return true()
-    upper = prefix_next(area)
-    return and_(column >= area, column < upper) if upper else column >= area
+    code = "registry.out_of_area"
+    title = "不存在或不在本人管辖区域内"
 
 
 def sql_in_area(column: str, area: str | None) -> str:
@@ -65,7 +50,7 @@ def check_area(area: str, pointer: str = "/area") -> str:
 
 def require_reach(actor: Actor, area: str | None) -> None:
     if not actor.reaches(area or ""):
-        raise AreaForbidden(f"此人员由 {area} 管理，不在 {actor.area or '（无）'} 范围内")
+        raise AreaForbidden(f"所查询的对象不在 {actor.area or '（无）'} 范围内")
 
 
 def parse_date(text: Any) -> date | None:

@@ -56,10 +56,10 @@ from sqlalchemy.orm import Session
 
 from canbao import audit
 from canbao.actors import Actor
-from canbao.db import utcnow
+from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid, NotFound
 
-from .common import AreaForbidden, check_area, in_area, sql_in_area
+from .common import AreaForbidden, check_area, sql_in_area
 from .imports import _stage_table, drop, stage
 from .models import ComparisonCount, ComparisonRun, Enrollment, Flag, Person
 
@@ -293,7 +293,7 @@ def run(session: Session, *, actor: Actor, area: str, as_of: date | None = None)
     )
     totals = dict(
         session.execute(
-            select(Person.area, func.count()).where(in_area(Person.area, area)).group_by(Person.area)
+            select(Person.area, func.count()).where(area_within(Person.area, area)).group_by(Person.area)
         ).all()
     )
     _finish(session, cmp_run, f, totals, actor=actor)
@@ -380,7 +380,7 @@ def _finish(
             .where(
                 flag.c.kind == kind,
                 flag.c.status == "open",
-                in_area(flag.c.area, cmp_run.area),
+                area_within(flag.c.area, cmp_run.area),
                 flag.c.last_seen_run_id.is_distinct_from(cmp_run.id),
             )
             .values(status="cleared", cleared_at=at, cleared_by_run_id=cmp_run.id)
@@ -680,7 +680,7 @@ def get_or_raise(session: Session, *, run_id: int) -> ComparisonRun:
 def get_all(session: Session, *, area: str | None = None, limit: int = 20) -> list[ComparisonRun]:
     query = select(ComparisonRun).order_by(ComparisonRun.id.desc()).limit(limit)
     if area:
-        query = query.where(in_area(ComparisonRun.area, area))
+        query = query.where(area_within(ComparisonRun.area, area))
     return list(session.scalars(query))
 
 

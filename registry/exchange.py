@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from canbao import audit
 from canbao.actors import Actor
-from canbao.db import utcnow
+from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid
 
-from .common import check_area, in_area, parse_date, place_covers
+from .common import check_area, parse_date, place_covers
 from .imports import apply_enrollment_rows
 from .models import Enrollment, ExchangeBatch, FieldChange, Person, PersonVersion
 from .persons import BY_POINTER, FIELDS, _record_change, open_version
@@ -110,7 +110,7 @@ def export_changes(session: Session, *, actor: Actor, area: str) -> tuple[bytes,
         )
     )
     persons = session.scalars(
-        select(Person).where(Person.id.in_(changed_ids), in_area(Person.area, area)).order_by(Person.id)
+        select(Person).where(Person.id.in_(changed_ids), area_within(Person.area, area)).order_by(Person.id)
     ).all()
     enrollments = session.scalars(
         select(Enrollment)
@@ -119,7 +119,7 @@ def export_changes(session: Session, *, actor: Actor, area: str) -> tuple[bytes,
             Enrollment.id > cursor["enrollment"],
             Enrollment.id <= high["enrollment"],
             Enrollment.superseded_at.is_(None),
-            in_area(Person.area, area),
+            area_within(Person.area, area),
             not_(Enrollment.source.startswith("elsewhere:")),
         )
         .order_by(Enrollment.id)
@@ -317,7 +317,7 @@ def export_elsewhere(
             select(Enrollment)
             .join(Person, Person.id == Enrollment.person_id)
             .where(
-                in_area(Person.hukou_division, for_area),
+                area_within(Person.hukou_division, for_area),
                 Enrollment.superseded_at.is_(None),
             )
             .order_by(Enrollment.person_id, Enrollment.scheme, Enrollment.place)

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from canbao import audit
 from canbao.actors import Actor
-from canbao.db import utcnow
+from canbao.db import area_within, utcnow
 from canbao.errors import Conflict, FieldError, Invalid, NotFound
 from forms.idnumber import IdNumberError, mask, normalize
 
 from . import checks
-from .common import check_area, in_area, require_reach
+from .common import check_area, require_reach
 from .models import Flag, Person, PersonVersion, SurveyTeam, SurveyTeamMember
 from .persons import SURVEY_KINDS, _record_change
 
@@ -59,7 +59,7 @@ def list_counts(session: Session, *, actor: Actor, area: str) -> list[dict[str, 
             func.sum(case((Flag.kind == "inaccurate", 1), else_=0)),
         )
         .join(Flag, Flag.person_id == Person.id)
-        .where(_on_list(), in_area(Person.area, area))
+        .where(_on_list(), area_within(Person.area, area))
         .group_by(village)
         .order_by(village)
     ).all()
@@ -93,7 +93,7 @@ def list_persons(
     query = (
         select(Person, Flag.kind, Flag.reasons)
         .join(Flag, Flag.person_id == Person.id)
-        .where(_on_list(), in_area(Person.area, area))
+        .where(_on_list(), area_within(Person.area, area))
         .order_by(village_col, Person.id, Flag.kind)
     )
     if village:
@@ -143,7 +143,7 @@ def candidates(
             session.scalars(
                 select(Person.id)
                 .join(Flag, Flag.person_id == Person.id)
-                .where(_on_list(), in_area(Person.area, area), Person.id > last)
+                .where(_on_list(), area_within(Person.area, area), Person.id > last)
                 .group_by(Person.id)
                 .order_by(Person.id)
                 .limit(batch)
@@ -374,7 +374,7 @@ def get(session: Session, *, actor: Actor, team_id: int) -> dict[str, Any]:
 def get_all(
     session: Session, *, actor: Actor, area: str, include_inactive: bool = False
 ) -> list[dict[str, Any]]:
-    query = select(SurveyTeam).where(in_area(SurveyTeam.area, area or actor.area)).order_by(SurveyTeam.id)
+    query = select(SurveyTeam).where(area_within(SurveyTeam.area, area or actor.area)).order_by(SurveyTeam.id)
     require_reach(actor, area or actor.area)
     if not include_inactive:
         query = query.where(SurveyTeam.active.is_(True))

@@ -6,21 +6,24 @@ lags the registry it is computed from.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from canbao import audit
 from canbao.actors import Actor
+from canbao.db import prefix_next
 from canbao.errors import FieldError, Invalid
 
 from ..checks import code_label, division_name
-from ..common import AreaForbidden, prefix_next
+from ..common import AreaForbidden
 from ..models import SurveyTeam, SurveyTeamMember
 from . import build, rules
+from .models import StatsCheckpoint
 
 LEVELS = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
 LEVEL_OF_LENGTH = {n: level for level, n in LEVELS.items()}
@@ -101,22 +104,37 @@ def _count_keys() -> list[str]:
     return [c.key for c in rules.COUNTS]
 
 
-def _aggregate(session: Session, sc: Scope, predicates: dict[str, str]) -> dict[str, dict[str, int]]:
-    """unit → {key: n} for the predicates, summing the deltas up to the day under the area."""
+def _sums(session: Session, sc: Scope, keys: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """unit → {key: n} as of the day: the latest month-start checkpoint not after the day plus the
+    deltas from it to the day, under the area, by the level's code prefix."""
     params: dict[str, Any] = {"d": sc.as_of, "k": sc.length}
     where = _area_range("area", sc.area, params)
-    sums = ", ".join(
-        f"SUM(CASE WHEN {sql} THEN n ELSE 0 END) AS c{i}" for i, sql in enumerate(predicates.values())
+    if keys is not None:
+        params["keys"] = keys
+        where += " AND key IN :keys"
+    month = session.scalar(select(func.max(StatsCheckpoint.month)).where(StatsCheckpoint.month <= sc.as_of))
+    if month is None:
+        source = f"SELECT area, key, n FROM stats_delta WHERE day <= :d AND {where}"
+    else:
+        params["m"] = month
+        source = (
+            f"SELECT area, key, n FROM stats_checkpoint WHERE month = :m AND {where} "
+            f"UNION ALL SELECT area, key, n FROM stats_delta WHERE day >= :m AND day <= :d AND {where}"
+        )
+    # One row per unit with its counts as one JSON object: a village table has ~40 counts for each of
+    # thousands of villages, and fetching them as rows would cost more than computing them.
+    postgres = build.dialect_of(session).name == "postgresql"
+    agg = "json_object_agg(key, n)" if postgres else "json_group_object(key, n)"
+    query = text(
+        f"SELECT unit, {agg} FROM (SELECT substr(area, 1, :k) AS unit, key, SUM(n) AS n FROM ({source}) x "
+        f"GROUP BY substr(area, 1, :k), key HAVING SUM(n) <> 0) y GROUP BY unit"
     )
-    rows = session.execute(
-        text(
-            f"SELECT substr(area, 1, :k) AS unit, {sums} FROM stats_delta "
-            f"WHERE day <= :d AND {where} GROUP BY substr(area, 1, :k)"
-        ),
-        params,
-    ).all()
-    keys = list(predicates)
-    return {row[0]: {k: int(row[i + 1] or 0) for i, k in enumerate(keys)} for row in rows}
+    if keys is not None:
+        query = query.bindparams(bindparam("keys", expanding=True))
+    return {
+        unit: {k: int(n) for k, n in (json.loads(counts) if isinstance(counts, str) else counts).items()}
+        for unit, counts in session.execute(query, params).all()
+    }
 
 
 def _stored_sql() -> str:
@@ -149,10 +167,13 @@ GROUP BY substr(c.area, 1, :k)"""
     return {unit: {"collected": int(a or 0), "stored": int(b or 0)} for unit, a, b in rows}
 
 
+_RATES = tuple((r.key, r.numerator, r.denominator) for r in rules.RATES)
+
+
 def _rates(values: dict[str, Any]) -> None:
-    for rate in rules.RATES:
-        den = values.get(rate.denominator, 0)
-        values[rate.key] = round(values.get(rate.numerator, 0) / den, 6) if den else None
+    for key, numerator, denominator in _RATES:
+        den = values.get(denominator, 0)
+        values[key] = round(values.get(numerator, 0) / den, 6) if den else None
 
 
 def _units(sc: Scope, found: set[str]) -> list[str]:
@@ -198,7 +219,7 @@ def _meta(session: Session, sc: Scope) -> dict[str, Any]:
 def coverage(session: Session, *, sc: Scope) -> dict[str, Any]:
     """Every count and rate of the rule set per child division of the area (rows) and for the area (total)."""
     build.refresh(session)
-    persons = _aggregate(session, sc, {key: rules.count_sql(key) for key in _count_keys()})
+    persons = _sums(session, sc)
     cases = _case_counts(session, sc)
     zero = dict.fromkeys([*_count_keys(), "collected", "stored"], 0)
     rows = []
@@ -234,18 +255,11 @@ def reason_columns(found: set[str]) -> list[dict[str, str]]:
 def unenrolled_reasons(session: Session, *, sc: Scope) -> dict[str, Any]:
     """未参保人数 per child division, broken down by 未参保原因 (columns: the code list, then 未填写)."""
     build.refresh(session)
-    params: dict[str, Any] = {"d": sc.as_of, "k": sc.length}
-    where = _area_range("area", sc.area, params)
-    rows = session.execute(
-        text(
-            f"SELECT substr(area, 1, :k), reason, SUM(n) FROM stats_delta WHERE day <= :d AND {where} "
-            f"AND {rules.count_sql('uninsured')} GROUP BY substr(area, 1, :k), reason HAVING SUM(n) <> 0"
-        ),
-        params,
-    ).all()
     by_unit: dict[str, dict[str, int]] = {}
-    for unit, reason, n in rows:
-        by_unit.setdefault(unit, {})[reason] = int(n)
+    for unit, counts in _sums(session, sc).items():
+        for key, n in counts.items():
+            if key.startswith("reason:"):
+                by_unit.setdefault(unit, {})[key.removeprefix("reason:")] = n
     cols = reason_columns({r for counts in by_unit.values() for r in counts})
     total = {c["key"]: 0 for c in cols}
     out = []
@@ -433,7 +447,7 @@ ORDER BY s.person_id LIMIT :limit OFFSET :offset"""
         }
         for r in page
     ]
-    total = _aggregate(session, sc, {"n": predicate})
+    total = _sums(session, sc, [indicator])
     audit.record(
         session,
         actor=actor,
@@ -455,7 +469,7 @@ ORDER BY s.person_id LIMIT :limit OFFSET :offset"""
     return {
         **_meta(session, sc),
         "indicator": indicator,
-        "total": sum(v["n"] for v in total.values()),
+        "total": sum(v.get(indicator, 0) for v in total.values()),
         "items": items,
         "next_offset": offset + limit if len(rows) > limit else None,
     }

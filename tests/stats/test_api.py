@@ -48,7 +48,7 @@ def test_coverage_for_the_callers_area_and_refusals(api):  # noqa: F811
     county = api.get("/stats/coverage", "county1").json()  # default: own area, by township
     assert county["area"]["code"] == "370102" and county["by"] == "township"
     refused = api.get("/stats/coverage", "county1", params={"area": "3701"})
-    assert refused.status_code == 403 and refused.json()["code"] == "registry.area_forbidden"
+    assert refused.status_code == 404 and refused.json()["code"] == "registry.out_of_area"
     assert api.get("/stats/coverage", "platform9", params={"area": "370102"}).status_code == 403
     assert (
         api.get("/stats/persons", "county1", params={"area": "370103", "indicator": "target"}).status_code
