@@ -49,14 +49,14 @@ def test_coverage_for_the_callers_area_and_refusals(api):  # noqa: F811
     assert county["area"]["code"] == "370102" and county["by"] == "township"
     refused = api.get("/stats/coverage", "county1", params={"area": "3701"})
     assert refused.status_code == 404 and refused.json()["code"] == "registry.out_of_area"
-    assert api.get("/stats/coverage", "platform9", params={"area": "370102"}).status_code == 403
+    assert api.get("/stats/coverage", "platform9", params={"area": "370102"}).status_code == 404
     assert (
         api.get("/stats/persons", "county1", params={"area": "370103", "indicator": "target"}).status_code
-        == 403
+        == 404
     )
     refused = api.get("/stats/coverage", "surveyor1")
     assert refused.status_code == 403 and refused.json()["code"] == "auth.role_not_allowed"
-    assert api.get("/reports/coverage.xlsx", "county1", params={"area": "37"}).status_code == 403
+    assert api.get("/reports/coverage.xlsx", "county1", params={"area": "37"}).status_code == 404
     bad = api.get("/stats/coverage", "city1", params={"area": "37010", "as_of": "2999-01-01"})
     assert bad.status_code == 422
     assert {e["pointer"] for e in bad.json()["errors"]} == {"/area", "/as_of"}
