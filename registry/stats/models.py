@@ -1,10 +1,11 @@
 """Pre-aggregated statistics that stay exact as of any day.
 
 `stats_span` holds, per person, the day ranges over which their statistical profile (status, fact
-bits, 未参保原因; see `rules`) is constant; `stats_delta` holds per day and managing division the
-change in the number of persons per profile (+1 where a span starts, -1 where it ends). The figure as
-of day D for any division is the sum of the deltas up to D under its code prefix: an index range, not
-a scan of persons. Spans are rebuilt per person from the registry's own history (person versions,
+bits, 未参保原因; see `rules`) is constant; `stats_delta` holds per day, managing division and count
+the change in the number of persons counted (+1 where a span in the count starts, -1 where it ends),
+and `stats_checkpoint` the running sums at each month start. The figure as of day D for any division
+is one checkpoint plus at most a month of deltas under its code prefix: index ranges, not a scan of
+persons. Spans are rebuilt per person from the registry's own history (person versions,
 enrollment facts, flags, field history), so the aggregate never holds anything the registry does not.
 
 `stats_dirty` is the queue of persons whose registry history changed since the last refresh; database
@@ -37,13 +38,26 @@ class StatsSpan(Base):
 
 
 class StatsDelta(Base):
+    """Change on `day` in the number of persons of division `area` counted in `key` (a count of the
+    rule set, or `reason:<未参保原因>`)."""
+
     __tablename__ = "stats_delta"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     area: Mapped[str] = mapped_column(AreaCode, primary_key=True)
-    status: Mapped[str] = mapped_column(String(12), primary_key=True)
-    bits: Mapped[int] = mapped_column(Integer, primary_key=True)
-    reason: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(24), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatsCheckpoint(Base):
+    """The sum of all deltas before `month` (the first day of a month) per division and key, so that a
+    figure as of any day adds at most one month of deltas to one checkpoint."""
+
+    __tablename__ = "stats_checkpoint"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    area: Mapped[str] = mapped_column(AreaCode, primary_key=True)
+    key: Mapped[str] = mapped_column(String(24), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
 
 

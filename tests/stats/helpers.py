@@ -1,6 +1,6 @@
 """A small hand-checked office for the statistics tests: who is who, and what every figure must be.
 
-Phase 1 (recorded, then moved 30 days into the past): population and enrollment imports, a 信息比对
+Phase 1 (recorded, then moved 45 days into the past): population and enrollment imports, a 信息比对
 run, 未参保原因 and 异地参保 recorded by change cases, one person registered through a case.
 Phase 2 (today): one person registered through a case, one dies, one gets an enrollment.
 """
@@ -28,7 +28,7 @@ from tests.registry.helpers import (
 
 CITY = Actor(sub="city1", roles=("city_admin",), area="3701", name="市级")
 COUNTY = Actor(sub="county1", roles=("county_approver",), area="370102", name="县级")
-DAYS_BACK = 30
+DAYS_BACK = 45  # more than a month: the figures cross a month-start checkpoint
 
 ADULT, CHILD = "19800101", "20150101"
 P = {

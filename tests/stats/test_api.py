@@ -47,6 +47,7 @@ def test_coverage_for_the_callers_area_and_refusals(api):  # noqa: F811
 
     county = api.get("/stats/coverage", "county1").json()  # default: own area, by township
     assert county["area"]["code"] == "370102" and county["by"] == "township"
+    # Outside the caller's area is "not found", the convention for out-of-area reads.
     refused = api.get("/stats/coverage", "county1", params={"area": "3701"})
     assert refused.status_code == 404 and refused.json()["code"] == "registry.out_of_area"
     assert api.get("/stats/coverage", "platform9", params={"area": "370102"}).status_code == 404

@@ -451,6 +451,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("jti", name=op.f("pk_revoked_token")),
     )
     op.create_table(
+        "stats_checkpoint",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column(
+            "area",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("key", sa.String(length=24), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "area", "key", name=op.f("pk_stats_checkpoint")),
+    )
+    op.create_table(
         "stats_delta",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column(
@@ -458,11 +470,9 @@ def upgrade() -> None:
             sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
             nullable=False,
         ),
-        sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("bits", sa.Integer(), nullable=False),
-        sa.Column("reason", sa.String(length=8), nullable=False),
+        sa.Column("key", sa.String(length=24), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "area", "status", "bits", "reason", name=op.f("pk_stats_delta")),
+        sa.PrimaryKeyConstraint("day", "area", "key", name=op.f("pk_stats_delta")),
     )
     op.create_table(
         "stats_dirty",
@@ -818,6 +828,7 @@ def downgrade() -> None:
     op.drop_table("stats_span")
     op.drop_table("stats_dirty")
     op.drop_table("stats_delta")
+    op.drop_table("stats_checkpoint")
     op.drop_table("revoked_token")
     op.drop_table("process_definition_deleted")
     op.drop_table("process_definition")
