@@ -23,6 +23,7 @@ def error_of(page: Page, pointer: str):
 
 
 def open_task(page: Page, title: str) -> None:
+    page.wait_for_load_state("networkidle")  # leave the current page only once it has loaded
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="待办").click()
     page.get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
@@ -148,8 +149,14 @@ def test_survey_case_from_survey_to_approval(api, office):
     page.get_by_role("button", name="通过", exact=True).click()
     expect(page.locator("#status")).to_contain_text("已通过：县级审定")
 
-    # the case page: the path taken, highlighted in the diagram, and the history
-    page.goto(f"/cases/{case_id}")
+    county.shot("inbox-after-approval")
+
+    # the case page, found in the case list: the path taken, highlighted in the diagram, and the history
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="案件").click()
+    listed = page.locator("#cases tbody tr", has_text=f"案件 {case_id}")
+    expect(listed).to_contain_text("等待中")
+    county.shot("case-list")
+    listed.get_by_role("link", name=f"案件 {case_id}").click()
     diagram = page.locator("#diagram")
     for done in ("survey", "initial_review", "count_return", "final_review", "store"):
         expect(diagram.locator(f'g.djs-element[data-element-id="{done}"]')).to_have_class(

@@ -22,7 +22,11 @@ function summary(c, names, processNames, version) {
   row("流程", `${processNames.get(c.process) || c.process}（版本 ${version ?? "?"}）`);
   row("状态", CASE_STATUS[c.status] || c.status, c.status_detail && `：${c.status_detail}`);
   if (c.outcome) row("结果", c.outcome);
-  row("人员", c.person_name || "（未登记姓名）", c.person_id && h("span", { class: "mono" }, ` ${c.person_id}`));
+  const person = c.data?.registration || {};
+  row("人员", c.person_name || person.name || "（未登记姓名）", c.person_id && h("span", { class: "mono" }, ` ${c.person_id}`));
+  if (person.birth_date) row("出生日期", person.birth_date);
+  if (person.phone) row("联系电话", h("span", { class: "mono" }, person.phone));
+  if (person.hukou?.division) row("户口所在地", names.get(person.hukou.division) || person.hukou.division);
   row("区划", names.get(c.area) || c.area);
   row("发起", c.created_by, "，", timeEl(c.created_at));
   row("最近更新", timeEl(c.updated_at));
@@ -105,7 +109,7 @@ async function init() {
   const [history, diagram, names, processNames] = await Promise.all([
     get(`/cases/${caseId}/history`),
     get(`/cases/${caseId}/diagram`),
-    divisionPaths(get, [c.area]).catch(() => new Map()),
+    divisionPaths(get, [c.area, c.data?.registration?.hukou?.division]).catch(() => new Map()),
     processes(get),
   ]);
   const title = `案件 ${c.id} · ${c.person_name || c.person_id || processNames.get(c.process) || c.process}`;

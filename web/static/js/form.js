@@ -8,6 +8,7 @@ import { clear, h } from "./ui.js";
 let uid = 0;
 const nextId = () => `f${++uid}`;
 
+const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 const isObject = (s) => s.type === "object" && s.properties;
 const codeList = (s) => Array.isArray(s.oneOf) && s.oneOf.length > 0 && s.oneOf.every((o) => "const" in o);
 const lastKey = (pointer) => pointer.slice(pointer.lastIndexOf("/") + 1);
@@ -175,6 +176,7 @@ class FormView {
       input = control = h("input", {
         ...common, type, maxlength: schema.maxLength, autocomplete: "off", spellcheck: "false",
         inputmode: type === "number" ? "numeric" : undefined,
+        max: type === "date" && schema["x-not-future"] ? today() : undefined,
       });
     }
     if (!picker && value !== undefined && value !== null) input.value = String(value);

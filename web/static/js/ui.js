@@ -97,7 +97,7 @@ export async function processes(get) {
 // Division names for codes shown in lists, fetched in one request per page.
 const divisionNames = new Map();
 export async function divisionPaths(get, codes) {
-  const missing = [...new Set(codes.filter((c) => c && !divisionNames.has(c)))];
+  const missing = [...new Set(codes.filter((c) => /^\d{2,12}$/.test(c || "") && !divisionNames.has(c)))];
   if (missing.length) {
     const { items } = await get("/divisions", { code: missing });
     for (const item of items) divisionNames.set(item.code, item.path);
