@@ -11,6 +11,7 @@ from canbao.config import get_settings
 from engine import cli as engine_cli
 from forms.cli import divisions_app, forms_app
 from registry.cli import register as register_registry
+from registry.stats.cli import app as stats_app
 
 app = typer.Typer(help="canbao 全民参保登记", no_args_is_help=True, add_completion=False)
 
@@ -22,6 +23,7 @@ app.add_typer(api_cli.users_app, name="users")
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(forms_app, name="forms")
 app.add_typer(archive_cli.app, name="archive")
+app.add_typer(stats_app, name="stats")
 register_registry(app)
 
 
