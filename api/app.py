@@ -18,6 +18,7 @@ from web import pages as web
 from . import problems
 from .auth.tokens import TokenService
 from .routers import (
+    audit,
     auth,
     authorizations,
     cases,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
         registry,
         stats,
         reports,
+        audit,
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(health.router)

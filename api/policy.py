@@ -31,6 +31,12 @@ POLICY: dict[str, tuple[str, set[str]]] = {
     "survey.add_person": ("补充调查对象", {"surveyor", "platform_reviewer"}),
     "stats.read": ("查看统计数据", OVERSIGHT | {"county_approver", "platform_reviewer", "auditor"}),
     "stats.export": ("导出统计报表", OVERSIGHT | {"county_approver", "platform_reviewer", "auditor"}),
+    "audit.read": ("查看审计日志", {"auditor"}),
+    "audit.verify": ("校验审计日志", {"auditor"}),
+    "audit.export": ("导出案件经办记录", {"auditor"}),
+    "audit.anchor": ("写入审计锚点", OVERSIGHT),
+    # Citizens see who read their own data (个人信息保护法 第四十五条); the route checks it is theirs.
+    "audit.access_log": ("查看个人信息访问记录", {"auditor", "citizen"}),
 }
 
 # Who leads which lanes: sees, assigns and releases their tasks (a county oversees its townships' work).

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from canbao import audit
 from canbao.actors import Actor
-from canbao.audit.models import AuditEvent
+from canbao.audit import history as case_history
 from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Forbidden, Invalid
 from engine import cases, definitions
@@ -22,6 +22,7 @@ from registry.models import SurveyTeam
 from .. import masking, reach
 from ..deps import Db, permit
 from ..policy import START_ROLES
+from .audit import timeline_view
 from .tasks import task_view
 
 router = APIRouter(tags=["cases 案件"])
@@ -171,36 +172,13 @@ def get_case(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
     }
 
 
-@router.get("/cases/{case_id}/history", summary="案件经办过程（谁、何时、做了什么）")
+@router.get("/cases/{case_id}/history", summary="案件经办过程：流程、决定及理由、字段变更、材料、查阅")
 def history(case_id: int, actor: Reader, db: Db) -> list[dict[str, Any]]:
     case = _case(db, actor, case_id)
-    events = db.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)).all()
-    if case.person_id:
-        # The history carries the submitted forms, so reading it reads the person's data.
-        audit.record(
-            db,
-            actor=actor,
-            action="person.read",
-            object_type="case",
-            object_id=case.id,
-            payload={"purpose": "case_history", "route": "GET /cases/{id}/history"},
-            area=case.area,
-            case_id=case.id,
-            person_id=case.person_id,
-        )
-    return [
-        {
-            "seq": e.id,
-            "at": e.at.isoformat(),
-            "actor": e.actor_sub,
-            "role": e.actor_role,
-            "action": e.action,
-            "object_type": e.object_type,
-            "object_id": e.object_id,
-            "payload": masking.document(e.payload_json, actor),
-        }
-        for e in events
-    ]
+    entries = case_history.timeline(
+        db, actor=actor, case_id=case.id, area=case.area, person_id=case.person_id
+    )
+    return timeline_view(entries, actor)
 
 
 @router.get("/cases/{case_id}/diagram", summary="流程图及已完成、当前环节")

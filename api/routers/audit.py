@@ -1,0 +1,179 @@
+"""The auditor's view: the event log, its integrity, who read a person's data, signed case exports."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import AwareDatetime
+
+from archive import store as archive_store
+from canbao.actors import Actor
+from canbao.audit import anchors, events, export, verify
+from canbao.audit.cli import record_verification
+from canbao.errors import FieldError, Invalid, NotFound
+from engine import cases
+from forms import idnumber
+
+from .. import masking
+from ..deps import Db, permit
+
+router = APIRouter(tags=["audit 审计"])
+Auditor = Annotated[Actor, Depends(permit("audit.read"))]
+Verifier = Annotated[Actor, Depends(permit("audit.verify"))]
+Exporter = Annotated[Actor, Depends(permit("audit.export"))]
+Anchorer = Annotated[Actor, Depends(permit("audit.anchor"))]
+AccessLogReader = Annotated[Actor, Depends(permit("audit.access_log"))]
+IdNumber = Annotated[str, Path(min_length=15, max_length=18, description="公民身份号码")]
+
+
+def _id_number(value: str, pointer: str) -> str:
+    try:
+        return idnumber.normalize(value)
+    except idnumber.IdNumberError as err:
+        raise Invalid([FieldError(pointer, err.code, err.message)]) from err
+
+
+# Registered fields whose old and new values are masked like the record itself.
+_MASKED_FIELDS = {
+    "/id_number": "id",
+    "/guardian/id_number": "id",
+    "/phone": "phone",
+    "/guardian/phone": "phone",
+}
+
+
+def _mask_value(kind: str, value: Any, actor: Actor) -> Any:
+    if not isinstance(value, str):
+        return value
+    return masking.id_number(value, actor) if kind == "id" else masking.phone(value)
+
+
+def _event_view(event, actor: Actor) -> dict[str, Any]:
+    view = events.view(event)
+    view["person_id"] = masking.id_number(view["person_id"], actor)
+    if view["object_type"] == "person":
+        view["object_id"] = masking.id_number(view["object_id"], actor)
+    view["payload"] = masking.document(view["payload"], actor)
+    return view
+
+
+def timeline_view(entries: list[dict[str, Any]], actor: Actor) -> list[dict[str, Any]]:
+    """A case timeline (`canbao.audit.history`) masked for the actor's role."""
+    if masking.sees_unmasked(actor):
+        return entries
+    shown = []
+    for entry in entries:
+        entry = {**entry, "payload": masking.document(entry["payload"], actor)}
+        if entry["object_type"] == "person":
+            entry["object_id"] = masking.id_number(entry["object_id"], actor)
+        kind = _MASKED_FIELDS.get(entry["payload"].get("field")) if entry["kind"] == "field_change" else None
+        if kind:
+            change = entry["payload"]
+            entry["payload"] = {
+                **change,
+                "old": _mask_value(kind, change.get("old"), actor),
+                "new": _mask_value(kind, change.get("new"), actor),
+            }
+        shown.append(entry)
+    return shown
+
+
+@router.get("/audit/events", summary="审计日志（按案件、人员、操作人、操作、时间、区域过滤，键集分页）")
+def list_events(
+    actor: Auditor,
+    db: Db,
+    case_id: Annotated[int | None, Query(ge=1)] = None,
+    person_id: Annotated[str | None, Query(min_length=15, max_length=18)] = None,
+    actor_sub: Annotated[str | None, Query(alias="actor", max_length=64)] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, description="操作，如 task.complete；以“.”结尾为前缀")
+    ] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="上一页最后一条的事件号")] = None,
+) -> dict[str, Any]:
+    filters = events.Filters(
+        case_id=case_id,
+        person_id=_id_number(person_id, "/query/person_id") if person_id else None,
+        actor_sub=actor_sub,
+        action=action,
+        since=since,
+        until=until,
+        area=area,
+    )
+    page = events.get_all(db, actor=actor, filters=filters, limit=limit, before=before)
+    return {"items": [_event_view(e, actor) for e in page.items], "next": page.next}
+
+
+@router.get("/audit/verify", summary="校验审计日志：重算哈希链，并与归档锚点核对")
+def verify_log(request: Request, actor: Verifier, db: Db) -> dict[str, Any]:
+    settings = request.app.state.settings
+    found = anchors.read_all(archive_store.current(), data_dir=settings.data_dir)
+    with request.app.state.sessions() as snapshot:
+        report = verify.run(snapshot, anchors=found)
+    record_verification(db, actor, report)
+    return report.as_dict()
+
+
+@router.post("/audit/anchors", status_code=201, summary="立即把各链链头哈希写入档案存储（锚点）")
+def write_anchor(request: Request, actor: Anchorer, db: Db) -> dict[str, Any]:
+    written = anchors.write(
+        db, archive_store.current(), actor=actor, data_dir=request.app.state.settings.data_dir
+    )
+    return {
+        "key": written.key,
+        "at": written.at.isoformat(),
+        "events": written.events,
+        "chains": written.chains,
+    }
+
+
+@router.get("/persons/{id_number}/access-log", summary="谁查看过此人的信息（访问记录）")
+def access_log(
+    id_number: IdNumber,
+    actor: AccessLogReader,
+    db: Db,
+    limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 50,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    person_id = _id_number(id_number, "/path/id_number")
+    if actor.roles == ("citizen",) and person_id != actor.sub:
+        raise NotFound("没有该人员的访问记录")
+    page = events.access_log(db, actor=actor, person_id=person_id, limit=limit, before=before)
+    return {"items": [events.access_view(e) for e in page.items], "next": page.next}
+
+
+@router.get(
+    "/audit/cases/{case_id}/export",
+    summary="导出案件经办记录（Ed25519 签名的 JSON，可用 canbao audit verify-export 离线核验）",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def export_case(case_id: int, request: Request, actor: Exporter, db: Db) -> Response:
+    case = cases.get(db, actor=actor, case_id=case_id)
+    summary = {
+        "id": case.id,
+        "process": case.process_key,
+        "definition_id": case.definition_id,
+        "area": case.area,
+        "person_id": case.person_id,
+        "person_name": case.person_name,
+        "status": case.status,
+        "outcome": case.outcome,
+        "created_by": case.created_by,
+        "created_at": case.created_at.isoformat(),
+        "completed_at": case.completed_at.isoformat() if case.completed_at else None,
+    }
+    document = export.case_history(
+        db, actor=actor, case=summary, data_dir=request.app.state.settings.data_dir
+    )
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=1),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="case-{case.id}-history.json"'},
+    )
