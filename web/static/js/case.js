@@ -1,21 +1,13 @@
 // 案件: summary, the diagram with the path taken, the form data, and the history timeline.
 import { get } from "./api.js";
 import { showDiagram } from "./diagram.js";
+import { ACTIONS, describe, titleAt } from "./events.js";
 import { divisionCodes, readOnly } from "./form.js";
 import {
   CASE_STATUS, ME, ROLE_NAMES, announceProblem, can, clear, divisionPaths, h, processes, timeEl,
 } from "./ui.js";
 
 const caseId = document.getElementById("main").dataset.caseId;
-const DECISIONS = { approve: "通过", return: "退回补正", reject: "不予通过" };
-const ACTIONS = {
-  "case.start": "发起案件", "case.complete": "案件办结", "case.escalate": "升级处理", "case.migrate": "迁移流程版本",
-  "task.ready": "生成待办", "task.claim": "认领任务", "task.unclaim": "退回任务池", "task.assign": "分派任务",
-  "task.complete": "办结任务", "task.return": "退回补正", "task.cancel": "撤销待办",
-  "gateway.taken": "流转", "timer.fire": "超时触发", "service.run": "自动处理", "person.read": "查阅个人信息",
-  "registry.store": "入库", "registry.change": "变更入库", "registry.field_change": "登记信息变更",
-};
-
 function summary(c, names, processNames, version) {
   const dl = clear(document.getElementById("summary"));
   const row = (label, ...value) => dl.append(h("div", {}, h("dt", {}, label), h("dd", {}, value)));
@@ -45,33 +37,6 @@ function summary(c, names, processNames, version) {
 
 let registrationSchema = null;
 
-function fieldTitle(pointer) {
-  let s = registrationSchema;
-  for (const key of String(pointer).split("/").slice(1)) s = s?.properties?.[key] ?? s?.items;
-  return s?.title || pointer;
-}
-
-function describe(e) {
-  const p = e.payload || {};
-  switch (e.action) {
-    case "task.complete":
-    case "task.return": {
-      const d = p.data || {};
-      const decision = d.decision ? `：${DECISIONS[d.decision] || d.decision}` : "";
-      return `${p.name || p.task || ""}${decision}${d.reason ? `，${d.reason}` : ""}`;
-    }
-    case "task.assign": return `${p.task || ""} → ${p.assignee}`;
-    case "task.ready": return `${p.name || p.task || ""}（${ROLE_NAMES[p.role] || p.role || ""}）`;
-    case "gateway.taken": return p.name || p.gateway || "";
-    case "service.run": return p.operation || p.task || "";
-    case "person.read": return p.route || p.purpose || "";
-    case "case.start": return `版本 ${p.version ?? ""}`;
-    case "registry.field_change": return `${fieldTitle(p.field)}：${p.old ?? "（空）"} → ${p.new ?? "（空）"}`;
-    case "registry.store": return p.created ? "新增登记" : `更新 ${(p.changes || []).length} 项`;
-    default: return p.name || p.task || "";
-  }
-}
-
 function timeline(events) {
   const list = clear(document.getElementById("history"));
   const reads = document.getElementById("show-reads").checked;
@@ -79,7 +44,8 @@ function timeline(events) {
   list.append(...shown.map((e) => h("li", { dataset: { action: e.action } },
     timeEl(e.at), " ",
     h("span", { class: "actor" }, `${e.actor}${e.role ? `（${ROLE_NAMES[e.role] || e.role}）` : ""}`), " ",
-    h("strong", {}, ACTIONS[e.action] || e.action), " ", h("span", {}, describe(e)))));
+    h("strong", {}, ACTIONS[e.action] || e.action), " ",
+    h("span", {}, describe(e, (pointer) => titleAt(registrationSchema, pointer))))));
 }
 
 async function formData(c) {

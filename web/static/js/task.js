@@ -1,13 +1,13 @@
 // 办理任务: the task's form rendered from its JSON Schema, or, for a review, the data under review and
 // the decision (approve / return with reason / reject).
 import { Problem, get, post } from "./api.js";
+import { DECISIONS, titleAt } from "./events.js";
 import { divisionCodes, editForm, readOnly } from "./form.js";
 import { ME, announce, announceProblem, clear, divisionPaths, flash, h, time, timeEl } from "./ui.js";
 
 const main = document.getElementById("main");
 const taskId = main.dataset.taskId;
 const body = document.getElementById("task-body");
-const DECISIONS = { approve: "通过", return: "退回补正", reject: "不予通过" };
 const REVIEW_FORM = "review_decision";
 
 let detail;
@@ -79,22 +79,12 @@ async function showReturn(event) {
   const list = clear(section.querySelector("ul"));
   const data = event.payload?.data || {};
   const registration = await schema("registration");
-  const items = (data.return_items || []).map((p) => titleOf(registration, p));
+  const items = (data.return_items || []).map((p) => titleAt(registration, p));
   list.append(h("li", {},
     h("strong", {}, `${event.payload?.name || "审核"}（${event.actor}，${time(event.at)}）：`), data.reason || "",
     items.length ? h("div", {}, `需补正：${items.join("、")}`) : null));
   section.hidden = false;
   return data.return_items || [];
-}
-
-function titleOf(schema_, pointer) {
-  let s = schema_;
-  const titles = [];
-  for (const key of pointer.split("/").slice(1)) {
-    s = s?.properties?.[key] ?? (s?.type === "array" ? s.items : undefined);
-    if (s?.title && !/^\d+$/.test(key)) titles.push(s.title);
-  }
-  return titles.at(-1) || pointer;
 }
 
 function defaults(value) {

@@ -1,0 +1,43 @@
+// Audit events in words: a Chinese name for each action and a one-line summary of its payload.
+import { ROLE_NAMES } from "./ui.js";
+
+export const DECISIONS = { approve: "通过", return: "退回补正", reject: "不予通过" };
+
+export const ACTIONS = {
+  "case.start": "发起案件", "case.complete": "案件办结", "case.escalate": "升级处理", "case.migrate": "迁移流程版本",
+  "task.ready": "生成待办", "task.claim": "认领任务", "task.unclaim": "退回任务池", "task.assign": "分派任务",
+  "task.complete": "办结任务", "task.return": "退回补正", "task.cancel": "撤销待办",
+  "gateway.taken": "流转", "timer.fire": "超时触发", "service.run": "自动处理", "person.read": "查阅个人信息",
+  "person.list": "查阅人员名单", "registry.store": "入库", "registry.change": "变更入库",
+  "registry.field_change": "登记信息变更", "auth.login": "登录", "auth.logout": "退出登录",
+  "authorization.grant": "授予审定授权", "authorization.revoke": "撤销审定授权", "report.export": "导出报表",
+};
+
+// `fieldTitle(pointer)` names a 登记表 field for registry changes.
+export function describe(e, fieldTitle = (p) => p) {
+  const p = e.payload || {};
+  switch (e.action) {
+    case "task.complete":
+    case "task.return": {
+      const d = p.data || {};
+      const decision = d.decision ? `：${DECISIONS[d.decision] || d.decision}` : "";
+      return `${p.name || p.task || ""}${decision}${d.reason ? `，${d.reason}` : ""}`;
+    }
+    case "task.assign": return `${p.task || ""} → ${p.assignee}`;
+    case "task.ready": return `${p.name || p.task || ""}（${ROLE_NAMES[p.role] || p.role || ""}）`;
+    case "gateway.taken": return p.name || p.gateway || "";
+    case "service.run": return p.operation || p.task || "";
+    case "person.read": return p.route || p.purpose || "";
+    case "case.start": return `版本 ${p.version ?? ""}`;
+    case "registry.field_change": return `${fieldTitle(p.field)}：${p.old ?? "（空）"} → ${p.new ?? "（空）"}`;
+    case "registry.store": return p.created ? "新增登记" : `更新 ${(p.changes || []).length} 项`;
+    default: return p.name || p.task || p.route || "";
+  }
+}
+
+// A field of a JSON Schema named by its JSON pointer (array indexes walk into items).
+export function titleAt(schema, pointer) {
+  let s = schema;
+  for (const key of String(pointer).split("/").slice(1)) s = s?.properties?.[key] ?? s?.items;
+  return s?.title || pointer;
+}
