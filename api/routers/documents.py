@@ -1,0 +1,124 @@
+"""Documents of a case: upload (multipart, streamed into the archive), list, read back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from archive import documents, intake
+from archive.models import Document
+from canbao.actors import Actor
+from canbao.db import transaction
+from engine import cases
+
+from ..deps import Db, bearer_scheme, current_actor, permit
+
+router = APIRouter(tags=["documents 材料"])
+Reader = Annotated[Actor, Depends(permit("documents.read"))]
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["kind", "file"],
+                "properties": {
+                    "kind": {"type": "string", "enum": list(documents.KINDS), "description": "材料类别"},
+                    "file": {"type": "string", "format": "binary", "description": "PDF、JPEG、PNG 或 TIFF"},
+                },
+            }
+        }
+    },
+}
+
+
+def document_view(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "case_id": document.case_id,
+        "task_id": document.task_guid,
+        "kind": document.kind,
+        "kind_title": documents.KINDS[document.kind],
+        "media_type": document.media_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "uploaded_by": document.uploaded_by,
+        "uploaded_at": document.uploaded_at.isoformat(),
+        "retention_class": document.retention_class,
+        "sealed_at": document.sealed_at.isoformat() if document.sealed_at else None,
+        "retain_until": document.retain_until.isoformat() if document.retain_until else None,
+        "href": f"/api/v1/documents/{document.id}",
+    }
+
+
+def admitted(
+    request: Request, case_id: int, bearer: Annotated[str | None, Depends(bearer_scheme)]
+) -> tuple[Actor, documents.Admission]:
+    """Who uploads, and to which case: checked in one short transaction before the body is read,
+    so no database connection waits on a slow upload."""
+    with transaction(request.app.state.sessions) as session:
+        actor = permit("documents.write")(current_actor(request, session, bearer))
+        return actor, documents.admit(session, actor=actor, case_id=case_id)
+
+
+@router.post(
+    "/cases/{case_id}/documents",
+    status_code=201,
+    summary="上传材料（扫描件，按内容识别类型，限定大小）",
+    openapi_extra={"requestBody": UPLOAD_BODY},
+)
+async def upload(
+    case_id: int, request: Request, who: Annotated[tuple[Actor, documents.Admission], Depends(admitted)]
+) -> dict[str, Any]:
+    actor, admission = who
+    received = await intake.receive(
+        request.stream(),
+        content_type=request.headers.get("content-type"),
+        content_length=request.headers.get("content-length"),
+        limit=request.app.state.settings.max_upload_bytes,
+    )
+    try:
+        document = await run_in_threadpool(
+            documents.attach,
+            request.app.state.sessions,
+            request.app.state.archive,
+            actor=actor,
+            admission=admission,
+            upload=received,
+        )
+    finally:
+        received.close()
+    return document_view(document)
+
+
+@router.get("/cases/{case_id}/documents", summary="案件的材料")
+def list_documents(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
+    case = cases.get(db, actor=actor, case_id=case_id)
+    return {"items": [document_view(d) for d in documents.get_all(db, case_id=case.id)]}
+
+
+@router.get(
+    "/documents/{document_id}",
+    summary="下载材料（记录查阅）",
+    response_class=StreamingResponse,
+    responses={200: {"content": {media: {} for media in intake.MEDIA_TYPES}}},
+)
+def read_document(document_id: int, actor: Reader, db: Db, request: Request) -> StreamingResponse:
+    document, reader = documents.read(db, request.app.state.archive, actor=actor, document_id=document_id)
+    name = f"document-{document.id}.{documents.EXTENSIONS[document.media_type]}"
+    return StreamingResponse(
+        reader,
+        media_type=document.media_type,
+        headers={
+            "Content-Length": str(document.size),
+            "Content-Disposition": f'inline; filename="{name}"',
+            "ETag": f'"{document.sha256}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+        },
+    )

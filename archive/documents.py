@@ -1,0 +1,252 @@
+"""The paperwork of a case (signed 登记表, ID card and 户口簿 copies, change evidence): who may attach
+it, storing it, listing it and reading it back.
+
+Reach follows the case (`engine.cases.get`: outside the actor's area a document does not exist).
+Attaching is open only while the case runs, to someone who may work one of its ready tasks or to the
+grassroots platform of its area; the document is linked to that task. The object is stored first
+and its row written after, in a transaction that re-checks the case under its row lock, so a
+document can never slip in after the case moved on to sealing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from canbao import audit
+from canbao.actors import Actor
+from canbao.db import transaction, utcnow
+from canbao.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from engine import cases
+from engine.models import Case, CaseTask
+
+from .intake import Upload
+from .models import Document
+from .retention import PERSONAL_REGISTRATION
+from .store import ObjectStore, Reader, StoreUnavailable
+
+KINDS = {
+    "registration_form": "登记表",
+    "id_card_front": "身份证正面",
+    "id_card_back": "身份证反面",
+    "hukou_book": "户口簿",
+    "change_evidence": "变更证明",
+    "other": "其他",
+}
+log = logging.getLogger(__name__)
+EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/tiff": "tif"}
+
+
+class DocumentNotFound(NotFound):
+    code = "document.not_found"
+    title = "材料不存在"
+
+
+class CaseClosed(Conflict):
+    code = "document.case_not_running"
+    title = "案件已不在办理中，不能再添加材料"
+
+
+class NotWorkingCase(Forbidden):
+    code = "document.not_working_case"
+    title = "无权为此案件上传材料"
+
+
+class DuplicateDocument(Conflict):
+    code = "document.duplicate"
+    title = "该文件已上传到本案件"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A case an actor may attach documents to, and the task the documents belong to."""
+
+    case_id: int
+    task_guid: str | None
+
+
+def object_key(case_id: int, sha256: str) -> str:
+    """Derived from the case and the content only: the client names nothing in the store."""
+    return f"cases/{case_id}/{sha256}"
+
+
+def _workable_task(session: Session, actor: Actor, case: Case) -> str | None:
+    rows = session.scalars(
+        select(CaseTask)
+        .where(CaseTask.case_id == case.id, CaseTask.state == "ready", CaseTask.role.in_(actor.roles))
+        .order_by(CaseTask.id)
+    )
+    for row in rows:
+        if row.assignee not in (None, actor.sub):
+            continue
+        if row.role == "surveyor" and row.team_id is not None and row.team_id not in actor.teams:
+            continue
+        if row.role == "citizen" and case.person_id != actor.sub:
+            continue
+        return row.task_guid
+    return None
+
+
+def _closed_detail(case: Case) -> str:
+    if case.status == "waiting":
+        return f"案件正在{case.status_detail or '等待后台处理'}，材料已定稿"
+    return "案件已办结，材料已封存；如需更正，请在变更案件中上传新的材料"
+
+
+def admit(session: Session, *, actor: Actor, case_id: int) -> Admission:
+    """Refuse before any byte is read: unknown or unreachable case (404), case not running (409),
+    actor neither working the case nor its platform (403)."""
+    case = cases.get(session, actor=actor, case_id=case_id)
+    if case.status != "running":
+        raise CaseClosed(_closed_detail(case))
+    task_guid = _workable_task(session, actor, case)
+    if task_guid is None and not (actor.has_role("platform_reviewer") and actor.reaches(case.area)):
+        raise NotWorkingCase("只有正在办理本案件的人员或本区域的基层平台可以上传材料")
+    return Admission(case_id=case.id, task_guid=task_guid)
+
+
+def kind_of(fields: dict[str, str]) -> str:
+    kind = fields.get("kind", "").strip()
+    if kind not in KINDS:
+        allowed = "、".join(f"{code}（{label}）" for code, label in KINDS.items())
+        code = "kind.required" if not kind else "kind.unknown"
+        raise Invalid([FieldError("/kind", code, f"请选择材料类别：{allowed}")])
+    return kind
+
+
+def attach(
+    sessions: sessionmaker[Session], store: ObjectStore, *, actor: Actor, admission: Admission, upload: Upload
+) -> Document:
+    """Store the uploaded file, then write its row; owns its transaction because the object must be
+    stored between the checks and the row. A store failure leaves no row and the case unchanged."""
+    kind = kind_of(upload.fields)
+    key = object_key(admission.case_id, upload.sha256)
+    try:
+        version = store.put(key, upload.file, upload.size, media_type=upload.media_type)
+    except StoreUnavailable as err:
+        raise StoreUnavailable("档案存储服务暂时无法访问，文件未保存，案件未作任何改动，请稍后重试") from err
+    try:
+        with transaction(sessions) as session:
+            return create(
+                session,
+                actor=actor,
+                admission=admission,
+                upload=upload,
+                kind=kind,
+                key=key,
+                version=version,
+            )
+    except BaseException:
+        _discard(sessions, store, key, version)
+        raise
+
+
+def _discard(sessions: sessionmaker[Session], store: ObjectStore, key: str, version: str | None) -> None:
+    """Remove an object whose row was not written, unless a row (an identical earlier upload in an
+    unversioned store) points at it; what cannot be removed now is reported by `archive verify`."""
+    same = Document.object_version.is_(None) if version is None else Document.object_version == version
+    try:
+        with sessions() as session:
+            if session.scalar(select(Document.id).where(and_(Document.object_key == key, same))) is not None:
+                return
+        store.delete(key, version)
+    except Exception:  # the error that got us here is the one to report
+        log.warning("could not remove %s (version %s) after a failed upload", key, version, exc_info=True)
+
+
+def create(
+    session: Session,
+    *,
+    actor: Actor,
+    admission: Admission,
+    upload: Upload,
+    kind: str,
+    key: str,
+    version: str | None,
+) -> Document:
+    case = session.scalars(
+        select(Case)
+        .where(Case.id == admission.case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if case.status != "running":
+        raise CaseClosed(_closed_detail(case))
+    document = Document(
+        case_id=case.id,
+        task_guid=admission.task_guid,
+        kind=kind,
+        media_type=upload.media_type,
+        size=upload.size,
+        sha256=upload.sha256,
+        object_key=key,
+        object_version=version,
+        retention_class=PERSONAL_REGISTRATION.code,
+        uploaded_by=actor.sub,
+        uploaded_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(document)
+    except IntegrityError as err:
+        existing = session.scalar(
+            select(Document.id).where(Document.case_id == case.id, Document.sha256 == upload.sha256)
+        )
+        raise DuplicateDocument(f"相同内容的文件已作为材料 {existing} 上传", document_id=existing) from err
+    audit.record(
+        session,
+        actor=actor,
+        action="document.add",
+        object_type="document",
+        object_id=document.id,
+        payload={
+            "kind": kind,
+            "media_type": upload.media_type,
+            "size": upload.size,
+            "sha256": upload.sha256,
+            "task": admission.task_guid,
+            "version": version,
+        },
+        area=case.area,
+        case_id=case.id,
+        person_id=case.person_id,
+    )
+    return document
+
+
+def get_all(session: Session, *, case_id: int) -> list[Document]:
+    return list(session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id)))
+
+
+def get_or_raise(session: Session, *, actor: Actor, document_id: int) -> tuple[Document, Case]:
+    """A document whose case the actor reaches; otherwise not found."""
+    document = session.get(Document, document_id)
+    if document is None:
+        raise DocumentNotFound()
+    try:
+        case = cases.get(session, actor=actor, case_id=document.case_id)
+    except NotFound as err:
+        raise DocumentNotFound() from err
+    return document, case
+
+
+def read(session: Session, store: ObjectStore, *, actor: Actor, document_id: int) -> tuple[Document, Reader]:
+    """Open a document for reading and record the read; the caller streams and closes the reader."""
+    document, case = get_or_raise(session, actor=actor, document_id=document_id)
+    reader = store.open(document.object_key, document.object_version)
+    audit.record(
+        session,
+        actor=actor,
+        action="document.read",
+        object_type="document",
+        object_id=document.id,
+        payload={"kind": document.kind, "sha256": document.sha256},
+        area=case.area,
+        case_id=case.id,
+        person_id=case.person_id,
+    )
+    return document, reader

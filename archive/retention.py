@@ -1,0 +1,29 @@
+"""Retention periods of 《社会保险业务档案管理规定(试行)》 (人社部、国家档案局令第3号).
+
+A fixed term is a minimum, counted from 1 January of the year after the record was formed; the
+personal registration material of 参保人员 (registration, relationship changes, basic-information
+changes, and their review material) is kept for 100 years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+# China Standard Time: the year a record is formed in is the year of the office that formed it.
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class RetentionClass:
+    code: str
+    title: str
+    years: int
+
+    def until(self, formed_at: datetime) -> datetime:
+        """The end of the period for a record formed at `formed_at`: 1 January, China time."""
+        year = formed_at.astimezone(CHINA).year + 1 + self.years
+        return datetime(year, 1, 1, tzinfo=CHINA).astimezone(UTC)
+
+
+PERSONAL_REGISTRATION = RetentionClass("personal_registration", "参保人员登记材料（100年）", 100)

@@ -1,0 +1,187 @@
+"""`archive.seal`: the archive package of a case at 入库.
+
+Runs in the worker as a deferred operation, inside the step's transaction. It re-reads every
+document and checks its hash, puts each under COMPLIANCE retention until the retention period ends
+(where the store supports object lock), writes the manifest under the same retention, then records
+the package. A store failure raises `StoreUnavailable`: the step rolls back and the worker retries
+with backoff while the case shows what it waits for. A retry after a failure between the manifest
+and the commit leaves that attempt's manifest without a row, which `archive verify` reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from canbao import audit
+from canbao.audit.models import AuditEvent
+from canbao.db import utcnow
+from canbao.errors import Conflict
+from engine.models import Case, ProcessDefinition
+from engine.operations import OperationContext
+
+from . import documents, store
+from .models import ArchivePackage, Document
+from .retention import PERSONAL_REGISTRATION
+
+FORMAT = "canbao.archive-manifest/1"
+DECISIONS = ("case.start", "task.complete", "task.return")
+
+
+class DocumentAltered(Conflict):
+    code = "archive.document_altered"
+    title = "材料内容与登记的校验值不符"
+
+
+def digest(reader: store.Reader) -> tuple[str, int]:
+    """SHA-256 and size of an object, read in chunks."""
+    sha, size = hashlib.sha256(), 0
+    for chunk in reader:
+        sha.update(chunk)
+        size += len(chunk)
+    return sha.hexdigest(), size
+
+
+def manifest_key(case_id: int, sha256: str) -> str:
+    return f"cases/{case_id}/manifest-{sha256}.json"
+
+
+def canonical(document: dict[str, Any]) -> bytes:
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return text.encode()
+
+
+def _decisions(session, case_id: int) -> tuple[list[dict[str, Any]], AuditEvent | None]:
+    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))
+    decisions, last = [], None
+    for event in events:
+        last = event
+        if event.action not in DECISIONS:
+            continue
+        payload = event.payload_json
+        data = payload.get("data") or {}
+        decisions.append(
+            {
+                "event": event.id,
+                "at": event.at.isoformat(),
+                "actor": event.actor_sub,
+                "role": event.actor_role,
+                "action": event.action,
+                "task": payload.get("task"),
+                "name": payload.get("name"),
+                "decision": data.get("decision"),
+                "reason": data.get("reason"),
+            }
+        )
+    return decisions, last
+
+
+def document_entry(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "kind": document.kind,
+        "kind_title": documents.KINDS[document.kind],
+        "media_type": document.media_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "key": document.object_key,
+        "version": document.object_version,
+        "task": document.task_guid,
+        "uploaded_by": document.uploaded_by,
+        "uploaded_at": document.uploaded_at.isoformat(),
+    }
+
+
+def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
+    session, archive = ctx.session, store.current()
+    case = session.get(Case, ctx.case_id)
+    definition = session.get(ProcessDefinition, case.definition_id)
+    docs = documents.get_all(session, case_id=case.id)
+    now = utcnow()
+    until = PERSONAL_REGISTRATION.until(now)
+
+    for document in docs:
+        sha, size = digest(archive.open(document.object_key, document.object_version))
+        if (sha, size) != (document.sha256, document.size):
+            raise DocumentAltered(
+                f"材料 {document.id}（{documents.KINDS[document.kind]}）的存档内容与上传时的校验值不符，"
+                "请档案管理员核查后处理"
+            )
+    for document in docs:
+        archive.retain(document.object_key, document.object_version, until)
+
+    decisions, last = _decisions(session, case.id)
+    manifest = {
+        "format": FORMAT,
+        "case": {
+            "id": case.id,
+            "process": case.process_key,
+            "process_version": definition.version,
+            "area": case.area,
+            "person_id": case.person_id,
+            "person_name": case.person_name,
+            "created_by": case.created_by,
+            "created_at": case.created_at.isoformat(),
+        },
+        "sealed_at": now.isoformat(),
+        "retention": {
+            "class": PERSONAL_REGISTRATION.code,
+            "title": PERSONAL_REGISTRATION.title,
+            "years": PERSONAL_REGISTRATION.years,
+            "until": until.isoformat(),
+            "protection": archive.protection,
+        },
+        "data": {k: v for k, v in ctx.data.items() if k != "timeouts"},
+        "documents": [document_entry(d) for d in docs],
+        "decisions": decisions,
+        "audit": (
+            {"event": last.id, "chain": last.chain, "seq": last.seq, "hash": last.hash} if last else None
+        ),
+    }
+    body = canonical(manifest)
+    sha = hashlib.sha256(body).hexdigest()
+    key = manifest_key(case.id, sha)
+    version = archive.put(key, io.BytesIO(body), len(body), media_type="application/json", retain_until=until)
+
+    for document in docs:
+        document.sealed_at, document.retain_until = now, until
+    session.add(
+        ArchivePackage(
+            case_id=case.id,
+            manifest_key=key,
+            manifest_version=version,
+            sha256=sha,
+            size=len(body),
+            documents=len(docs),
+            protection=archive.protection,
+            retention_class=PERSONAL_REGISTRATION.code,
+            retain_until=until,
+            audit_event_id=last.id if last else None,
+            audit_event_hash=last.hash if last else None,
+            sealed_at=now,
+        )
+    )
+    result = {
+        "manifest": key,
+        "version": version,
+        "sha256": sha,
+        "documents": len(docs),
+        "protection": archive.protection,
+        "retain_until": until.isoformat(),
+    }
+    audit.record(
+        session,
+        actor=ctx.actor,
+        action="archive.seal",
+        object_type="case",
+        object_id=case.id,
+        payload=result,
+        area=case.area,
+        case_id=case.id,
+        person_id=case.person_id,
+    )
+    return result
