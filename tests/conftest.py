@@ -1,5 +1,9 @@
 """Real databases for tests: a PostgreSQL database created for this run (dropped at the end) and a
-SQLite file, both migrated to head with Alembic. Each test starts from empty tables."""
+SQLite file, both migrated to head with Alembic. Each test starts from empty tables.
+
+The S3 server is SeaweedFS `weed mini`, started once for the run on 127.0.0.1 unless
+CANBAO_TEST_S3_ENDPOINT (with CANBAO_TEST_S3_ACCESS_KEY and CANBAO_TEST_S3_SECRET_KEY) names a running
+one; point that only at a throwaway server, since sealing tests leave objects under 100-year retention."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive.seaweed import WeedServer
 from canbao import migrate
 from canbao.audit.chain import CHAINS, GENESIS
 from canbao.db import make_engine, make_sessionmaker
@@ -94,3 +99,25 @@ def any_db(request: pytest.FixtureRequest) -> Database:
     )
     database.reset()
     return database
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    endpoint = os.environ.get("CANBAO_TEST_S3_ENDPOINT")
+    if endpoint:
+        yield S3Server(
+            endpoint, os.environ["CANBAO_TEST_S3_ACCESS_KEY"], os.environ["CANBAO_TEST_S3_SECRET_KEY"]
+        )
+        return
+    weed = WeedServer.from_environ(tmp_path_factory.mktemp("weed")).start()
+    try:
+        yield S3Server(weed.endpoint, weed.access_key, weed.secret_key)
+    finally:
+        weed.stop()
