@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from canbao.actors import SYSTEM
 from canbao.db import utcnow
 
-from . import operations, serializer
+from . import migration, operations, serializer
 from .models import Case, CaseWakeup
 from .runner import Step, parsed_for
 
@@ -127,8 +127,8 @@ def _postpone(sessions: sessionmaker[Session], claimed: _Claimed, error: str, *,
 
 
 def serve(sessions: sessionmaker[Session], *, interval: float = 2.0) -> None:
-    """Poll forever (`canbao worker`)."""
+    """Poll forever (`canbao worker`): due wake-ups first, then a slice of any pending migration job."""
     log.info("worker started; operations: %s", ", ".join(operations.names()))
     while True:
-        if run_due(sessions) == 0:
+        if run_due(sessions) + migration.run(sessions, limit=100) == 0:
             time.sleep(interval)
