@@ -19,6 +19,7 @@ app = typer.Typer(help="canbao 全民参保登记", no_args_is_help=True, add_co
 app.command("serve")(api_cli.serve)
 app.command("deploy")(engine_cli.deploy)
 app.command("worker")(engine_cli.run_worker)
+app.add_typer(engine_cli.definitions_app, name="definitions")
 app.add_typer(api_cli.users_app, name="users")
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(forms_app, name="forms")
