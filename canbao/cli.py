@@ -6,7 +6,9 @@ import typer
 
 from api import cli as api_cli
 from archive import cli as archive_cli
+from archive import store as archive_store
 from canbao import migrate
+from canbao.audit import cli as audit_cli
 from canbao.config import get_settings
 from engine import cli as engine_cli
 from forms.cli import divisions_app, forms_app
@@ -24,6 +26,7 @@ app.add_typer(api_cli.users_app, name="users")
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(forms_app, name="forms")
 app.add_typer(archive_cli.app, name="archive")
+app.add_typer(audit_cli.make_app(archive_store.current), name="audit")
 app.add_typer(stats_app, name="stats")
 register_registry(app)
 
