@@ -39,6 +39,7 @@ NAV = [
     ("tasks", "待办", "/tasks", "tasks.read"),
     ("cases", "案件", "/cases", "cases.read"),
     ("stats", "统计", "/stats", "stats.read"),
+    ("audit", "审计", "/audit", "audit.read"),
     ("processes", "流程管理", "/processes", "definitions.write"),
 ]
 
@@ -208,6 +209,11 @@ def processes(request: Request, actor: PageActor) -> Response:
 @router.get("/stats", response_class=HTMLResponse)
 def stats(request: Request, actor: PageActor) -> Response:
     return render(request, actor, "stats.html", page="stats", need="stats.read", title="统计分析")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(request: Request, actor: PageActor) -> Response:
+    return render(request, actor, "audit.html", page="audit", need="audit.read", title="审计")
 
 
 def install(app: FastAPI) -> None:

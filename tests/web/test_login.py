@@ -64,11 +64,15 @@ def test_session_cookie_is_httponly_strict_and_unsafe_calls_need_the_csrf_header
     assert page.evaluate("document.cookie") == ""  # scripts see neither
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
     assert csrf == cookies["canbao_csrf"]["value"]
-    refused = page.request.post("/api/v1/tasks/no-such-task/claim")
+    refused = page.request.post("/api/v1/tasks/00000000-0000-4000-8000-000000000000/claim")
     assert refused.status == 403 and refused.json()["detail"].startswith("跨站请求校验失败")
-    wrong = page.request.post("/api/v1/tasks/no-such-task/claim", headers={"X-CSRF-Token": "forged"})
+    wrong = page.request.post(
+        "/api/v1/tasks/00000000-0000-4000-8000-000000000000/claim", headers={"X-CSRF-Token": "forged"}
+    )
     assert wrong.status == 403
-    passed = page.request.post("/api/v1/tasks/no-such-task/claim", headers={"X-CSRF-Token": csrf})
+    passed = page.request.post(
+        "/api/v1/tasks/00000000-0000-4000-8000-000000000000/claim", headers={"X-CSRF-Token": csrf}
+    )
     assert passed.status == 404  # past the CSRF check: the task does not exist
     # a logout form without the token is refused; with it, the token is revoked server-side
     bare = page.request.post("/logout", form={"csrf": "forged"}, max_redirects=0)
@@ -83,7 +87,9 @@ def test_pages_a_role_may_not_use_are_refused(office):
     o = office()
     o.expect_error(403, "/processes")
     page = o.login("auditor1")
-    expect(page.get_by_role("navigation", name="主导航").get_by_role("link")).to_have_text(["案件", "统计"])
+    expect(page.get_by_role("navigation", name="主导航").get_by_role("link")).to_have_text(
+        ["案件", "统计", "审计"]
+    )
     page.goto("/processes")
     expect(page.get_by_role("heading", level=1)).to_have_text("无权访问")
     expect(page.locator("main")).to_contain_text("您的岗位无权部署和迁移流程")

@@ -1,6 +1,7 @@
 """A survey case worked entirely in the browser: the surveyor fills the 全民参保登记表 (an invalid ID
 number first, refused on the field), the platform returns it with a reason, the surveyor corrects it,
-the platform and the county approve, and the case page shows the path taken in the diagram."""
+the platform and the county approve, the case page shows the path taken in the diagram, and an auditor
+finds the case's events and who read the person's data, and verifies the audit chain."""
 
 import re
 
@@ -174,3 +175,31 @@ def test_survey_case_from_survey_to_approval(api, office):
     expect(page.locator("#history")).to_contain_text(REASON)
     expect(page.locator("#case-data")).to_contain_text("13905310001")
     county.shot("case-page")
+
+    # 审计员: the case's events, who read the person's data, and the chain verified
+    auditor = office()
+    page = auditor.login("auditor1")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="审计").click()
+    page.get_by_label("案件号").fill(str(case_id))
+    page.get_by_role("button", name="查询", exact=True).click()
+    events = page.locator("#events tbody")
+    expect(events).to_contain_text(person[:6] + "********" + person[-4:])  # masked for the auditor
+    page.locator("#filters select[name=action]").select_option(label="任务（task.*）")
+    page.get_by_role("button", name="查询", exact=True).click()
+    expect(events.locator('tr[data-action="task.complete"]')).to_have_count(4)  # survey twice, two approvals
+    expect(events.locator('tr[data-action="task.return"]')).to_contain_text(REASON)
+    expect(events.locator("tr:not([data-action^='task.'])")).to_have_count(0)
+    page.locator("#filters select[name=action]").select_option(label="案件（case.*）")
+    page.get_by_role("button", name="查询", exact=True).click()
+    expect(events.locator('tr[data-action="case.start"]')).to_contain_text("platform1")
+    expect(page.get_by_role("link", name="导出签名的经办记录（JSON）")).to_be_visible()
+    auditor.shot("audit-events")
+    page.get_by_label("公民身份号码", exact=True).last.fill(person)
+    page.get_by_role("button", name="查询访问记录").click()
+    readers = page.locator("#access tbody")
+    expect(readers).to_contain_text("surveyor1")
+    expect(readers).to_contain_text("county1")
+    page.get_by_role("button", name="校验审计日志").click()
+    expect(page.locator("#verify-result .verdict")).to_contain_text("审计日志完整")
+    expect(page.locator("#verify-result")).not_to_contain_text("null")
+    auditor.shot("audit-verified")

@@ -44,8 +44,9 @@ function timeline(events) {
   list.append(...shown.map((e) => h("li", { dataset: { action: e.action } },
     timeEl(e.at), " ",
     h("span", { class: "actor" }, `${e.actor}${e.role ? `（${ROLE_NAMES[e.role] || e.role}）` : ""}`), " ",
-    h("strong", {}, ACTIONS[e.action] || e.action), " ",
-    h("span", {}, describe(e, (pointer) => titleAt(registrationSchema, pointer))))));
+    h("strong", {}, e.title || ACTIONS[e.action] || e.action), " ",
+    h("span", {}, describe(e, (pointer) => titleAt(registrationSchema, pointer))),
+    e.warning && h("p", { class: "field-error" }, e.warning))));
 }
 
 async function formData(c) {

@@ -13,6 +13,12 @@ export const ACTIONS = {
   "authorization.grant": "授予审定授权", "authorization.revoke": "撤销审定授权", "report.export": "导出报表",
 };
 
+// Why personal data was read (the `purpose` of a `person.read` event).
+export const PURPOSES = {
+  list: "列表", task_form: "办理表单", case_view: "案件详情", case_history: "经办过程", history: "变更历史",
+  prefill: "预填登记表", missing: "待采集项目", export: "导出",
+};
+
 // `fieldTitle(pointer)` names a 登记表 field for registry changes.
 export function describe(e, fieldTitle = (p) => p) {
   const p = e.payload || {};
@@ -27,7 +33,7 @@ export function describe(e, fieldTitle = (p) => p) {
     case "task.ready": return `${p.name || p.task || ""}（${ROLE_NAMES[p.role] || p.role || ""}）`;
     case "gateway.taken": return p.name || p.gateway || "";
     case "service.run": return p.operation || p.task || "";
-    case "person.read": return p.route || p.purpose || "";
+    case "person.read": return [PURPOSES[p.purpose] || p.purpose, p.route].filter(Boolean).join("，");
     case "case.start": return `版本 ${p.version ?? ""}`;
     case "registry.field_change": return `${fieldTitle(p.field)}：${p.old ?? "（空）"} → ${p.new ?? "（空）"}`;
     case "registry.store": return p.created ? "新增登记" : `更新 ${(p.changes || []).length} 项`;
