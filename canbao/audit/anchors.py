@@ -26,7 +26,6 @@ from canbao.actors import Actor
 from canbao.db import utcnow
 
 from . import signing
-from .chain import format_time
 from .models import AuditChainHead, AuditEvent
 from .service import record
 from .verify import AnchorPoint
@@ -70,7 +69,7 @@ def write(session: Session, store: AnchorStore, *, actor: Actor, data_dir: Path)
     chains = [{"chain": h.chain, "seq": h.seq, "hash": h.hash} for h in heads]
     events = sum(h.seq for h in heads)
     document = signing.signer(data_dir).sign(
-        {"type": KIND, "version": 1, "at": format_time(at), "events": events, "chains": chains}
+        {"type": KIND, "version": 1, "at": at.isoformat(), "events": events, "chains": chains}
     )
     body = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode()
     key = f"{PREFIX}{at:%Y/%m/%d}/{at:%Y%m%dT%H%M%S%fZ}.json"

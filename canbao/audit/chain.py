@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, select, update
@@ -28,6 +28,8 @@ from .models import AuditChainHead, AuditEvent
 CHAINS = 16
 GENESIS = "0" * 64
 SEP = "\x1f"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 PENDING = "audit.pending"
 MARKS = "audit.savepoints"
 
@@ -76,13 +78,9 @@ def canonical_json(payload: Any) -> str:
 
 
 def format_time(at: datetime) -> str:
-    """UTC with microseconds and `Z` (`2026-11-29T08:30:00.000000Z`), as verify.sql_canonical_text
-    renders it in PostgreSQL."""
-    if at.utcoffset():
-        at = at.astimezone(UTC)
-    elif at.tzinfo is None:
-        raise ValueError("naive datetime in an audit event")
-    return at.isoformat(timespec="microseconds")[:-6] + "Z"
+    """Microseconds since 1970-01-01 UTC, exact. PostgreSQL renders the same integer cheaply
+    (verify.sql_canonical_text), where a formatted date would cost verify a fifth of its time."""
+    return str((at - EPOCH) // MICROSECOND)
 
 
 def clean(text: str | None) -> str:

@@ -22,7 +22,7 @@ from canbao.actors import Actor
 from canbao.db import utcnow
 
 from . import history, signing
-from .chain import FIELDS, event_hash, format_time
+from .chain import FIELDS, event_hash
 from .models import AuditEvent
 from .service import record
 
@@ -38,7 +38,7 @@ def case_history(session: Session, *, actor: Actor, case: dict[str, Any], data_d
     document = {
         "type": KIND,
         "version": 1,
-        "exported_at": format_time(now),
+        "exported_at": now.isoformat(),
         "exported_by": {"sub": actor.sub, "role": actor.role, "area": actor.area},
         "case": case,
         "timeline": entries,
@@ -62,7 +62,7 @@ def _event(e: AuditEvent) -> dict[str, Any]:
     return {
         "id": e.id,
         **{name: getattr(e, name) for name in FIELDS if name != "at"},
-        "at": format_time(e.at),
+        "at": e.at.isoformat(timespec="microseconds"),
         "hash": e.hash,
     }
 
@@ -114,7 +114,7 @@ def check(content: bytes, *, keys: dict[str, Any]) -> ExportCheck:
     for i, e in enumerate(events):
         try:
             fields = {name: e[name] for name in FIELDS}
-            fields["at"] = datetime.fromisoformat(e["at"].replace("Z", "+00:00"))
+            fields["at"] = datetime.fromisoformat(e["at"])
             if event_hash(**fields) != e["hash"]:
                 result.fail(f"第 {i + 1} 个事件（链 {e['chain']} 第 {e['seq']} 号）的内容与其哈希不符")
             by_position[(e["chain"], e["seq"])] = e

@@ -165,7 +165,8 @@ def sql_canonical_text(alias: str) -> str:
     return (
         "concat_ws(E'\\x1f', "
         f"{a}.chain::text, {a}.seq::text, "
-        f"""to_char({a}.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), """
+        # epoch seconds as a double are exact to well under a microsecond until the year 2255
+        f"(date_part('epoch', {a}.at) * 1000000)::bigint::text, "
         f"{a}.actor_sub, {a}.actor_role, {a}.area, coalesce({a}.client_addr, ''), {a}.action, "
         f"{a}.object_type, {a}.object_id, coalesce({a}.case_id::text, ''), coalesce({a}.person_id, ''), "
         f"{a}.payload, {a}.prev_hash)"
