@@ -194,3 +194,25 @@ def test_the_area_and_day_are_checked(any_db):
         queries.persons(
             s, actor=COUNTY, sc=queries.scope(COUNTY, area=None, as_of=None, by=None), indicator="x"
         )
+
+
+def test_triggers_queue_only_changes_that_can_move_a_figure(any_db):
+    setup_office(any_db)
+
+    def queued(statement: str) -> set[str]:
+        with any_db.sessions() as s, s.begin():
+            s.execute(text(statement))
+            found = set(s.scalars(text("SELECT person_id FROM stats_dirty")))
+            s.execute(text("DELETE FROM stats_dirty"))
+            return found
+
+    assert queued("UPDATE flag SET last_seen_run_id = 99, reasons = reasons") == set()
+    assert queued(f"UPDATE flag SET status = 'cleared' WHERE person_id = '{P['D']}'") == {P["D"]}
+    assert queued(f"UPDATE enrollment SET superseded_at = recorded_at WHERE person_id = '{P['A']}'") == {
+        P["A"]
+    }
+    phone = "INSERT INTO field_change (person_id, field, old, new, at, source, actor_sub) VALUES "
+    assert queued(phone + f"('{P['C']}', '/phone', NULL, '1', '2026-01-01', 'case', 't')") == set()
+    assert queued(
+        phone + f"('{P['C']}', '/uninsured_reason/code', NULL, '01', '2026-01-01', 'case', 't')"
+    ) == {P["C"]}
