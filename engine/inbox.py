@@ -124,10 +124,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         key, task_id = raw.rsplit("|", 1)
-        at = datetime.fromisoformat(key)
-        if at.tzinfo is None:
-            raise ValueError("naive time in cursor")
-        return at, int(task_id)
+        at, row_id = datetime.fromisoformat(key), int(task_id)
+        if at.tzinfo is None or not 0 < row_id < 2**63:
+            raise ValueError("not a cursor this inbox issued")
+        return at, row_id
     except (ValueError, UnicodeDecodeError) as err:
         raise Invalid([FieldError("/after", "cursor.invalid", "分页游标无效")]) from err
 

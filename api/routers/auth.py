@@ -8,17 +8,21 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from canbao.actors import ROLES
-from canbao.errors import CanbaoError
+from canbao.errors import CanbaoError, FieldError, Invalid
 
 from ..auth import service as users
 from ..auth.tokens import TokenService
 from ..deps import CurrentActor, Db, bearer_scheme, client_addr, token_from_request
+from ..inputs import has_control
 
 router = APIRouter(tags=["auth 登录"])
 
 
 @router.post("/auth/token", summary="登录，换取访问令牌（OAuth2 密码模式）")
 def issue_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict:
+    bad = [f"/{name}" for name in ("username", "password") if has_control(getattr(form, name))]
+    if bad:
+        raise Invalid([FieldError(pointer, "text.control_character", "不能包含控制字符") for pointer in bad])
     failure: CanbaoError | None = None
     with request.app.state.sessions() as session, session.begin():
         # Committed whether or not the login succeeds, so failed attempts count towards the limit.

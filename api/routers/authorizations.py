@@ -12,7 +12,8 @@ from canbao.actors import Actor
 
 from ..auth import authorizations
 from ..auth.models import CountyAuthorization
-from ..deps import Db, permit
+from ..deps import Db, RowId, permit
+from ..inputs import Text
 
 router = APIRouter(tags=["authorizations 审定授权"])
 Reader = Annotated[Actor, Depends(permit("authorizations.read"))]
@@ -23,7 +24,7 @@ class Grant(BaseModel):
     county: str = Field(pattern=r"^\d{6}$", description="县（区）行政区划代码")
     valid_from: AwareDatetime
     valid_to: AwareDatetime | None = None
-    note: str | None = Field(default=None, max_length=500)
+    note: Text | None = Field(default=None, max_length=500)
 
 
 def view(row: CountyAuthorization, now: datetime | None = None) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def grant(body: Grant, actor: CityAdmin, db: Db) -> dict[str, Any]:
 
 
 @router.delete("/authorizations/{authorization_id}", summary="撤销授权（立即停止审定）")
-def revoke(authorization_id: int, actor: CityAdmin, db: Db) -> dict[str, Any]:
+def revoke(authorization_id: RowId, actor: CityAdmin, db: Db) -> dict[str, Any]:
     return view(authorizations.revoke(db, actor=actor, authorization_id=authorization_id))
 
 

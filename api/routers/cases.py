@@ -20,7 +20,8 @@ from registry import persons
 from registry.models import SurveyTeam
 
 from .. import masking, reach
-from ..deps import Db, permit
+from ..deps import MAX_ID, Db, RowId, permit
+from ..inputs import NAME, NO_CONTROL
 from ..policy import START_ROLES
 from .audit import timeline_view
 from .tasks import task_view
@@ -31,12 +32,12 @@ Reader = Annotated[Actor, Depends(permit("cases.read"))]
 
 
 class StartCase(BaseModel):
-    process: str = Field(min_length=1, max_length=100, description="流程标识，如 survey_registration")
-    person_id: str | None = Field(default=None, max_length=18, description="公民身份号码")
+    process: str = Field(min_length=1, max_length=100, pattern=NAME, description="流程标识")
+    person_id: str | None = Field(default=None, max_length=18, pattern=NO_CONTROL, description="公民身份号码")
     area: str | None = Field(
         default=None, pattern=r"^\d{6,12}$", description="案件所属区划（默认取人员的管理区划）"
     )
-    team_id: int | None = Field(default=None, ge=1, description="入户调查小组")
+    team_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="入户调查小组")
 
 
 def case_view(case: Case, actor: Actor) -> dict[str, Any]:
@@ -119,11 +120,11 @@ def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
 def list_cases(
     actor: Reader,
     db: Db,
-    process: Annotated[str | None, Query(max_length=100)] = None,
+    process: Annotated[str | None, Query(max_length=100, pattern=NAME)] = None,
     status: Literal["running", "waiting", "completed"] | None = None,
-    person_id: Annotated[str | None, Query(max_length=18)] = None,
+    person_id: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{14,17}[0-9Xx]$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="上一页最后一条的案件号")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="上一页最后一条的案件号")] = None,
 ) -> dict[str, Any]:
     stmt = select(Case)
     if actor.has_role("citizen") and len(actor.roles) == 1:
@@ -148,7 +149,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", summary="案件详情")
-def get_case(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
+def get_case(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     case = _case(db, actor, case_id)
     now = utcnow()
     tasks = db.scalars(select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.id)).all()
@@ -173,7 +174,7 @@ def get_case(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}/history", summary="案件经办过程：流程、决定及理由、字段变更、材料、查阅")
-def history(case_id: int, actor: Reader, db: Db) -> list[dict[str, Any]]:
+def history(case_id: RowId, actor: Reader, db: Db) -> list[dict[str, Any]]:
     case = _case(db, actor, case_id)
     entries = case_history.timeline(
         db, actor=actor, case_id=case.id, area=case.area, person_id=case.person_id
@@ -182,7 +183,7 @@ def history(case_id: int, actor: Reader, db: Db) -> list[dict[str, Any]]:
 
 
 @router.get("/cases/{case_id}/diagram", summary="流程图及已完成、当前环节")
-def diagram(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
+def diagram(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     case = _case(db, actor, case_id)
     definition = definitions.get(db, definition_id=case.definition_id)
     path = cases.path(db, case=case)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from pydantic import BaseModel, Field
 
 from canbao import audit
@@ -20,8 +20,11 @@ from .. import masking, reach
 from ..auth import authorizations
 from ..auth import service as users
 from ..deps import Db, permit
+from ..inputs import NAME, NO_CONTROL, Text, control_errors
 
 router = APIRouter(tags=["tasks 待办任务"])
+Role = Literal["surveyor", "platform_reviewer", "county_approver", "citizen"]
+TaskId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{1,36}$", description="任务号")]
 Reader = Annotated[Actor, Depends(permit("tasks.read"))]
 Worker = Annotated[Actor, Depends(permit("tasks.work"))]
 Lead = Annotated[Actor, Depends(permit("tasks.assign"))]
@@ -70,10 +73,12 @@ class InboxFilters:
 
     def __init__(
         self,
-        role: Annotated[str | None, Query(max_length=32, description="岗位")] = None,
+        role: Annotated[Role | None, Query(description="岗位")] = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="区划代码")] = None,
-        process: Annotated[str | None, Query(max_length=100, description="流程标识")] = None,
-        q: Annotated[str | None, Query(max_length=64, description="姓名或身份号码")] = None,
+        process: Annotated[str | None, Query(max_length=100, pattern=NAME, description="流程标识")] = None,
+        q: Annotated[
+            str | None, Query(max_length=64, pattern=NO_CONTROL, description="姓名或身份号码")
+        ] = None,
     ) -> None:
         self.role, self.area, self.process, self.text = role, area, process, q
 
@@ -90,7 +95,9 @@ def list_tasks(
     overdue: bool | None = None,
     sort: Literal["due", "age"] = "due",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    after: Annotated[str | None, Query(max_length=200, description="上一页返回的 next")] = None,
+    after: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_=-]+$", description="上页的 next")
+    ] = None,
 ) -> dict[str, Any]:
     page = inbox.query(
         db,
@@ -129,7 +136,7 @@ def task_counts(actor: Reader, db: Db, filters: Filters) -> dict[str, int]:
 
 
 @router.get("/tasks/{task_id}", summary="任务详情：表单、预填数据、案件版本")
-def get_task(task_id: str, actor: Reader, db: Db) -> dict[str, Any]:
+def get_task(task_id: TaskId, actor: Reader, db: Db) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     case = cases.get(db, actor=actor, case_id=row.case_id)
     detail = cases.task_detail(db, case=case, task_guid=row.task_guid)
@@ -150,7 +157,7 @@ def get_task(task_id: str, actor: Reader, db: Db) -> dict[str, Any]:
 
 
 @router.post("/tasks/{task_id}/claim", summary="认领任务")
-def claim(task_id: str, actor: Worker, db: Db) -> dict[str, Any]:
+def claim(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     _task(db, actor, task_id)
     return task_view(cases.claim(db, actor=actor, task_id=task_id), actor, utcnow())
 
@@ -162,7 +169,7 @@ class NotClaimed(CanbaoError):
 
 
 @router.post("/tasks/{task_id}/unclaim", summary="退回任务池（本人认领的，或由平台、县级负责人退回）")
-def unclaim(task_id: str, actor: Worker, db: Db) -> dict[str, Any]:
+def unclaim(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     if row.assignee is None:
         raise NotClaimed()
@@ -171,11 +178,11 @@ def unclaim(task_id: str, actor: Worker, db: Db) -> dict[str, Any]:
 
 
 class Assignment(BaseModel):
-    assignee: str = Field(min_length=1, max_length=64, description="被分派的用户名")
+    assignee: str = Field(min_length=1, max_length=64, pattern=NAME, description="被分派的用户名")
 
 
 @router.post("/tasks/{task_id}/assign", summary="分派任务给本区域有该岗位的用户（平台、县级负责人）")
-def assign(task_id: str, body: Assignment, actor: Lead, db: Db) -> dict[str, Any]:
+def assign(task_id: TaskId, body: Assignment, actor: Lead, db: Db) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     if row.role not in reach.led_roles(actor):
         raise Forbidden(f"您的岗位不能分派“{row.title}”任务", reason="not_lead")
@@ -198,25 +205,28 @@ def assign(task_id: str, body: Assignment, actor: Lead, db: Db) -> dict[str, Any
 
 @router.post("/tasks/{task_id}/complete", summary="提交表单，办结任务（If-Match：案件版本）")
 def complete(
-    task_id: str,
+    task_id: TaskId,
     actor: Worker,
     db: Db,
     data: Annotated[dict[str, Any], Body(description="表单数据（JSON 对象），按任务的表单校验")],
     if_match: Annotated[str | None, Header(description="案件版本（GET /tasks/{id} 的 case_version）")] = None,
 ) -> dict[str, Any]:
+    errors = control_errors(data)
+    if errors:
+        raise Invalid(errors)
     return _complete(db, actor, task_id, data, _version(if_match))
 
 
 class Return(BaseModel):
-    reason: str = Field(min_length=2, max_length=500, description="退回原因（必填）")
-    return_items: list[str] = Field(
+    reason: Text = Field(min_length=2, max_length=500, description="退回原因（必填）")
+    return_items: list[Annotated[str, Field(max_length=200, pattern=r"^(/[^\x00-\x1f]*)*$")]] = Field(
         default_factory=list, max_length=50, description="需补正的字段（JSON 指针）"
     )
 
 
 @router.post("/tasks/{task_id}/return", summary="退回补正（须填写原因）")
 def return_task(
-    task_id: str,
+    task_id: TaskId,
     body: Return,
     actor: Worker,
     db: Db,
@@ -230,7 +240,7 @@ def _task(db, actor: Actor, task_id: str) -> CaseTask:
     return reach.check_task(actor, cases.get_task(db, actor=actor, task_id=task_id))
 
 
-def _complete(db, actor: Actor, task_id: str, data: Any, version: int) -> dict[str, Any]:
+def _complete(db, actor: Actor, task_id: TaskId, data: Any, version: int) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     if row.role == "county_approver" and actor.has_role("county_approver"):
         authorizations.require(db, county=row.area[:6])

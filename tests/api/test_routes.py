@@ -3,6 +3,7 @@ the reason), and answered for the roles it does; bodies capped; errors always pr
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from api.routers import auth, authorizations, cases, definitions, forms, persons
 from canbao.config import PROJECT_ROOT
 from canbao.db import utcnow
 
-from ..engine.office import id_number
+from ..engine.office import id_number, registration
 
 TASK = "00000000-0000-4000-8000-000000000001"
 PERSON = id_number(seq="777")
@@ -211,3 +212,38 @@ def test_health_and_docs(api):
     assert {"/api/v1/tasks", "/api/v1/tasks/counts", "/api/v1/cases", "/api/v1/persons/{id_number}"} <= set(
         spec["paths"]
     )
+
+
+def test_ids_beyond_64_bits_are_bad_input_not_server_errors(api):
+    huge = str(2**63)
+    r = api.get(f"/cases/{huge}", "county1")
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/path/case_id"
+    assert api.delete(f"/authorizations/{huge}", "city1").status_code == 422
+    assert api.get("/cases", "county1", params={"before": huge}).status_code == 422
+    cursor = base64.urlsafe_b64encode(f"2026-01-01T00:00:00+00:00|{huge}".encode()).decode()
+    assert api.get("/tasks", "platform1", params={"after": cursor}).status_code == 422
+    team = api.post("/cases", "platform1", json={"process": "survey_registration", "team_id": 2**63})
+    assert team.status_code == 422 and team.json()["errors"][0]["pointer"] == "/team_id"
+
+
+def test_control_characters_are_bad_input_with_the_field_named(api):
+    login = api.client.post("/api/v1/auth/token", data={"username": "\x00", "password": "x\x00"})
+    assert login.status_code == 422
+    assert {e["pointer"] for e in login.json()["errors"]} == {"/username", "/password"}
+    assert api.get("/tasks", "platform1", params={"q": "张\x00"}).status_code == 422
+    assert api.get("/tasks/%00", "platform1").status_code == 422
+    note = api.post(
+        "/authorizations",
+        "city1",
+        json={"county": "370103", "valid_from": "2026-01-01T00:00:00Z", "note": "bad\x00"},
+    )
+    assert note.status_code == 422 and note.json()["errors"][0]["pointer"] == "/note"
+    person = id_number(seq="778")
+    case_id = api.start_survey(person)
+    task = api.task_of(case_id).task_guid
+    data = registration(person)
+    data["residence"]["address"] = "解放路\x001号"
+    r = api.post(f"/tasks/{task}/complete", "surveyor1", json=data, headers={"If-Match": "1"})
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {"pointer": "/residence/address", "code": "text.control_character", "message": "不能包含控制字符"}
+    ]
