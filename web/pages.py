@@ -206,6 +206,13 @@ def processes(request: Request, actor: PageActor) -> Response:
     )
 
 
+@router.get("/processes/{key}/diff", response_class=HTMLResponse)
+def process_diff(request: Request, actor: PageActor, key: Annotated[str, Path(max_length=100)]) -> Response:
+    return render(
+        request, actor, "diff.html", page="processes", need="definitions.write", title="版本对比", key=key
+    )
+
+
 @router.get("/stats", response_class=HTMLResponse)
 def stats(request: Request, actor: PageActor) -> Response:
     return render(request, actor, "stats.html", page="stats", need="stats.read", title="统计分析")

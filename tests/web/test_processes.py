@@ -77,3 +77,50 @@ def test_manager_edits_labels_sees_problems_on_elements_and_saves_version_2(api,
     ).text
     assert f'name="{NEW_NAME}"' in xml and 'name="基层平台"' in xml
     assert '<spiffworkflow:property name="formKey" value="registration"' in xml  # extensions kept
+
+
+def test_manager_compares_versions_side_by_side_and_migrates_a_waiting_case(api, office):
+    case_id = api.start_survey("370102199001011231")  # waits at the survey task on version 1
+    xml = api.client.get(
+        "/api/v1/definitions/survey_registration/versions/1/xml", headers=api.as_("manager1")
+    ).text
+    v2 = xml.replace('name="基层平台初审"', 'name="基层平台初审（复核）"')
+    r = api.client.post(
+        "/api/v1/definitions?comment=初审改名",
+        content=v2.encode(),
+        headers={**api.as_("manager1"), "Content-Type": "application/xml"},
+    )
+    assert r.status_code == 201, r.text
+
+    o = office()
+    page = o.login("manager1")
+    page.on("dialog", lambda dialog: dialog.accept())
+    process = page.locator('#definitions > li[data-key="survey_registration"]')
+    expect(process.locator('li[data-version="2"] .badge')).to_have_text("当前版本")
+    expect(process.locator('li[data-version="1"]')).to_contain_text("运行中 1 件")
+    process.get_by_role("link", name="对比版本、迁移案件").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("入户调查登记 · 版本对比")
+    changed = page.locator("#changes tbody tr.diff-changed")
+    expect(changed).to_have_count(1)
+    expect(changed).to_contain_text("基层平台初审（复核）（initial_review）")
+    expect(changed).to_contain_text("基层平台初审 → 基层平台初审（复核）")
+    for side in ("left", "right"):
+        element = page.locator(f'#{side} g.djs-element[data-element-id="initial_review"]')
+        expect(element).to_have_class(re.compile("cb-changed"))
+    o.shot("diff")
+
+    page.get_by_role("button", name="试运行").click()
+    expect(page.locator("#migration")).to_contain_text("已完成")
+    expect(page.locator('#migration-items tr[data-outcome="movable"]')).to_contain_text(f"案件 {case_id}")
+    assert api.get(f"/cases/{case_id}/diagram", "county1").json()["version"] == 1  # a dry run changes nothing
+    page.get_by_role("button", name="执行迁移").click()
+    expect(page.locator('#migration-items tr[data-outcome="migrated"]')).to_contain_text(f"案件 {case_id}")
+    assert api.get(f"/cases/{case_id}/diagram", "county1").json()["version"] == 2
+    o.shot("migrated")
+
+    page.get_by_role("link", name="流程管理").first.click()
+    version1 = process.locator('li[data-version="1"]')
+    version1.get_by_role("button", name="停用").click()
+    expect(version1.locator(".badge")).to_have_text("已停用")
+    expect(page.locator("#status")).to_contain_text("已停用：入户调查登记 版本 1")

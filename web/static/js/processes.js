@@ -23,26 +23,49 @@ let marked = [];
 let selected = null;
 
 async function loadDefinitions() {
-  const rows = await get("/definitions");
-  const byKey = new Map();
-  for (const row of rows) {
-    if (!byKey.has(row.key)) byKey.set(row.key, []);
-    byKey.get(row.key).push(row);
-  }
+  const keys = [...new Set((await get("/definitions")).map((row) => row.key))];
+  const all = await Promise.all(keys.map((key) => get(`/definitions/${encodeURIComponent(key)}/versions`)));
   clear(list);
-  for (const [key, versions] of byKey) {
-    versions.sort((a, b) => b.version - a.version);
+  keys.forEach((key, i) => {
+    const versions = all[i].sort((a, b) => b.version - a.version);
     list.append(h("li", { dataset: { key } },
       h("h3", {}, versions[0].name || key), h("p", { class: "sub mono" }, key),
-      h("ul", { class: "versions" }, versions.map((v) => h("li", {},
-        h("button", {
-          type: "button", class: "version", "aria-pressed": String(current?.key === key && current?.version === v.version),
-          dataset: { version: v.version }, onclick: () => open(v),
-        }, `版本 ${v.version}`),
-        h("span", { class: "sub" }, ` ${v.deployed_by}，${time(v.deployed_at)}`,
-          v.retired_at ? "，已停用" : v.published_at ? "，已发布" : "，未发布"),
-        v.comment && h("div", { class: "sub" }, v.comment))))));
+      h("ul", { class: "versions" }, versions.map((v) => versionItem(key, v))),
+      versions.length > 1 && h("a", { href: `/processes/${encodeURIComponent(key)}/diff`, class: "button" }, "对比版本、迁移案件")));
+  });
+}
+
+function versionItem(key, v) {
+  const state = v.current ? "当前版本" : v.retired_at ? "已停用" : v.published_at ? "已发布" : "未发布";
+  const used = v.cases.open + v.cases.completed;
+  const act = (label, action) => h("button", { type: "button", class: "small", onclick: () => manage(v, action) }, label);
+  return h("li", { dataset: { version: v.version } },
+    h("button", {
+      type: "button", class: "version", "aria-pressed": String(current?.key === key && current?.version === v.version),
+      dataset: { version: v.version }, onclick: () => open(v),
+    }, `版本 ${v.version}`),
+    h("span", { class: `badge${v.current ? " badge-ok" : ""}` }, state),
+    h("div", { class: "sub" }, `${v.deployed_by}，${time(v.deployed_at)}；运行中 ${v.cases.open} 件，已办结 ${v.cases.completed} 件`),
+    v.comment && h("div", { class: "sub" }, v.comment),
+    h("div", { class: "row-actions" },
+      !v.current && !v.retired_at && act("发布", "publish"),
+      !v.retired_at && act("停用", "retire"),
+      used === 0 && !v.current && act("删除", "delete")));
+}
+
+const ACTIONS = { publish: "发布", retire: "停用", delete: "删除" };
+
+async function manage(v, action) {
+  const path = `/definitions/${encodeURIComponent(v.key)}/versions/${v.version}`;
+  if (action === "delete" && !window.confirm(`确定删除 ${v.name || v.key} 版本 ${v.version}？`)) return;
+  try {
+    if (action === "delete") await api("DELETE", path);
+    else await api("POST", `${path}/${action}`);
+    announce(`已${ACTIONS[action]}：${v.name || v.key} 版本 ${v.version}`, "ok");
+  } catch (err) {
+    announceProblem(err);
   }
+  await loadDefinitions();
 }
 
 async function open(definition) {
