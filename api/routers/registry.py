@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
+from canbao import audit
 from canbao.actors import Actor
 from canbao.casework import open_survey_cases
 from canbao.errors import FieldError, Invalid, NotFound
@@ -67,6 +68,7 @@ def rejections(import_id: int, actor: Importer, db: Db) -> FileResponse:
     record = imports.get(db, import_id=import_id)
     if record is None or not record.rejection_file or not Path(record.rejection_file).exists():
         raise NotFound("没有该导入的拒绝文件")
+    audit.record(db, actor=actor, action="import.export", object_type="data_import", object_id=import_id)
     return FileResponse(
         record.rejection_file, media_type="text/csv", filename=f"import-{import_id}-rejected.csv"
     )

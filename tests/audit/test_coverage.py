@@ -194,3 +194,19 @@ def test_user_changes(api, monkeypatch):
     assert (created.actor_sub, _payload(created)["roles"], created.area) == ("cli", ["auditor"], "3701")
     assert _one(api, "user.disable", object_id="auditor7").actor_sub == "cli"
     assert _one(api, "user.set_password", object_id="auditor7").payload == "{}"  # never the password
+
+
+def test_imports_and_the_download_of_rejected_rows(api):
+    person = id_number(seq="307")  # odd: male
+    row = f"{person},居民,男,{person[6:10]}-{person[10:12]}-{person[12:14]},370102001002,解放路1号,正常\n"
+    content = (
+        "公民身份号码,姓名,性别,出生日期,户籍地区划,户籍地址,管理状态\n" + row + "123,bad,row,,,,\n"
+    ).encode()
+    r = api.post(
+        "/imports", "county1", files={"file": ("p.csv", content, "text/csv")}, data={"kind": "population"}
+    )
+    assert r.status_code == 201, r.text
+    applied = _one(api, "import.apply", actor_sub="county1")
+    assert (_payload(applied)["accepted"], _payload(applied)["rejected"]) == (1, 1)
+    assert api.get(f"/imports/{r.json()['id']}/rejections.csv", "county1").status_code == 200
+    assert _one(api, "import.export", object_id=str(r.json()["id"])).actor_sub == "county1"
