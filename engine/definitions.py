@@ -154,11 +154,12 @@ def delete(session: Session, *, actor: Actor, key: str, version: int) -> None:
         .select_from(MigrationJob)
         .where(
             MigrationJob.status != "done",
-            MigrationJob.to_definition_id == definition.id,
+            (MigrationJob.to_definition_id == definition.id)
+            | (MigrationJob.from_definition_id == definition.id),
         )
     )
     if jobs:
-        raise VersionInUse(f"{key} 版本 {version} 是未完成的迁移任务的目标版本")
+        raise VersionInUse(f"{key} 版本 {version} 有未完成的迁移任务")
     _record(session, actor, "definition.delete", definition, {"sha256": definition.sha256})
     session.add(
         DeletedDefinition(

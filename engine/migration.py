@@ -338,6 +338,23 @@ def _apply(workflow: BpmnWorkflow, plan: Plan, assessment: _Assessment) -> None:
     workflow.definition_id = plan.to_id
 
 
+def _stranded(workflow: BpmnWorkflow, plan: Plan) -> list[str]:
+    """Tasks left on a spec the target version does not have: the stored state would not load."""
+    found = [
+        t.task_spec.name
+        for t in workflow.tasks.values()
+        if t.task_spec.name not in plan.target.spec.task_specs
+    ]
+    for sp in workflow.subprocesses.values():
+        specs = plan.target.subprocess_specs[sp.spec.name].task_specs
+        found += [t.task_spec.name for t in sp.tasks.values() if t.task_spec.name not in specs]
+    return sorted(set(found))
+
+
+def _stranded_verdict(stranded: list[str], before: list[dict[str, str]]) -> Verdict:
+    return Verdict("refused", f"迁移后这些环节在新版本中不存在：{'、'.join(stranded)}", {"at": before})
+
+
 def _skip(case: Case | None, plan: Plan, from_id: int) -> Verdict | None:
     if case is None or case.status not in OPEN:
         return Verdict("skipped", "案件已办结")
@@ -361,6 +378,9 @@ def dry_run_case(case: Case | None, plan: Plan, from_id: int) -> Verdict:
             "refused", _refusal(assessment.blockers), {"at": before, "blockers": assessment.blockers}
         )
     _apply(workflow, plan, assessment)
+    stranded = _stranded(workflow, plan)
+    if stranded:
+        return _stranded_verdict(stranded, before)
     report = {
         "at": before,
         "will_be_at": _position(workflow),
@@ -382,11 +402,12 @@ def migrate_case(session: Session, case: Case, plan: Plan, from_id: int) -> Verd
         return Verdict(
             "refused", _refusal(assessment.blockers), {"at": before, "blockers": assessment.blockers}
         )
-    ready_changed = any(
-        t.task_spec in plan.changes for t in workflow.get_tasks(state=TaskState.READY, manual=True)
-    )
+    inbox_before = _inbox_fields(workflow)
     step = Step.begin(session, case, SYSTEM, plan.target, workflow)
     _apply(workflow, plan, assessment)
+    stranded = _stranded(workflow, plan)
+    if stranded:
+        return _stranded_verdict(stranded, before)
     if timers:
         # Reset timers have new deadlines; the step writes their wake-ups afresh from the workflow.
         session.execute(delete(CaseWakeup).where(CaseWakeup.case_id == case.id, CaseWakeup.kind == "timer"))
@@ -411,27 +432,38 @@ def migrate_case(session: Session, case: Case, plan: Plan, from_id: int) -> Verd
     )
     step.finish(deferred)
     case.definition_id = plan.to_id
-    if ready_changed:
-        _refresh_ready_rows(session, case, workflow)
-    # The stored state must load on the new version; if not, the whole step rolls back.
-    serializer.loads(case.state, plan.target)
+    _refresh_ready_rows(session, inbox_before, _inbox_fields(workflow))
     return Verdict("migrated", None, report)
 
 
-def _refresh_ready_rows(session: Session, case: Case, workflow: BpmnWorkflow) -> None:
-    """Inbox rows of tasks that stayed ready take the new version's title, role and form; a claim
-    made under another role is released."""
-    ready = {str(t.id): t.task_spec for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    rows = session.scalars(select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready"))
-    for row in rows:
-        spec = ready.get(row.task_guid)
-        if spec is None:
+def _inbox_fields(workflow: BpmnWorkflow) -> dict[str, dict[str, str | None]]:
+    """What the inbox shows of each ready user task, by task id."""
+    return {
+        str(t.id): {
+            "spec_name": t.task_spec.bpmn_id,
+            "title": t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+            "role": role_of(t.task_spec),
+            "form_key": properties(t.task_spec).get("formKey"),
+        }
+        for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+    }
+
+
+def _refresh_ready_rows(
+    session: Session, before: dict[str, dict[str, str | None]], after: dict[str, dict[str, str | None]]
+) -> None:
+    """Inbox rows of tasks that stayed ready take the new version's title, role and form (the step
+    adds rows only for new tasks); a claim made under another role is released."""
+    for guid, fields in after.items():
+        old = before.get(guid)
+        if old is None or old == fields:
             continue
-        role = role_of(spec)
-        if role != row.role:
-            row.assignee, row.claimed_at = None, None
-        row.spec_name, row.title, row.role = spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, role
-        row.form_key = properties(spec).get("formKey")
+        released = {"assignee": None, "claimed_at": None} if old["role"] != fields["role"] else {}
+        session.execute(
+            update(CaseTask)
+            .where(CaseTask.task_guid == guid, CaseTask.state == "ready")
+            .values(**fields, **released)
+        )
 
 
 # Working through jobs.
@@ -457,25 +489,32 @@ def run(sessions: sessionmaker[Session], *, job_id: int | None = None, limit: in
             )
         plan = Plan.build(session, job)
         from_id, dry = job.from_definition_id, job.dry_run
-    handled = 0
+    # Claims move forward from the last item this run took: settled items are not scanned again
+    # (their old index entries linger until vacuum). One sweep from the start at the end picks up
+    # items another worker released by rolling back.
+    handled, after = 0, 0
     while handled < limit:
-        step = (
-            _dry_run_batch(sessions, plan, from_id, min(DRY_RUN_BATCH, limit - handled))
-            if dry
-            else (_migrate_next(sessions, plan, from_id))
-        )
-        if step == 0:
+        if dry:
+            count, last = _dry_run_batch(sessions, plan, from_id, after, min(DRY_RUN_BATCH, limit - handled))
+        else:
+            count, last = _migrate_next(sessions, plan, from_id, after)
+        if count:
+            handled, after = handled + count, last
+        elif after:
+            after = 0
+        else:
             _finish(sessions, plan.job_id)
             break
-        handled += step
     return handled
 
 
-def _claim(session: Session, job_id: int, n: int) -> list[MigrationItem]:
+def _claim(session: Session, job_id: int, after: int, n: int) -> list[MigrationItem]:
     return list(
         session.scalars(
             select(MigrationItem)
-            .where(MigrationItem.job_id == job_id, MigrationItem.outcome == "pending")
+            .where(
+                MigrationItem.job_id == job_id, MigrationItem.outcome == "pending", MigrationItem.id > after
+            )
             .order_by(MigrationItem.id)
             .limit(n)
             .with_for_update(skip_locked=True)
@@ -492,9 +531,11 @@ def _settle(item: MigrationItem, verdict: Verdict) -> None:
     )
 
 
-def _dry_run_batch(sessions: sessionmaker[Session], plan: Plan, from_id: int, n: int) -> int:
+def _dry_run_batch(
+    sessions: sessionmaker[Session], plan: Plan, from_id: int, after: int, n: int
+) -> tuple[int, int]:
     with sessions() as session, session.begin():
-        claimed = _claim(session, plan.job_id, n)
+        claimed = _claim(session, plan.job_id, after, n)
         found = {
             c.id: c for c in session.scalars(select(Case).where(Case.id.in_([i.case_id for i in claimed])))
         }
@@ -505,16 +546,16 @@ def _dry_run_batch(sessions: sessionmaker[Session], plan: Plan, from_id: int, n:
                 log.exception("migration %s: dry run of case %s failed", plan.job_id, item.case_id)
                 verdict = Verdict("failed", _failure(err))
             _settle(item, verdict)
-        return len(claimed)
+        return len(claimed), claimed[-1].id if claimed else after
 
 
-def _migrate_next(sessions: sessionmaker[Session], plan: Plan, from_id: int) -> int:
+def _migrate_next(sessions: sessionmaker[Session], plan: Plan, from_id: int, after: int) -> tuple[int, int]:
     item_id = None
     try:
         with sessions() as session, session.begin():
-            claimed = _claim(session, plan.job_id, 1)
+            claimed = _claim(session, plan.job_id, after, 1)
             if not claimed:
-                return 0
+                return 0, after
             [item] = claimed
             item_id = item.id
             case = session.scalars(
@@ -534,7 +575,7 @@ def _migrate_next(sessions: sessionmaker[Session], plan: Plan, from_id: int) -> 
             ).one()
             if item.outcome == "pending":
                 _settle(item, Verdict("failed", _failure(err)))
-    return 1
+    return 1, item_id
 
 
 def _failure(err: Exception) -> str:

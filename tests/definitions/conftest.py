@@ -9,11 +9,21 @@ from ..api.conftest import api  # noqa: F401  (the API client fixture, shared wi
 from ..engine.office import MANAGER, Office
 
 
+def _office(database) -> Office:
+    wire()
+    SPECS.clear()
+    with database.sessions() as s, s.begin():
+        definitions.deploy_directory(s, actor=MANAGER, directory=PROJECT_ROOT / "bpmn")
+    return Office(database)
+
+
 @pytest.fixture
 def office(db) -> Office:
     """The processes of bpmn/ deployed (version 1 each) on an empty PostgreSQL database."""
-    wire()
-    SPECS.clear()
-    with db.sessions() as s, s.begin():
-        definitions.deploy_directory(s, actor=MANAGER, directory=PROJECT_ROOT / "bpmn")
-    return Office(db)
+    return _office(db)
+
+
+@pytest.fixture
+def any_office(any_db) -> Office:
+    """The same on PostgreSQL, then on SQLite."""
+    return _office(any_db)

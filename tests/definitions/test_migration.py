@@ -1,5 +1,6 @@
 """Migrating running cases between versions: who moves, who stays and why, and what moving does."""
 
+import pytest
 from sqlalchemy import func, select
 
 from canbao.audit.models import AuditEvent
@@ -36,7 +37,8 @@ def migrate(office, *, to: int, dry_run: bool = False, **filters) -> dict[int, M
         return {i.case_id: i for i in s.scalars(select(MigrationItem).where(MigrationItem.job_id == job_id))}
 
 
-def test_v2_with_a_task_before_initial_review_moves_waiting_cases_and_refuses_those_past_it(office):
+def test_v2_with_a_task_before_initial_review_moves_waiting_cases_and_refuses_those_past_it(any_office):
+    office = any_office
     person, other = id_number(seq="123"), id_number(seq="124")
     waiting = office.start(person=person)
     past = office.start(person=other)
@@ -78,7 +80,8 @@ def _snapshot(office) -> tuple:
         return cases, tasks, wakeups, events
 
 
-def test_dry_run_reports_per_case_and_changes_nothing(office):
+def test_dry_run_reports_per_case_and_changes_nothing(any_office):
+    office = any_office
     person, other = id_number(seq="123"), id_number(seq="124")
     waiting = office.start(person=person)
     past = office.start(person=other)
@@ -221,3 +224,19 @@ def test_a_case_inside_an_embedded_subprocess_moves(office):
     assert office.task(case_id).spec_name == "check_address"
     office.complete(PLATFORM1, case_id, "check_address", APPROVE)
     assert office.case(case_id).status == "completed"
+
+
+def test_a_version_an_unfinished_migration_needs_cannot_be_deleted(office):
+    office.start(person=id_number())
+    to = deploy(office, variants.with_precheck())
+    with office.db.sessions() as s, s.begin():
+        job_id = migration.request(
+            s, actor=MANAGER, key="survey_registration", from_version=1, to_version=to, dry_run=True
+        ).id
+    with pytest.raises(definitions.VersionInUse), office.db.sessions() as s, s.begin():
+        definitions.delete(s, actor=MANAGER, key="survey_registration", version=to)
+    migration.run(office.db.sessions, job_id=job_id)
+    with office.db.sessions() as s, s.begin():
+        definitions.delete(s, actor=MANAGER, key="survey_registration", version=to)
+    with office.db.sessions() as s:
+        assert definitions.get_version(s, key="survey_registration", version=to) is None
