@@ -168,14 +168,19 @@ def create(
     key: str,
     version: str | None,
 ) -> Document:
-    case = session.scalars(
-        select(Case)
+    # A share lock: uploads to one case run side by side, but the case cannot move on (a task
+    # completion takes the row exclusively) until this row is in.
+    same = select(Document.id).where(Document.case_id == admission.case_id, Document.sha256 == upload.sha256)
+    case = session.execute(
+        select(Case.id, Case.status, Case.status_detail, Case.area, Case.person_id, same.scalar_subquery())
         .where(Case.id == admission.case_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        .with_for_update(read=True, of=Case)
     ).one()
     if case.status != "running":
         raise CaseClosed(_closed_detail(case))
+    existing = case[-1]
+    if existing is not None:
+        raise DuplicateDocument(f"相同内容的文件已作为材料 {existing} 上传", document_id=existing)
     document = Document(
         case_id=case.id,
         task_guid=admission.task_guid,
@@ -189,14 +194,11 @@ def create(
         uploaded_by=actor.sub,
         uploaded_at=utcnow(),
     )
+    session.add(document)
     try:
-        with session.begin_nested():
-            session.add(document)
-    except IntegrityError as err:
-        existing = session.scalar(
-            select(Document.id).where(Document.case_id == case.id, Document.sha256 == upload.sha256)
-        )
-        raise DuplicateDocument(f"相同内容的文件已作为材料 {existing} 上传", document_id=existing) from err
+        session.flush()
+    except IntegrityError as err:  # the same file, uploaded at the same moment by someone else
+        raise DuplicateDocument("相同内容的文件刚刚已上传到本案件") from err
     audit.record(
         session,
         actor=actor,
