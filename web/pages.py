@@ -23,6 +23,7 @@ from api.auth.tokens import Unauthenticated
 from api.deps import CSRF_COOKIE, TOKEN_COOKIE, Db, client_addr
 from api.policy import POLICY
 from api.routers import auth
+from archive import documents
 from canbao.actors import ROLES, Actor
 from canbao.errors import CanbaoError
 from forms import divisions
@@ -183,7 +184,15 @@ def inbox(request: Request, actor: PageActor) -> Response:
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
 def task(request: Request, actor: PageActor, task_id: Annotated[str, Path(max_length=64)]) -> Response:
     return render(
-        request, actor, "task.html", page="tasks", need="tasks.work", title="办理任务", task_id=task_id
+        request,
+        actor,
+        "task.html",
+        page="tasks",
+        need="tasks.work",
+        title="办理任务",
+        task_id=task_id,
+        kinds=documents.KINDS,
+        max_upload=request.app.state.settings.max_upload_bytes,
     )
 
 

@@ -25,6 +25,9 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "web"
 DESKTOP = {"width": 1366, "height": 768}
+# Generous waits: the suite shares two cores with everything else; a slow step waits, a wrong one fails.
+TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture
@@ -61,7 +64,7 @@ class Office:
         self.context = browser.new_context(
             base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai", **{"viewport": DESKTOP, **context}
         )
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(TIMEOUT_MS)
         self.page: Page = self.context.new_page()
         self.problems: list[str] = []
         self.http_errors: list[tuple[int, str]] = []

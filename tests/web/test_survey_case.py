@@ -12,6 +12,10 @@ from ..engine.office import VILLAGE, id_number
 
 pytestmark = pytest.mark.browser
 REASON = "联系电话与户籍信息不符，请核实"
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
+    + (b"trailer<</Root 1 0 R>>\n%%EOF\n")
+)
 
 
 def field(page: Page, pointer: str):
@@ -97,6 +101,23 @@ def test_survey_case_from_survey_to_approval(api, office):
     expect(field(page, "/id_number")).to_have_value(person)  # pre-filled from the case
     fill_registration(page, person, wrong)
     surveyor.shot("registration-filled")
+
+    # the signed form, scanned: a program named .pdf is refused on the field, a PDF is archived
+    surveyor.expect_error(415, f"/cases/{case_id}/documents")
+    page.get_by_label("材料类别").select_option(label="登记表")
+    page.get_by_label("扫描件").set_input_files(
+        {"name": "登记表.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00" + b"\x00" * 2000}
+    )
+    page.get_by_role("button", name="上传").click()
+    expect(page.locator("#file-error")).to_have_text("只接受 PDF、JPEG、PNG、TIFF 格式的扫描件")
+    expect(page.get_by_label("扫描件")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("材料类别").select_option(label="登记表")
+    page.get_by_label("扫描件").set_input_files(
+        {"name": "登记表.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    page.get_by_role("button", name="上传").click()
+    expect(page.locator("#status")).to_contain_text("已上传：登记表")
+    expect(page.locator('#documents li[data-kind="registration_form"]')).to_have_count(1)
     page.get_by_role("button", name="提交").click()
     expect(error_of(page, "/id_number")).to_have_text("公民身份号码校验码错误")
     expect(field(page, "/id_number")).to_have_attribute("aria-invalid", "true")
@@ -116,6 +137,7 @@ def test_survey_case_from_survey_to_approval(api, office):
     open_task(page, "基层平台初审")
     expect(page.locator(".review-data")).to_contain_text("张三")
     expect(page.locator(".review-data")).to_contain_text("解放桥社区")
+    expect(page.locator("#documents")).to_contain_text("登记表")
     page.get_by_role("button", name="退回补正").click()
     expect(page.locator("#reason-error")).to_be_visible()  # a return needs a reason
     page.get_by_label("审核意见说明").fill(REASON)
@@ -174,6 +196,9 @@ def test_survey_case_from_survey_to_approval(api, office):
     expect(page.locator("#diagram-text")).to_contain_text("已完成：")
     expect(page.locator("#history")).to_contain_text(REASON)
     expect(page.locator("#case-data")).to_contain_text("13905310001")
+    expect(page.locator('#documents li[data-kind="registration_form"] a')).to_have_attribute(
+        "href", re.compile(r"^/api/v1/documents/\d+$")
+    )
     county.shot("case-page")
 
     # 审计员: the case's events, who read the person's data, and the chain verified

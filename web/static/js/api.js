@@ -23,7 +23,7 @@ function query(params) {
   return s ? `?${s}` : "";
 }
 
-export async function api(method, path, { json, xml, params, headers } = {}) {
+export async function api(method, path, { json, xml, form, params, headers } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
   if (method !== "GET") init.headers["X-CSRF-Token"] = CSRF;
   if (json !== undefined) {
@@ -32,6 +32,8 @@ export async function api(method, path, { json, xml, params, headers } = {}) {
   } else if (xml !== undefined) {
     init.headers["Content-Type"] = "application/xml";
     init.body = xml;
+  } else if (form !== undefined) {
+    init.body = form; // multipart: the browser writes the Content-Type with its boundary
   }
   let response;
   try {

@@ -1,6 +1,7 @@
 // 案件: summary, the diagram with the path taken, the form data, and the history timeline.
 import { get } from "./api.js";
 import { showDiagram } from "./diagram.js";
+import { documents } from "./documents.js";
 import { ACTIONS, describe, titleAt } from "./events.js";
 import { divisionCodes, readOnly } from "./form.js";
 import {
@@ -86,6 +87,8 @@ async function init() {
   timeline(history);
   document.getElementById("show-reads").addEventListener("change", () => timeline(history));
   await formData(c);
+  const docs = document.getElementById("documents");
+  if (docs) await documents(docs, c.id);
   try {
     const shown = await showDiagram(document.getElementById("diagram"), diagram, history);
     document.getElementById("diagram-text").textContent =

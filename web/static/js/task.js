@@ -1,9 +1,10 @@
 // 办理任务: the task's form rendered from its JSON Schema, or, for a review, the data under review and
 // the decision (approve / return with reason / reject).
 import { Problem, get, post } from "./api.js";
+import { documents } from "./documents.js";
 import { DECISIONS, titleAt } from "./events.js";
 import { divisionCodes, editForm, readOnly } from "./form.js";
-import { ME, announce, announceProblem, clear, divisionPaths, flash, h, time, timeEl } from "./ui.js";
+import { ME, announce, announceProblem, can, clear, divisionPaths, flash, h, time, timeEl } from "./ui.js";
 
 const main = document.getElementById("main");
 const taskId = main.dataset.taskId;
@@ -245,6 +246,16 @@ async function init() {
   claimNotice();
   if (detail.form === REVIEW_FORM) await reviewTask();
   else if (detail.form) await editTask();
+  if (can("documents.read")) {
+    const section = document.getElementById("task-documents");
+    section.hidden = false;
+    const decision = body.querySelector(".decision-form");
+    if (decision) body.insertBefore(section, decision); // a reviewer sees the paperwork before deciding
+    const upload = workable() && can("documents.write")
+      ? { kinds: JSON.parse(main.dataset.kinds), maxBytes: Number(main.dataset.maxUpload) }
+      : {};
+    await documents(document.getElementById("documents"), detail.case_id, upload);
+  }
 }
 
 init();
