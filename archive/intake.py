@@ -21,12 +21,6 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from canbao.errors import FieldError, Invalid
 
 FILE_FIELD = "file"
-MEDIA_TYPES = {
-    "application/pdf": "PDF",
-    "image/jpeg": "JPEG",
-    "image/png": "PNG",
-    "image/tiff": "TIFF",
-}
 SIGNATURES = (
     (b"%PDF-", "application/pdf"),
     (b"\xff\xd8\xff", "image/jpeg"),

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, ClassVar, Protocol
+from typing import BinaryIO, Protocol
 
 import certifi
 import urllib3
@@ -90,8 +90,6 @@ class Reader:
 
 
 class ObjectStore(Protocol):
-    name: ClassVar[str]
-
     @property
     def protection(self) -> str:
         """COMPLIANCE_LOCK, VERSIONING or NONE, as set up on the server."""
@@ -128,8 +126,6 @@ _NO_LOCK = {"ObjectLockConfigurationNotFoundError", "NotImplemented", "InvalidRe
 
 class S3Store:
     """A bucket on an S3 server (MinIO in deployments, SeaweedFS in tests)."""
-
-    name = "s3"
 
     def __init__(
         self,
@@ -296,7 +292,6 @@ def _version(version: str | None) -> str | None:
 class LocalStore:
     """The embedded default: files under a directory, written atomically, read-only once sealed."""
 
-    name = "local"
     protection = NONE
 
     def __init__(self, root: Path) -> None:

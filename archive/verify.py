@@ -33,16 +33,6 @@ class Finding:
     case_id: int | None = None
     document_id: int | None = None
 
-    def as_dict(self) -> dict:
-        return {
-            "problem": self.problem,
-            "key": self.key,
-            "version": self.version,
-            "case_id": self.case_id,
-            "document_id": self.document_id,
-            "detail": self.detail,
-        }
-
 
 @dataclass
 class Report:

@@ -105,7 +105,7 @@ def list_documents(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
     "/documents/{document_id}",
     summary="下载材料（记录查阅）",
     response_class=StreamingResponse,
-    responses={200: {"content": {media: {} for media in intake.MEDIA_TYPES}}},
+    responses={200: {"content": {media: {} for media in documents.EXTENSIONS}}},
 )
 def read_document(document_id: int, actor: Reader, db: Db, request: Request) -> StreamingResponse:
     document, reader = documents.read(db, request.app.state.archive, actor=actor, document_id=document_id)
