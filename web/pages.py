@@ -39,6 +39,7 @@ router = APIRouter(include_in_schema=False)
 NAV = [
     ("tasks", "待办", "/tasks", "tasks.read"),
     ("cases", "案件", "/cases", "cases.read"),
+    ("survey", "入户调查", "/survey", "survey.read"),
     ("stats", "统计", "/stats", "stats.read"),
     ("audit", "审计", "/audit", "audit.read"),
     ("processes", "流程管理", "/processes", "definitions.write"),
@@ -220,6 +221,11 @@ def process_diff(request: Request, actor: PageActor, key: Annotated[str, Path(ma
     return render(
         request, actor, "diff.html", page="processes", need="definitions.write", title="版本对比", key=key
     )
+
+
+@router.get("/survey", response_class=HTMLResponse)
+def survey(request: Request, actor: PageActor) -> Response:
+    return render(request, actor, "survey.html", page="survey", need="survey.read", title="入户调查")
 
 
 @router.get("/stats", response_class=HTMLResponse)
