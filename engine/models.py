@@ -78,7 +78,8 @@ class Case(Base):
 
 
 # The inbox is read per county and per township in due-date order: one partial index per level, keyed
-# on the area prefix and covering every column the inbox filters on, so a page is an index-only scan.
+# on the area prefix and covering every column the inbox filters on, so a page is an index-only scan;
+# and one per level in age order. (Migration 0003 creates them, and statistics on the prefixes.)
 INBOX_LEVELS = {6: "county", 9: "township"}
 _INBOX_COVERS = ["area", "assignee", "process_key", "team_id", "person_id", "person_name", "created_at"]
 _READY_ONLY = {"postgresql_where": text("state = 'ready'"), "sqlite_where": text("state = 'ready'")}
@@ -119,6 +120,17 @@ class CaseTask(Base):
                 "due_at",
                 "id",
                 postgresql_include=_INBOX_COVERS,
+                **_READY_ONLY,
+            )
+            for length, name in INBOX_LEVELS.items()
+        ),
+        *(
+            Index(
+                f"ix_case_task_inbox_{name}_age",
+                "role",
+                func.substr(text("area"), 1, length),
+                "created_at",
+                "id",
                 **_READY_ONLY,
             )
             for length, name in INBOX_LEVELS.items()

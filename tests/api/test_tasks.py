@@ -69,7 +69,7 @@ def test_inbox_refuses_an_area_outside_the_callers(api):
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/area"
     bad = api.get("/tasks", "platform1", params={"limit": 0, "sort": "name", "after": "%%%"})
     assert bad.status_code == 422
-    assert {e["pointer"] for e in bad.json()["errors"]} == {"/query/limit", "/query/sort"}
+    assert {e["pointer"] for e in bad.json()["errors"]} == {"/query/limit", "/query/sort", "/query/after"}
     cursor = api.get("/tasks", "platform1", params={"after": "bm90LWEtY3Vyc29y"})
     assert cursor.status_code == 422 and cursor.json()["errors"][0]["code"] == "cursor.invalid"
 
@@ -100,7 +100,8 @@ def test_task_detail_is_audited_and_hidden_from_other_lanes(api):
     outsider = api.mint("surveyor7", ["surveyor"], "370102001")  # same township, no team
     r = api.client.get(f"/api/v1/tasks/{task}", headers=outsider)
     assert r.status_code == 404 and r.json()["code"] == "task.not_found"
-    assert api.get("/tasks/no-such-task", "surveyor1").status_code == 404
+    assert api.get("/tasks/00000000-0000-4000-8000-00000000beef", "surveyor1").status_code == 404
+    assert api.get("/tasks/no-such-task", "surveyor1").status_code == 422
 
 
 def test_claim_and_unclaim_rules(api):
