@@ -8,6 +8,10 @@ and hashes its events, inserts them and moves the head. Concurrent actions there
 chains and never wait for each other unless every chain is busy; the head lock lasts only for the
 tail of the transaction. The chains are the rows of `audit_chain_head` (CHAINS are seeded).
 
+On PostgreSQL that step is one call of the database function `audit_append` (migration 0006), which
+hashes with sha256() over `sql_canonical_text`: one round trip per commit instead of three, which is
+what auditing costs a transition on a busy machine. Elsewhere (SQLite) Python does the same.
+
 Events recorded inside a savepoint that rolls back are dropped with it; an event that cannot be
 written fails the commit of the action it records.
 """
@@ -16,11 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .models import AuditChainHead, AuditEvent
@@ -33,7 +38,8 @@ MICROSECOND = timedelta(microseconds=1)
 PENDING = "audit.pending"
 MARKS = "audit.savepoints"
 
-# The hashed fields, in the order of the canonical text; `prev_hash` comes last.
+# The hashed fields, in the order of the canonical text; `prev_hash` comes last. Changing the canonical
+# text needs a migration that recreates audit_append() from `sql_canonical_text`.
 FIELDS = (
     "chain",
     "seq",
@@ -133,6 +139,47 @@ def event_hash(**fields: Any) -> str:
     return hashlib.sha256(canonical_text(**fields).encode()).hexdigest()
 
 
+def sql_canonical_text(value: Callable[[str], str]) -> str:
+    """`canonical_text` as a PostgreSQL expression, given the SQL of each field (`value(name)`)."""
+    v = value
+    special = {
+        "chain": f"{v('chain')}::text",
+        "seq": f"{v('seq')}::text",
+        # epoch seconds as a double are exact to well under a microsecond until the year 2255
+        "at": f"(date_part('epoch', {v('at')}) * 1000000)::bigint::text",
+        "client_addr": f"coalesce({v('client_addr')}, '')",
+        "case_id": f"coalesce({v('case_id')}::text, '')",
+        "person_id": f"coalesce({v('person_id')}, '')",
+    }
+    return "concat_ws(E'\\x1f', " + ", ".join(special.get(f) or v(f) for f in FIELDS) + ")"
+
+
+def sql_hash(value: Callable[[str], str]) -> str:
+    return f"encode(sha256(convert_to({sql_canonical_text(value)}, 'UTF8')), 'hex')"
+
+
+# The columns audit_append() takes, one array each, in this order.
+APPEND_COLUMNS = (
+    "at",
+    "actor_sub",
+    "actor_role",
+    "area",
+    "client_addr",
+    "action",
+    "object_type",
+    "object_id",
+    "case_id",
+    "person_id",
+    "payload",
+)
+APPEND_TYPES = {"at": "timestamptz[]", "case_id": "bigint[]"}
+_APPEND = text(
+    "SELECT audit_append("
+    + ", ".join(f"CAST(:{c} AS {APPEND_TYPES.get(c, 'text[]')})" for c in APPEND_COLUMNS)
+    + ")"
+)
+
+
 def queue(session: Session, pending: PendingEvent) -> None:
     session.info.setdefault(PENDING, []).append(pending)
 
@@ -155,6 +202,9 @@ def _chain_pending(session: Session) -> None:
         return
     # Write the action's own rows first, so the head stays locked only for the audit tail.
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_APPEND, {c: [getattr(ev, c) for ev in pending] for c in APPEND_COLUMNS})
+        return
     chain, seq, prev = _lock_head(session)
     rows = []
     for ev in pending:

@@ -3,10 +3,11 @@ that breaks each chain — changed, removed or reordered — then check the chai
 and against the anchors written to the archive.
 
 On PostgreSQL the recomputation runs in the database: one parallel scan hashes each row's canonical
-text with sha256() (the same text `chain.canonical_text` builds) and a hash join of the table with
-itself checks each `prev_hash` against the hash of the event before it, aggregated per chain, so
-only a handful of rows ever travel to Python. Elsewhere (SQLite) the rows are streamed in chain
-order and hashed in Python. Both read one snapshot, so concurrent writers never look like damage.
+text with sha256() (`chain.sql_canonical_text`, the text `chain.canonical_text` builds) and a hash
+join of the table with itself checks each `prev_hash` against the hash of the event before it,
+aggregated per chain, so only a handful of rows ever travel to Python. Elsewhere (SQLite) the rows
+are streamed in chain order and hashed in Python. Both read one snapshot, so concurrent writers never
+look like damage.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from .chain import GENESIS, SEP, format_time
+from .chain import GENESIS, SEP, format_time, sql_hash
 from .models import AuditChainHead, AuditEvent
 
 if TYPE_CHECKING:
@@ -159,24 +160,6 @@ def _chain(result: ChainResult) -> int:
 # --- PostgreSQL: hashes and links computed in the database ------------------------------------------
 
 
-def sql_canonical_text(alias: str) -> str:
-    """`chain.canonical_text` as a PostgreSQL expression over the columns of `alias`."""
-    a = alias
-    return (
-        "concat_ws(E'\\x1f', "
-        f"{a}.chain::text, {a}.seq::text, "
-        # epoch seconds as a double are exact to well under a microsecond until the year 2255
-        f"(date_part('epoch', {a}.at) * 1000000)::bigint::text, "
-        f"{a}.actor_sub, {a}.actor_role, {a}.area, coalesce({a}.client_addr, ''), {a}.action, "
-        f"{a}.object_type, {a}.object_id, coalesce({a}.case_id::text, ''), coalesce({a}.person_id, ''), "
-        f"{a}.payload, {a}.prev_hash)"
-    )
-
-
-def sql_hash(alias: str) -> str:
-    return f"encode(sha256(convert_to({sql_canonical_text(alias)}, 'UTF8')), 'hex')"
-
-
 # Per chain: how many events, the first and last sequence number, and the first event after a gap,
 # whose content does not match its hash, or whose prev_hash is not the hash of the event before it.
 _SCAN = f"""
@@ -184,7 +167,7 @@ SELECT r.chain,
        count(*) AS events,
        max(r.seq) AS last_seq,
        min(r.seq) FILTER (WHERE r.seq > 1 AND p.seq IS NULL) AS gap_at,
-       min(r.seq) FILTER (WHERE {sql_hash("r")} <> r.hash) AS changed_at,
+       min(r.seq) FILTER (WHERE {sql_hash(lambda field: f"r.{field}")} <> r.hash) AS changed_at,
        min(r.seq) FILTER (WHERE r.prev_hash <> coalesce(p.hash, CASE WHEN r.seq = 1 THEN :genesis END))
            AS link_at
 FROM audit_event r
