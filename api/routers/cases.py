@@ -75,6 +75,8 @@ def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
     if actor.has_role("citizen"):
         person_id = actor.sub
     person = persons.get(db, id_number=person_id) if person_id else None
+    if person is not None and not (actor.reaches(person.area) or person.id == actor.sub):
+        person = None  # registered elsewhere: neither read nor revealed; the case needs an area here
     if person is not None:
         name = person.name
         prefill = persons.as_registration(db, person)

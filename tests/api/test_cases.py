@@ -55,6 +55,17 @@ def test_start_case_checks_role_process_area_and_team(api, registered):
     assert by_city.status_code == 403 and by_city.json()["code"] == "auth.role_not_allowed"
 
 
+def test_starting_a_case_for_a_person_registered_elsewhere_reveals_nothing(api, elsewhere):
+    body = {"process": "survey_registration", "person_id": elsewhere}
+    unknown = api.post("/cases", "platform1", json={**body, "person_id": id_number(seq="998")})
+    hidden = api.post("/cases", "platform1", json=body)
+    assert hidden.status_code == unknown.status_code == 422
+    assert hidden.json()["errors"] == unknown.json()["errors"]
+    here = api.post("/cases", "platform1", json={**body, "area": VILLAGE})
+    assert here.status_code == 201 and here.json()["person_name"] is None
+    assert api.events("person.read") == []
+
+
 def test_start_case_names_every_bad_field(api):
     r = api.post(
         "/cases", "platform1", json={"process": "", "person_id": "1" * 30, "area": "37x", "team_id": 0}
