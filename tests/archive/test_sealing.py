@@ -39,6 +39,8 @@ def test_survey_case_is_sealed_under_compliance_retention_and_completes(archive_
     assert worker.run_due(api.db.sessions) == 1
     case = api.get(f"/cases/{case_id}", "county1").json()
     assert (case["status"], case["outcome"]) == ("completed", "已入库")
+    r = api.upload(case_id, "platform1", PDF + b"corrected")
+    assert r.status_code == 409 and "变更案件" in r.json()["detail"]  # a correction is a new change case
 
     package = _package(api.db, case_id)
     until = datetime(utcnow().astimezone(CHINA).year + 101, 1, 1, tzinfo=CHINA)
