@@ -125,6 +125,7 @@ def test_change_approval_approved_and_stale_old_value_refused(office):
         office.complete(COUNTY1, stale, "final_review", APPROVE)
     assert err.value.status in (409, 422)
     assert office.task(stale).spec_name == "final_review"  # rolled back: still waiting for the county
+    office.complete(COUNTY1, stale, "final_review", REJECT)
     case_id = office.start("change_approval", person=person, team_id=None)
     office.complete(PLATFORM1, case_id, "collect_change", _change(person))
     office.complete(PLATFORM1, case_id, "initial_review", RETURN)
