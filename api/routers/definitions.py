@@ -233,7 +233,7 @@ class MigrationFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     area: str | None = Field(None, pattern=r"^\d{2,12}$", description="只迁移该区划（及下级）的案件")
-    case_ids: list[int] | None = Field(None, max_length=100_000, description="只迁移这些案件")
+    case_ids: list[int] | None = Field(None, max_length=10_000, description="只迁移这些案件（至多 10000 个）")
     waiting_at: list[Annotated[str, Field(max_length=100)]] | None = Field(
         None, max_length=100, description="只迁移停在这些用户任务（BPMN id）上的案件"
     )

@@ -107,8 +107,12 @@ def test_boundary_timer_restarts_and_is_reported(office):
         [old_due] = s.scalars(select(CaseWakeup.due_at).where(CaseWakeup.case_id == case_id)).all()
     to = deploy(office, variants.with_final_review_renamed())
 
+    [preview] = migrate(office, to=to, dry_run=True).values()
     [result] = migrate(office, to=to).values()
 
+    assert [(t["event"], t["was"]) for t in preview.report["timers_restart"]] == [
+        ("initial_review_timeout", old_due.isoformat())
+    ]
     assert result.outcome == "migrated"
     [timer] = result.report["timers_restarted"]
     assert (timer["event"], timer["was"]) == ("initial_review_timeout", old_due.isoformat())
