@@ -75,8 +75,8 @@ def object_key(case_id: int, sha256: str) -> str:
 
 
 def _workable_task(session: Session, actor: Actor, case: Case) -> str | None:
-    rows = session.scalars(
-        select(CaseTask)
+    rows = session.execute(
+        select(CaseTask.task_guid, CaseTask.role, CaseTask.assignee, CaseTask.team_id)
         .where(CaseTask.case_id == case.id, CaseTask.state == "ready", CaseTask.role.in_(actor.roles))
         .order_by(CaseTask.id)
     )

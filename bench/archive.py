@@ -100,7 +100,9 @@ def _prepare(url: str, cases_needed: int) -> list[int]:
     return ids
 
 
-async def _canbao(app, case_ids: list[int], files: int, size: int, base: bytes, concurrency: int) -> float:
+async def _canbao(
+    app, indices: range, case_ids: list[int], size: int, base: bytes, concurrency: int
+) -> float:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://canbao", timeout=60) as client:
         r = await client.post("/api/v1/auth/token", data={"username": "surveyor1", "password": PASSWORD})
@@ -108,13 +110,10 @@ async def _canbao(app, case_ids: list[int], files: int, size: int, base: bytes, 
             "Authorization": f"Bearer {r.json()['access_token']}",
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
         }
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(files):
-            queue.put_nowait(i)
+        todo = iter(indices)
 
         async def client_loop() -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
+            for i in todo:
                 case_id = case_ids[i % len(case_ids)]  # concurrent clients work on different cases
                 r = await client.post(
                     f"/api/v1/cases/{case_id}/documents",
@@ -129,14 +128,14 @@ async def _canbao(app, case_ids: list[int], files: int, size: int, base: bytes, 
         return time.perf_counter() - started
 
 
-def _raw(minio: Minio, bucket: str, files: int, size: int, base: bytes, concurrency: int) -> float:
+def _raw(minio: Minio, bucket: str, indices: range, size: int, base: bytes, concurrency: int) -> float:
     def put(i: int) -> None:
         data = content(i, size, base)
         minio.put_object(bucket, f"raw/{i}", io.BytesIO(data), len(data), content_type="application/pdf")
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(put, range(files)))
+        list(pool.map(put, indices))
     return time.perf_counter() - started
 
 
@@ -145,6 +144,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--size", type=int, default=200 * 1024, help="bytes per file")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients on each side")
+    parser.add_argument("--rounds", type=int, default=4, help="alternations of the two sides")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="canbao-bench-archive-"))
@@ -161,7 +161,7 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     try:
-        case_ids = _prepare(url, -(-args.files // FILES_PER_CASE) + 1)
+        case_ids = _prepare(url, -(-args.files // FILES_PER_CASE))
         bucket = f"canbao-bench-{uuid.uuid4().hex[:8]}"
         settings = Settings(
             database_url=url,
@@ -180,22 +180,37 @@ def main() -> None:
         base = os.urandom(args.size)
         megabytes = args.files * args.size / 1e6
 
-        # Warm-up on both sides (connections, code paths), on a case and keys of its own.
-        asyncio.run(_canbao(app, case_ids[-1:], FILES_PER_CASE, args.size, base[::-1], args.concurrency))
-        _raw(minio, bucket, 20, args.size, base[::-1], args.concurrency)
+        # Warm-up on both sides (connections, code paths) with other content.
+        warm = range(args.files, args.files + 4 * args.concurrency)
+        asyncio.run(_canbao(app, warm, case_ids, args.size, base[::-1], args.concurrency))
+        _raw(minio, bucket, warm, args.size, base[::-1], args.concurrency)
 
-        canbao_s = asyncio.run(_canbao(app, case_ids, args.files, args.size, base, args.concurrency))
-        raw_s = _raw(minio, bucket, args.files, args.size, base, args.concurrency)
+        # The two sides alternate, so that a change in the machine's load falls on both.
+        canbao_s = raw_s = canbao_cpu = raw_cpu = 0.0
+        step = -(-args.files // args.rounds)
+        for start in range(0, args.files, step):
+            part = range(start, min(start + step, args.files))
+            cpu = time.process_time()
+            canbao_s += asyncio.run(_canbao(app, part, case_ids, args.size, base, args.concurrency))
+            canbao_cpu += time.process_time() - cpu
+            cpu = time.process_time()
+            raw_s += _raw(minio, bucket, part, args.size, base, args.concurrency)
+            raw_cpu += time.process_time() - cpu
         with make_sessionmaker(engine)() as s:
-            stored = s.scalar(select(func.count()).select_from(Document)) - FILES_PER_CASE
+            stored = s.scalar(select(func.count()).select_from(Document)) - len(warm)
         engine.dispose()
         print(
-            f"{args.files} files of {args.size // 1024} KB, {args.concurrency} concurrent clients each side"
+            f"{args.files} files of {args.size // 1024} KB, {args.concurrency} concurrent clients each side, "
+            f"{args.rounds} alternating rounds"
         )
         print(
-            f"canbao upload route: {canbao_s:.2f} s, {megabytes / canbao_s:.1f} MB/s, {stored} rows written"
+            f"canbao upload route: {canbao_s:.2f} s, {megabytes / canbao_s:.1f} MB/s, {stored} rows written; "
+            f"{canbao_cpu / args.files * 1000:.1f} ms CPU per file in this process (client and app)"
         )
-        print(f"raw minio put_object: {raw_s:.2f} s, {megabytes / raw_s:.1f} MB/s")
+        print(
+            f"raw minio put_object: {raw_s:.2f} s, {megabytes / raw_s:.1f} MB/s; "
+            f"{raw_cpu / args.files * 1000:.1f} ms CPU per file in this process (client)"
+        )
         report = {
             "canbao_mb_s": round(megabytes / canbao_s, 1),
             "raw_mb_s": round(megabytes / raw_s, 1),
