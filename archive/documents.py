@@ -4,8 +4,8 @@ it, storing it, listing it and reading it back.
 Reach follows the case (`engine.cases.get`: outside the actor's area a document does not exist).
 Attaching is open only while the case runs, to someone who may work one of its ready tasks or to the
 grassroots platform of its area; the document is linked to that task. The object is stored first
-and its row written after, in a transaction that re-checks the case under its row lock, so a
-document can never slip in after the case moved on to sealing.
+and its row written after, in a transaction that re-checks the case under a share lock on its row,
+so a document can never slip in after the case moved on to sealing.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from .models import Document
 from .retention import PERSONAL_REGISTRATION
 from .store import ObjectStore, Reader, StoreUnavailable
 
+log = logging.getLogger(__name__)
+
 KINDS = {
     "registration_form": "登记表",
     "id_card_front": "身份证正面",
@@ -37,7 +39,6 @@ KINDS = {
     "change_evidence": "变更证明",
     "other": "其他",
 }
-log = logging.getLogger(__name__)
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/tiff": "tif"}
 
 
