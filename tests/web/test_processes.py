@@ -10,14 +10,12 @@ pytestmark = pytest.mark.browser
 NEW_NAME = "入户调查登记（试点）"
 
 
-def select_element(page, element_id: str, *, edge: bool = False) -> None:
-    shape = page.locator(f'#canvas g.djs-element[data-element-id="{element_id}"]')
-    if edge:  # a lane: its header at the left, away from the tasks inside it
-        box = shape.bounding_box()
-        shape.click(position={"x": 12, "y": box["height"] / 2})
-    else:
-        shape.click()
-    expect(page.locator("#element-id")).to_contain_text(element_id)
+def click_lane(page, lane_id: str) -> None:
+    """Select a lane on the canvas by its header at the left, away from the tasks inside it."""
+    shape = page.locator(f'#canvas g.djs-element[data-element-id="{lane_id}"]')
+    box = shape.bounding_box()
+    shape.click(position={"x": 12, "y": box["height"] / 2})
+    expect(page.locator("#element-id")).to_contain_text(lane_id)
 
 
 def rename(page, name: str) -> None:
@@ -36,7 +34,7 @@ def test_manager_edits_labels_sees_problems_on_elements_and_saves_version_2(api,
     o.shot("modeler-open")
 
     # a lane renamed to something that is not a role: the server refuses, pointing at its user task
-    select_element(page, "Lane_platform", edge=True)
+    click_lane(page, "Lane_platform")
     expect(page.get_by_label("名称")).to_have_value("基层平台")
     rename(page, "平台")
     page.get_by_role("button", name="保存为新版本").click()
@@ -54,9 +52,10 @@ def test_manager_edits_labels_sees_problems_on_elements_and_saves_version_2(api,
     expect(page.locator("#element-id")).to_contain_text("initial_review")
 
     # fixed, and the survey task relabelled: valid, saved as version 2
-    select_element(page, "Lane_platform", edge=True)
+    click_lane(page, "Lane_platform")
     rename(page, "基层平台")
-    select_element(page, "survey")
+    page.get_by_label("选择元素（也可在图上点选）").select_option("survey")  # the keyboard's way in
+    expect(page.locator("#element-id")).to_contain_text("survey")
     rename(page, NEW_NAME)
     expect(page.locator('#canvas g.djs-element[data-element-id="survey"]')).to_contain_text(NEW_NAME)
     page.get_by_role("button", name="校验").click()

@@ -2,8 +2,8 @@
 import { get } from "./api.js";
 import { showDiagram } from "./diagram.js";
 import { documents } from "./documents.js";
-import { ACTIONS, describe, titleAt } from "./events.js";
-import { divisionCodes, readOnly } from "./form.js";
+import { ACTIONS, describe } from "./events.js";
+import { divisionCodes, namedChanges, readOnly, titleAt } from "./form.js";
 import {
   CASE_STATUS, ME, ROLE_NAMES, announceProblem, can, clear, divisionPaths, h, processes, timeEl,
 } from "./ui.js";
@@ -61,7 +61,8 @@ async function formData(c) {
   for (const key of keys) {
     const schema = await get(`/forms/${encodeURIComponent(key)}`);
     const names = await divisionPaths(get, divisionCodes(schema, c.data[key])).catch(() => new Map());
-    box.append(h("h3", {}, schema.title || key), readOnly(schema, c.data[key], names));
+    const value = key === "change_request" ? namedChanges(c.data[key], registrationSchema) : c.data[key];
+    box.append(h("h3", {}, schema.title || key), readOnly(schema, value, names));
   }
 }
 

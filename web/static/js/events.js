@@ -40,10 +40,3 @@ export function describe(e, fieldTitle = (p) => p) {
     default: return p.name || p.task || p.route || "";
   }
 }
-
-// A field of a JSON Schema named by its JSON pointer (array indexes walk into items).
-export function titleAt(schema, pointer) {
-  let s = schema;
-  for (const key of String(pointer).split("/").slice(1)) s = s?.properties?.[key] ?? s?.items;
-  return s?.title || pointer;
-}

@@ -33,12 +33,15 @@ function hintFor(schema, raw, required, title) {
 }
 
 class FormView {
-  constructor(schema, value, { flagged = [] } = {}) {
+  constructor(schema, value, { flagged = [], suggest = [] } = {}) {
     this.nodes = new Map();
     this.flagged = new Set(flagged);
+    // [{match: RegExp on the pointer, values: [[value, label], …]}]: a list of values offered while typing
+    this.suggest = suggest.map((rule) => ({ ...rule, list: null }));
+    this.lists = h("div", { hidden: true });
     this.summary = h("div", { class: "error-summary", role: "alert", tabindex: "-1", hidden: true });
     this.root = this.objectNode(schema, "", value || {}, true);
-    this.element = h("div", { class: "schema-form" }, this.summary, this.root.element);
+    this.element = h("div", { class: "schema-form" }, this.summary, this.root.element, this.lists);
   }
 
   register(node) {
@@ -180,6 +183,14 @@ class FormView {
       });
     }
     if (!picker && value !== undefined && value !== null) input.value = String(value);
+    const rule = this.suggest.find((r) => r.match.test(pointer));
+    if (rule && input.tagName === "INPUT") {
+      if (!rule.list) {
+        rule.list = h("datalist", { id: nextId() }, rule.values.map(([v, label]) => h("option", { value: v }, label)));
+        this.lists.append(rule.list);
+      }
+      input.setAttribute("list", rule.list.id);
+    }
     const element = h("div", { class: `field${this.flagged.has(pointer) ? " flagged" : ""}`, dataset: { pointer } },
       h("label", { for: id }, title, required && h("span", { class: "req", "aria-hidden": "true" }, " *"), this.flag(pointer)),
       control, hint, error);
@@ -295,4 +306,24 @@ export function readOnly(schema, value, names) {
     return h("ol", { class: "view-list" }, value.map((v) => h("li", {}, isObject(items) ? readOnly(items, v, names) : scalarText(items, v, names))));
   }
   return h("span", {}, value === undefined || value === null ? "" : scalarText(schema, value, names));
+}
+
+// Every field of a form as [JSON pointer, title path], objects walked into, arrays taken whole.
+export function fieldPointers(schema, pointer = "", titles = []) {
+  if (!isObject(schema)) return [[pointer, titles.join(" / ")]];
+  return Object.entries(schema.properties).flatMap(([key, s]) =>
+    fieldPointers(s, `${pointer}/${key}`, [...titles, s.title || key]));
+}
+
+// A field of a JSON Schema named by its JSON pointer (array indexes walk into items).
+export function titleAt(schema, pointer) {
+  let s = schema;
+  for (const key of String(pointer).split("/").slice(1)) s = s?.properties?.[key] ?? s?.items;
+  return s?.title || pointer;
+}
+
+// A change request names 登记表 fields by JSON pointer: a copy with each field's title beside it.
+export function namedChanges(value, registration) {
+  if (!Array.isArray(value?.changes)) return value;
+  return { ...value, changes: value.changes.map((c) => ({ ...c, field: `${titleAt(registration, c.field)}（${c.field}）` })) };
 }

@@ -81,6 +81,7 @@ async function open(definition) {
     return;
   }
   fitBesidePalette();
+  fillElementPicker();
   current = { key: definition.key, version: definition.version, name: definition.name };
   document.getElementById("editor-title").textContent = `${definition.name || definition.key} · 版本 ${definition.version}`;
   buttons.validate.disabled = buttons.save.disabled = false;
@@ -169,9 +170,23 @@ async function save() {
   }
 }
 
+// The diagram's elements in a list, so that the keyboard reaches every one of them too.
+const picker = document.getElementById("element-select");
+function fillElementPicker() {
+  const elements = registry.filter((e) => e.businessObject?.id === e.id && !["bpmn:Process", "bpmn:Collaboration"].includes(e.type));
+  picker.replaceChildren(h("option", { value: "" }, "—"), ...elements.map((e) => h("option", { value: e.id },
+    `${e.businessObject.name || "（未命名）"} · ${e.type.replace("bpmn:", "")} · ${e.id}`)));
+  picker.closest("label").hidden = false;
+}
+picker.addEventListener("change", () => {
+  const element = registry.get(picker.value);
+  if (element) focusElement(element);
+});
+
 function showPanel(element) {
   selected = element && element.type !== "bpmn:Process" && element.type !== "bpmn:Collaboration" ? element : null;
   panel.hidden = !selected;
+  picker.value = selected ? selected.id : "";
   if (!selected) return;
   document.getElementById("element-id").textContent = `${selected.type.replace("bpmn:", "")} · ${selected.id}`;
   nameInput.value = selected.businessObject.name || "";

@@ -2,8 +2,8 @@
 // the decision (approve / return with reason / reject).
 import { Problem, get, post } from "./api.js";
 import { documents } from "./documents.js";
-import { DECISIONS, titleAt } from "./events.js";
-import { divisionCodes, editForm, readOnly } from "./form.js";
+import { DECISIONS } from "./events.js";
+import { divisionCodes, editForm, fieldPointers, namedChanges, readOnly, titleAt } from "./form.js";
 import { ME, announce, announceProblem, can, clear, divisionPaths, flash, h, time, timeEl } from "./ui.js";
 
 const main = document.getElementById("main");
@@ -118,10 +118,14 @@ async function editTask() {
   const formSchema = await schema(detail.form);
   const ret = pendingReturn();
   const flagged = ret ? await showReturn(ret) : [];
-  const view = editForm(formSchema, defaults(detail.data?.[detail.data_key] || {}), { flagged });
+  // a change request names 登记表 fields by JSON pointer: offer them by name
+  const suggest = detail.form === "change_request"
+    ? [{ match: /^\/changes\/\d+\/field$/, values: fieldPointers(await schema("registration")) }]
+    : [];
+  const view = editForm(formSchema, defaults(detail.data?.[detail.data_key] || {}), { flagged, suggest });
   const submit = h("button", { type: "submit", class: "primary" }, "提交");
   const form = h("form", { novalidate: true, class: "task-form", "aria-label": formSchema.title || detail.title },
-    h("h2", {}, formSchema.title || detail.title), view.element, h("div", { class: "actions sticky" }, submit));
+    h("h2", {}, formSchema.title || detail.title), view.element, h("div", { class: "actions end" }, submit));
   if (!workable()) {
     submit.disabled = true;
     for (const el of form.querySelectorAll("input,select,textarea,button")) el.disabled = true;
@@ -160,8 +164,9 @@ async function reviewTask() {
   for (const key of shown) {
     const s = await schema(key);
     const names = await divisionPaths(get, divisionCodes(s, detail.data[key])).catch(() => new Map());
+    const value = key === "change_request" ? namedChanges(detail.data[key], await schema("registration")) : detail.data[key];
     body.append(h("section", { class: "review-data", "aria-labelledby": `data-${key}` },
-      h("h2", { id: `data-${key}` }, s.title || key), readOnly(s, detail.data[key], names)));
+      h("h2", { id: `data-${key}` }, s.title || key), readOnly(s, value, names)));
   }
   const past = reviewHistory();
   if (past) body.append(past);
@@ -183,7 +188,7 @@ async function reviewTask() {
     h("h2", { id: "decision-title" }, "审核意见"),
     h("div", { class: "field" }, h("label", { for: "reason" }, "审核意见说明"), reason,
       h("p", { class: "hint", id: "reason-hint" }, "退回补正或不予通过时必须写明原因。"), reasonError),
-    items, h("div", { class: "actions sticky" }, buttons));
+    items, h("div", { class: "actions end" }, buttons));
   if (!workable()) for (const el of form.querySelectorAll("textarea,input,button")) el.disabled = true;
 
   reason.addEventListener("input", () => {
