@@ -62,6 +62,10 @@ def test_session_cookie_is_httponly_strict_and_unsafe_calls_need_the_csrf_header
     for name in ("canbao_token", "canbao_csrf"):
         assert cookies[name]["httpOnly"] and cookies[name]["sameSite"] == "Strict", cookies[name]
     assert page.evaluate("document.cookie") == ""  # scripts see neither
+    headers = page.request.get("/tasks").headers
+    assert "script-src 'self';" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["cache-control"] == "no-store"
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
     assert csrf == cookies["canbao_csrf"]["value"]
     refused = page.request.post("/api/v1/tasks/00000000-0000-4000-8000-000000000000/claim")
