@@ -131,6 +131,9 @@ class FormView {
 
     return this.register({
       pointer, element, focus: () => (nodes[0] ? nodes[0].focus() : add.focus()),
+      get children() {
+        return nodes;
+      },
       get: () => {
         if (!nodes.length) return undefined;
         return nodes.map((n) => n.get() ?? (isObject(items) ? {} : ""));
