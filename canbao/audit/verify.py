@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
 from .chain import GENESIS, SEP, format_time, sql_hash
@@ -141,10 +141,10 @@ def run(session: Session, *, anchors: Anchors | None = None, in_database: bool =
     results = _scan_sql(session) if in_sql else _scan_python(session)
     for chain in heads.keys() - results.keys():
         results[chain] = ChainResult(chain)
+    anchored = _hashes_at(session, {(p.chain, p.seq) for p in points if p.seq > 0})
     for chain, result in results.items():
-        head = heads.get(chain)
-        _check_head(session, result, head)
-        _check_anchors(session, result, [p for p in points if p.chain == chain])
+        _check_head(session, result, heads.get(chain))
+        _check_anchors(session, result, [p for p in points if p.chain == chain], anchored)
     session.rollback()
     report = Report(method="postgresql" if in_sql else "python", chains=sorted(results.values(), key=_chain))
     if anchors is not None:
@@ -180,11 +180,11 @@ def _scan_sql(session: Session) -> dict[int, ChainResult]:
     # Room for the join's hash table in memory, for this transaction only.
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     results: dict[int, ChainResult] = {}
-    for row in session.execute(text(_SCAN), {"genesis": GENESIS}):
+    rows = session.execute(text(_SCAN), {"genesis": GENESIS}).all()
+    last = _hashes_at(session, {(row.chain, row.last_seq) for row in rows})
+    for row in rows:
         result = ChainResult(row.chain, events=row.events, last_seq=row.last_seq)
-        result.last_hash = session.scalar(
-            select(AuditEvent.hash).where(AuditEvent.chain == row.chain, AuditEvent.seq == row.last_seq)
-        )
+        result.last_hash = last[(row.chain, row.last_seq)]
         if row.gap_at is not None:
             result.consider(_gap(session, row.chain, row.gap_at))
         if row.changed_at is not None:
@@ -407,23 +407,28 @@ def _check_head(session: Session, result: ChainResult, head: AuditChainHead | No
         )
 
 
-def _check_anchors(session: Session, result: ChainResult, points: list[AnchorPoint]) -> None:
-    if not points:
-        return
-    chain = result.chain
-    wanted = sorted({p.seq for p in points if p.seq > 0})
-    stored = dict(
-        session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).where(
-                AuditEvent.chain == chain, AuditEvent.seq.in_(wanted)
+def _hashes_at(session: Session, positions: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """The stored hash at each (chain, seq) that exists, a thousand positions per query."""
+    wanted, found = sorted(positions), {}
+    for i in range(0, len(wanted), 1000):
+        rows = session.execute(
+            select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).where(
+                tuple_(AuditEvent.chain, AuditEvent.seq).in_(wanted[i : i + 1000])
             )
-        ).all()
-    )
+        )
+        found.update({(r.chain, r.seq): r.hash for r in rows})
+    return found
+
+
+def _check_anchors(
+    session: Session, result: ChainResult, points: list[AnchorPoint], stored: dict[tuple[int, int], str]
+) -> None:
+    chain = result.chain
     matched = 0
     for point in sorted(points, key=lambda p: p.seq):
         if point.seq == 0:
             continue
-        found = stored.get(point.seq)
+        found = stored.get((chain, point.seq))
         if found == point.hash:
             matched = max(matched, point.seq)
             continue
