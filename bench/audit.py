@@ -1,0 +1,280 @@
+"""The audit log on PostgreSQL: appending, verifying, and what auditing costs an engine transition.
+
+    python -m bench.audit [--events 1000000] [--writers 4] [--per-tx 50] [--cases 60] [--rounds 4]
+
+- append: `--writers` processes record `--events` events through `canbao.audit.record`, `--per-tx`
+  per transaction, each commit chaining them (head lock, hashes, insert). Baseline in the same run:
+  the same rows inserted by the same writers in the same transactions, unchained, into a copy of the
+  table with the same indexes.
+- verify: `canbao.audit.verify` over all of them, reading included (hashes and links computed by
+  PostgreSQL). Baselines: the same verification hashing in Python over a server-side cursor, and a
+  bare scan of the table (what reading alone costs).
+- transitions: full survey lifecycles (bench.lifecycle: five persisted transitions each), in
+  alternating rounds with auditing on and off (`canbao.audit.record` replaced by a no-op in this
+  process only); the overhead is the median extra time per transition.
+
+The last line is one JSON object: {"append_events_per_s", "verify_events_per_s",
+"transition_overhead_pct", …}. Bars: verify_events_per_s ≥ 250,000, transition_overhead_pct ≤ 15.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+import canbao.audit
+from canbao import audit, migrate
+from canbao.actors import Actor
+from canbao.audit import verify
+from canbao.audit.chain import GENESIS, canonical_json
+from canbao.config import PROJECT_ROOT
+from canbao.db import make_engine, make_sessionmaker, utcnow
+from canbao.wiring import wire
+from engine import definitions
+
+from .lifecycle import run_cases
+
+PG_ADMIN = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+CLERK = Actor(sub="platform1", roles=("platform_reviewer",), area="370102001", client_addr="10.0.0.7")
+PERSON = "370102199001011237"
+PAYLOAD = {
+    "task": "initial_review",
+    "name": "初审",
+    "form": "review",
+    "data": {"decision": "return", "reason": "联系电话与户籍信息不符，请核实", "return_items": ["/phone"]},
+}
+VERIFY_BAR, OVERHEAD_BAR = 250_000, 15.0
+
+
+def _append(url: str, writer: int, transactions: int, per_tx: int, chained: bool, out: mp.Queue) -> None:
+    engine = make_engine(url, pool_size=1)
+    sessions = make_sessionmaker(engine)
+    payload = canonical_json(PAYLOAD)
+    started = time.perf_counter()
+    for t in range(transactions):
+        case_id = writer * 1_000_000 + t
+        if chained:
+            with sessions() as s, s.begin():
+                for i in range(per_tx):
+                    audit.record(
+                        s,
+                        actor=CLERK,
+                        action="task.return",
+                        object_type="task",
+                        object_id=f"{case_id}-{i}",
+                        payload=PAYLOAD,
+                        case_id=case_id,
+                        person_id=PERSON,
+                    )
+        else:
+            rows = [
+                {
+                    "chain": writer,
+                    "seq": t * per_tx + i + 1,
+                    "at": utcnow(),
+                    "object_id": f"{case_id}-{i}",
+                    "case_id": case_id,
+                    "payload": payload,
+                }
+                for i in range(per_tx)
+            ]
+            with engine.begin() as conn:
+                conn.execute(_PLAIN_INSERT, rows)
+    out.put(time.perf_counter() - started)
+
+
+_PLAIN_INSERT = text(
+    "INSERT INTO audit_plain (chain, seq, at, actor_sub, actor_role, area, client_addr, action, object_type, "
+    "object_id, case_id, person_id, payload, prev_hash, hash) VALUES (:chain, :seq, :at, 'platform1', "
+    f"'platform_reviewer', '370102001', '10.0.0.7', 'task.return', 'task', :object_id, :case_id, '{PERSON}', "
+    ":payload, '', '')"
+)
+
+
+def append(url: str, events: int, writers: int, per_tx: int, *, chained: bool) -> float:
+    """Events per second with `writers` concurrent processes."""
+    ctx = mp.get_context("fork")
+    out: mp.Queue = ctx.Queue()
+    transactions = events // writers // per_tx
+    procs = [
+        ctx.Process(target=_append, args=(url, w, transactions, per_tx, chained, out)) for w in range(writers)
+    ]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    for _ in procs:
+        out.get()
+    for p in procs:
+        p.join()
+    return transactions * per_tx * writers / (time.perf_counter() - started)
+
+
+def verify_rate(url: str, *, in_database: bool) -> tuple[float, verify.Report]:
+    sessions = make_sessionmaker(make_engine(url))
+    with sessions() as s:
+        report = verify.run(s, in_database=in_database)
+    assert report.ok, report.as_dict()["breaks"]
+    return report.events / report.seconds, report
+
+
+def verify_cpu_seconds(url: str) -> float | None:
+    """CPU seconds the database spends on verify's scan in one backend (no parallel workers), read from
+    /proc: what the figure would be on an idle core, whatever else the machine is running. None when
+    the server is not on this machine."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            pid = conn.scalar(text("SELECT pg_backend_pid()"))
+            stat = Path(f"/proc/{pid}/stat")
+            if not stat.exists():
+                return None
+            conn.execute(text("SET max_parallel_workers_per_gather = 0"))
+            conn.execute(text("SET work_mem = '256MB'"))
+
+            def cpu() -> float:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            before = cpu()
+            conn.execute(text(verify._SCAN), {"genesis": GENESIS}).all()
+            return cpu() - before
+    finally:
+        engine.dispose()
+
+
+def scan_rate(url: str, events: int) -> float:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        started = time.perf_counter()
+        conn.execute(text("SELECT count(*), sum(length(payload) + length(hash)) FROM audit_event")).one()
+        seconds = time.perf_counter() - started
+    engine.dispose()
+    return events / seconds
+
+
+def transition_overhead(url: str, cases: int, rounds: int) -> tuple[float, float, float]:
+    """Median seconds per transition with auditing on and off, and the overhead in percent."""
+    record = canbao.audit.record
+    per: dict[bool, list[float]] = {True: [], False: []}
+    run_cases(url, 500_000, 10)  # warm-up: spec cache, connections
+    first = 0
+    for r in range(rounds * 2):
+        on = r % 2 == 0
+        canbao.audit.record = record if on else (lambda *args, **kwargs: None)
+        try:
+            seconds, _ = run_cases(url, first, cases)
+        finally:
+            canbao.audit.record = record
+        first += cases
+        per[on].append(seconds / (cases * 5))
+    on, off = statistics.median(per[True]), statistics.median(per[False])
+    return on, off, (on - off) / off * 100
+
+
+def _prepare(url: str) -> None:
+    """Schema, the processes deployed, and the unchained baseline's table (same columns and indexes)."""
+    migrate.upgrade(url)
+    wire()
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s, s.begin():
+        definitions.deploy_directory(
+            s, actor=Actor(sub="bench", roles=("system",), area=""), directory=PROJECT_ROOT / "bpmn"
+        )
+        s.execute(text("CREATE TABLE audit_plain (LIKE audit_event INCLUDING ALL)"))
+    engine.dispose()  # the writers are forked: they must not share this engine's connections
+
+
+def _database() -> tuple[str, str]:
+    name = f"canbao_bench_audit_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop(name: str) -> None:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--per-tx", type=int, default=100, help="events per transaction")
+    parser.add_argument(
+        "--baseline-events", type=int, default=200_000, help="events in the unchained baseline"
+    )
+    parser.add_argument("--cases", type=int, default=60, help="lifecycles per round of the transition test")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds with auditing on (and as many off)")
+    args = parser.parse_args()
+    # The archive's embedded store (the lifecycles seal into it) lives in the data directory.
+    os.environ.setdefault("CANBAO_DATA_DIR", tempfile.mkdtemp(prefix="canbao-bench-audit-"))
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+    name, url = _database()
+    try:
+        _prepare(url)
+        plain = append(url, args.baseline_events, args.writers, args.per_tx, chained=False)
+        print(f"append, unchained baseline: {plain:,.0f} events/s ({args.writers} writers, {args.per_tx}/tx)")
+        chained = append(url, args.events, args.writers, args.per_tx, chained=True)
+        print(f"append through audit.record: {chained:,.0f} events/s ({chained / plain:.0%} of the baseline)")
+        engine = make_engine(url)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("DROP TABLE audit_plain"))
+            # What autovacuum does to an append-only table soon after the inserts.
+            conn.execute(text("VACUUM ANALYZE audit_event"))
+        engine.dispose()
+
+        scanned = scan_rate(url, args.events)
+        print(f"bare scan of the table: {scanned:,.0f} rows/s")
+        in_db, report = verify_rate(url, in_database=True)
+        print(f"verify in PostgreSQL: {report.events:,} events, {report.seconds:.2f} s = {in_db:,.0f}/s")
+        cpu = verify_cpu_seconds(url)
+        if cpu:
+            print(f"  database CPU, one core, no parallel workers: {cpu:.2f} s = {args.events / cpu:,.0f}/s")
+        in_py, report_py = verify_rate(url, in_database=False)
+        print(f"verify in Python (baseline): {report_py.seconds:.2f} s = {in_py:,.0f} events/s")
+
+        on, off, overhead = transition_overhead(url, args.cases, args.rounds)
+        print(
+            f"engine transition: {on * 1000:.2f} ms with auditing, {off * 1000:.2f} ms without "
+            f"(+{overhead:.1f} %)"
+        )
+    finally:
+        _drop(name)
+    ok = in_db >= VERIFY_BAR and overhead <= OVERHEAD_BAR
+    print(f"load average at end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    verdict = "met" if ok else "NOT met"
+    print(f"bars: verify ≥ {VERIFY_BAR:,}/s, transition overhead ≤ {OVERHEAD_BAR} % — {verdict}")
+    print(
+        json.dumps(
+            {
+                "append_events_per_s": round(chained),
+                "append_baseline_events_per_s": round(plain),
+                "verify_events_per_s": round(in_db),
+                "verify_python_events_per_s": round(in_py),
+                "verify_events_per_cpu_s_one_core": round(args.events / cpu) if cpu else None,
+                "scan_rows_per_s": round(scanned),
+                "transition_ms_audited": round(on * 1000, 2),
+                "transition_ms_unaudited": round(off * 1000, 2),
+                "transition_overhead_pct": round(overhead, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
