@@ -115,23 +115,26 @@ COLUMNS = {
 }
 
 LATER = f"""
+SET work_mem = '256MB';
 CREATE TEMP TABLE chosen AS
   SELECT person_id, area FROM flag WHERE kind = 'needs_survey' AND abs(hashtext(person_id)) % 5 = 0;
 CREATE TEMP TABLE died AS
-  SELECT id AS person_id FROM person WHERE status = 'normal' AND abs(hashtext(id || 'd')) % 1000 < 3
-    AND id NOT IN (SELECT person_id FROM chosen);
-UPDATE person_version SET valid_to = '{T_CHG}'
-  WHERE person_id IN (SELECT person_id FROM chosen UNION ALL SELECT person_id FROM died);
+  SELECT p.id AS person_id FROM person p
+  WHERE p.status = 'normal' AND abs(hashtext(p.id || 'd')) % 1000 < 3
+    AND NOT EXISTS (SELECT 1 FROM chosen c WHERE c.person_id = p.id);
+CREATE TEMP TABLE later AS
+  SELECT person_id, true AS registered FROM chosen UNION ALL SELECT person_id, false FROM died;
+ANALYZE chosen; ANALYZE died; ANALYZE later;
+UPDATE person_version v SET valid_to = '{T_CHG}' FROM later l WHERE v.person_id = l.person_id;
 INSERT INTO person_version (person_id, valid_from, area, hukou_division, status, sex, birth_date,
     registered, source)
   SELECT p.id, '{T_CHG}', p.area, p.hukou_division,
-    CASE WHEN p.id IN (SELECT person_id FROM died) THEN 'dead' ELSE p.status END,
-    p.sex, p.birth_date, p.id IN (SELECT person_id FROM chosen), 'case:1'
-  FROM person p WHERE p.id IN (SELECT person_id FROM chosen UNION ALL SELECT person_id FROM died);
-UPDATE person SET registered_at = '{T_CHG}' WHERE id IN (SELECT person_id FROM chosen);
-UPDATE person SET status = 'dead' WHERE id IN (SELECT person_id FROM died);
-UPDATE flag SET status = 'cleared', cleared_at = '{T_CHG}'
-  WHERE kind IN ('needs_survey', 'inaccurate') AND person_id IN (SELECT person_id FROM chosen);
+    CASE WHEN l.registered THEN p.status ELSE 'dead' END, p.sex, p.birth_date, l.registered, 'case:1'
+  FROM person p JOIN later l ON l.person_id = p.id;
+UPDATE person p SET registered_at = '{T_CHG}' FROM chosen c WHERE c.person_id = p.id;
+UPDATE person p SET status = 'dead' FROM died d WHERE d.person_id = p.id;
+UPDATE flag f SET status = 'cleared', cleared_at = '{T_CHG}'
+  FROM chosen c WHERE f.kind IN ('needs_survey', 'inaccurate') AND f.person_id = c.person_id;
 INSERT INTO enrollment (person_id, scheme, status, pay_status, place, start_date, source, elsewhere,
     recorded_at)
   SELECT person_id, '390', '1', '1', substr(area, 1, 6), '2026-03-01', 'registration', false, '{T_CHG}'
@@ -203,6 +206,17 @@ def main() -> None:
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
             with conn.cursor() as cur:
                 cur.execute("SET session_replication_role = replica")  # bulk load: no queueing triggers
+                # Secondary indexes are dropped for the load and built again after it (faster than
+                # maintaining them row by row); the schema ends up as the migrations made it.
+                cur.execute(
+                    "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                    "JOIN pg_class c ON c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid "
+                    "WHERE i.tablename = ANY(%s) AND NOT x.indisprimary",
+                    (list(rows),),
+                )
+                indexes = cur.fetchall()
+                for index, _ in indexes:
+                    cur.execute(f'DROP INDEX "{index}"')
                 for table, path in rows.items():
                     with (
                         cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN (FORMAT csv)") as copy,
@@ -211,6 +225,8 @@ def main() -> None:
                         for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
                             copy.write(block)
                 cur.execute(LATER)
+                for _, definition in indexes:
+                    cur.execute(definition)
                 cur.execute("ANALYZE")
             conn.commit()
         load_s = time.perf_counter() - started
