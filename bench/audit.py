@@ -1,6 +1,6 @@
 """The audit log on PostgreSQL: appending, verifying, and what auditing costs an engine transition.
 
-    python -m bench.audit [--events 1000000] [--writers 4] [--per-tx 50] [--cases 60] [--rounds 4]
+    python -m bench.audit [--events 1000000] [--writers 4] [--per-tx 100] [--cases 10] [--rounds 20]
 
 - append: `--writers` processes record `--events` events through `canbao.audit.record`, `--per-tx`
   per transaction, each commit chaining them (head lock, hashes, insert). Baseline in the same run:
@@ -217,8 +217,9 @@ def main() -> None:
     parser.add_argument(
         "--baseline-events", type=int, default=200_000, help="events in the unchained baseline"
     )
-    parser.add_argument("--cases", type=int, default=60, help="lifecycles per round of the transition test")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds with auditing on (and as many off)")
+    # Many short alternating rounds, so that a busy machine's swings fall on both sides alike.
+    parser.add_argument("--cases", type=int, default=10, help="lifecycles per round of the transition test")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds with auditing on (and as many off)")
     args = parser.parse_args()
     # The archive's embedded store (the lifecycles seal into it) lives in the data directory.
     os.environ.setdefault("CANBAO_DATA_DIR", tempfile.mkdtemp(prefix="canbao-bench-audit-"))
