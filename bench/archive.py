@@ -1,10 +1,12 @@
 """Document uploads through canbao's HTTP route against raw `minio` puts to the same S3 server.
 
-    python -m bench.archive [--files 2000] [--size 204800] [--concurrency 4]
+    python -m bench.archive [--files 2000] [--size 204800] [--concurrency 4] [--via http|service]
 
-canbao: `POST /api/v1/cases/{id}/documents` on the ASGI app in this process (httpx's ASGI transport,
-no network between client and app): token check, case and task checks, multipart parsing, type
-sniffing, SHA-256 while streaming, the object put, then the row and its audit event in PostgreSQL.
+canbao (`--via http`, the default): `POST /api/v1/cases/{id}/documents` on the ASGI app in this
+process (httpx's ASGI transport, no network between client and app): token check, case and task
+checks, multipart parsing, type sniffing, SHA-256 while streaming, the object put, then the row and
+its audit event in PostgreSQL. `--via service` calls what the route calls (`archive.documents.admit`,
+`archive.intake.receive`, `archive.documents.attach`) without HTTP routing and token checks.
 Baseline: `Minio.put_object` of the same bytes into the same server, same number of concurrent
 clients, in the same run. The S3 server is a SeaweedFS `weed mini` started here (or the one named by
 CANBAO_BENCH_S3_ENDPOINT with CANBAO_BENCH_S3_ACCESS_KEY / _SECRET_KEY); PostgreSQL from CANBAO_BENCH_PG.
@@ -26,16 +28,18 @@ from pathlib import Path
 import httpx
 from minio import Minio
 from sqlalchemy import create_engine, func, select, text
+from starlette.concurrency import run_in_threadpool
 
 from api.app import create_app
 from api.auth.models import User
 from api.auth.passwords import hash_password
+from archive import documents, intake
 from archive.models import Document
 from archive.seaweed import WeedServer
 from canbao import migrate
 from canbao.actors import Actor
 from canbao.config import PROJECT_ROOT, Settings
-from canbao.db import make_engine, make_sessionmaker
+from canbao.db import make_engine, make_sessionmaker, transaction
 from canbao.wiring import wire
 from engine import cases, definitions
 from registry import survey
@@ -44,6 +48,7 @@ PG_ADMIN = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.
 VILLAGE = "370102001002"
 SYSTEM = Actor(sub="bench", roles=("system",), area="")
 PLATFORM = Actor(sub="platform1", roles=("platform_reviewer",), area=VILLAGE[:9])
+SURVEYOR = Actor(sub="surveyor1", roles=("surveyor",), area=VILLAGE[:9], teams=(1,))
 PASSWORD = "bench-password-0123"
 BOUNDARY = "canbao-bench-boundary"
 FILES_PER_CASE = 20
@@ -128,6 +133,43 @@ async def _canbao(
         return time.perf_counter() - started
 
 
+async def _service(
+    app, indices: range, case_ids: list[int], size: int, base: bytes, concurrency: int
+) -> float:
+    sessions, archive = app.state.sessions, app.state.archive
+    limit = app.state.settings.max_upload_bytes
+    todo = iter(indices)
+
+    def admit(case_id: int) -> documents.Admission:
+        with transaction(sessions) as session:
+            return documents.admit(session, actor=SURVEYOR, case_id=case_id)
+
+    async def chunks(body: bytes):
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    async def client_loop() -> None:
+        for i in todo:
+            admission = await run_in_threadpool(admit, case_ids[i % len(case_ids)])
+            body = multipart(content(i, size, base))
+            upload = await intake.receive(
+                chunks(body),
+                content_type=f"multipart/form-data; boundary={BOUNDARY}",
+                content_length=str(len(body)),
+                limit=limit,
+            )
+            try:
+                await run_in_threadpool(
+                    documents.attach, sessions, archive, actor=SURVEYOR, admission=admission, upload=upload
+                )
+            finally:
+                upload.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
 def _raw(minio: Minio, bucket: str, indices: range, size: int, base: bytes, concurrency: int) -> float:
     def put(i: int) -> None:
         data = content(i, size, base)
@@ -145,6 +187,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=200 * 1024, help="bytes per file")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients on each side")
     parser.add_argument("--rounds", type=int, default=4, help="alternations of the two sides")
+    parser.add_argument("--via", choices=("http", "service"), default="http", help="canbao's side")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="canbao-bench-archive-"))
@@ -180,9 +223,10 @@ def main() -> None:
         base = os.urandom(args.size)
         megabytes = args.files * args.size / 1e6
 
+        upload = _canbao if args.via == "http" else _service
         # Warm-up on both sides (connections, code paths) with other content.
         warm = range(args.files, args.files + 4 * args.concurrency)
-        asyncio.run(_canbao(app, warm, case_ids, args.size, base[::-1], args.concurrency))
+        asyncio.run(upload(app, warm, case_ids, args.size, base[::-1], args.concurrency))
         _raw(minio, bucket, warm, args.size, base[::-1], args.concurrency)
 
         # The two sides alternate, so that a change in the machine's load falls on both.
@@ -191,7 +235,7 @@ def main() -> None:
         for start in range(0, args.files, step):
             part = range(start, min(start + step, args.files))
             cpu = time.process_time()
-            canbao_s += asyncio.run(_canbao(app, part, case_ids, args.size, base, args.concurrency))
+            canbao_s += asyncio.run(upload(app, part, case_ids, args.size, base, args.concurrency))
             canbao_cpu += time.process_time() - cpu
             cpu = time.process_time()
             raw_s += _raw(minio, bucket, part, args.size, base, args.concurrency)
@@ -203,8 +247,9 @@ def main() -> None:
             f"{args.files} files of {args.size // 1024} KB, {args.concurrency} concurrent clients each side, "
             f"{args.rounds} alternating rounds"
         )
+        side = "upload route" if args.via == "http" else "archive service"
         print(
-            f"canbao upload route: {canbao_s:.2f} s, {megabytes / canbao_s:.1f} MB/s, {stored} rows written; "
+            f"canbao ({side}): {canbao_s:.2f} s, {megabytes / canbao_s:.1f} MB/s, {stored} rows written; "
             f"{canbao_cpu / args.files * 1000:.1f} ms CPU per file in this process (client and app)"
         )
         print(
