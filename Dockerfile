@@ -4,7 +4,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm font
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . /app
-RUN pip install --no-cache-dir . && if [ -f package.json ]; then npm ci --no-audit --no-fund && python -m web.vendor; fi
+# Vendor the front-end bundles first: the installed package takes its static files from web/static.
+RUN npm ci --no-audit --no-fund && python web/vendor.py && pip install --no-cache-dir . && rm -rf node_modules
 RUN useradd --system --home /app canbao && mkdir -p /data && chown canbao /data
 USER canbao
 ENV CANBAO_DATA_DIR=/data

@@ -186,7 +186,7 @@ def add_found_person(
         errors.append(FieldError("/name", "name.required", "请填写姓名"))
     problem = checks.division_problem(residence_division or "", levels=("village",))
     if problem:
-        errors.append(FieldError("/residence/division", *problem))
+        errors.append(FieldError("/residence_division", *problem))
     if errors:
         raise Invalid(errors)
     require_reach(actor, residence_division)

@@ -145,8 +145,7 @@ function foundForm() {
       await loadVillages(document.getElementById("list-form").elements.namedItem("area").value.trim());
     } catch (err) {
       if (err instanceof Problem && err.errors.length) {
-        // the service names the residence field as in the 登记表
-        view.showErrors(err.errors.map((e) => ({ ...e, pointer: e.pointer.replace("/residence/division", "/residence_division") })));
+        view.showErrors(err.errors);
       }
       announceProblem(err);
     } finally {
