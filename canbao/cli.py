@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 import typer
 
 from api import cli as api_cli
 from archive import cli as archive_cli
 from archive import store as archive_store
 from canbao import migrate
+from canbao.actors import SYSTEM
+from canbao.audit import anchors
 from canbao.audit import cli as audit_cli
 from canbao.config import get_settings
+from canbao.db import make_engine, make_sessionmaker, transaction
+from canbao.wiring import wire
 from engine import cli as engine_cli
+from engine import worker
 from forms.cli import divisions_app, forms_app
 from registry.cli import register as register_registry
 from registry.stats.cli import app as stats_app
@@ -20,7 +28,6 @@ app = typer.Typer(help="canbao 全民参保登记", no_args_is_help=True, add_co
 
 app.command("serve")(api_cli.serve)
 app.command("deploy")(engine_cli.deploy)
-app.command("worker")(engine_cli.run_worker)
 app.add_typer(engine_cli.definitions_app, name="definitions")
 app.add_typer(api_cli.users_app, name="users")
 app.add_typer(divisions_app, name="divisions")
@@ -34,6 +41,33 @@ register_registry(app)
 @app.callback()
 def root() -> None:
     """canbao 全民参保登记 — BPMN 案件、登记库、统计与归档。"""
+    wire()  # every command sees the service-task operations the packages provide
+
+
+@app.command("worker")
+def worker_command(
+    interval: float = typer.Option(2.0, help="轮询间隔（秒）"),
+    anchor_every: int = typer.Option(3600, help="每隔多少秒把审计链头写入档案存储（0：不写）"),
+) -> None:
+    """运行后台任务：到期的定时器、待重试的档案封存、流程迁移，以及定期的审计锚点。"""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    chores = []
+    if anchor_every > 0:
+
+        def write_anchor() -> None:
+            with transaction(sessions) as s:
+                anchors.write_if_due(
+                    s,
+                    archive_store.current(),
+                    actor=SYSTEM,
+                    data_dir=settings.data_dir,
+                    every=timedelta(seconds=anchor_every),
+                )
+
+        chores.append(write_anchor)
+    worker.serve(sessions, interval=interval, chores=chores)
 
 
 @app.command("demo")
@@ -43,7 +77,6 @@ def demo_command(
 ) -> None:
     """载入济南演示数据：区划、流程、各岗位用户、合成人口、信息比对、调查小组与调查案件。"""
     from canbao import demo
-    from canbao.db import make_engine, make_sessionmaker
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)
@@ -59,7 +92,7 @@ def demo_command(
 
 @app.command("migrate")
 def migrate_command() -> None:
-    """Upgrade the database to the newest schema."""
+    """把数据库升级到最新结构。"""
     migrate.upgrade(get_settings().database_url)
     typer.echo("数据库已升级到最新版本")
 

@@ -39,7 +39,6 @@ class Settings:
     jwt_public_key_file: Path | None = None
     jwt_jwks_file: Path | None = None
     jwt_ttl_minutes: int = 30
-    audit_chains: int = 8
     demo_password: str = "canbao-demo"
 
     @property
@@ -71,7 +70,6 @@ def from_environ() -> Settings:
         jwt_public_key_file=Path(public_key) if public_key else None,
         jwt_jwks_file=Path(jwks) if jwks else None,
         jwt_ttl_minutes=int(_env("CANBAO_JWT_TTL_MINUTES", "30")),
-        audit_chains=int(_env("CANBAO_AUDIT_CHAINS", "8")),
         demo_password=_env("CANBAO_DEMO_PASSWORD", "canbao-demo"),
     )
 

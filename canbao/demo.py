@@ -22,7 +22,6 @@ from canbao.actors import Actor
 from canbao.casework import open_survey_cases
 from canbao.config import Settings
 from canbao.db import utcnow
-from canbao.wiring import wire
 from engine import definitions
 from forms import divisions
 from registry import comparison, demo, survey
@@ -56,7 +55,6 @@ class DemoReport:
 def run(
     sessions: sessionmaker[Session], settings: Settings, *, persons: int = 5000, cases: int = 60
 ) -> DemoReport:
-    wire()
     with sessions() as s, s.begin():
         divisions.import_dir(s, divisions.DATA_DIR, actor=DEMO)
         definitions.deploy_directory(s, actor=DEMO, directory=settings.bpmn_dir)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
@@ -10,9 +9,8 @@ import typer
 from canbao.actors import Actor
 from canbao.config import get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
-from canbao.wiring import wire
 
-from . import definitions, worker
+from . import definitions
 from .errors import InvalidDefinition
 
 CLI_ACTOR = Actor(sub="cli", roles=("system",), area="", name="命令行")
@@ -24,7 +22,6 @@ def deploy(directory: Path = typer.Argument(None, help="BPMN 目录（默认为�
 
 
 def _deploy(directory: Path, *, comment: str | None, publish: bool) -> None:
-    wire()
     try:
         with transaction(make_sessionmaker(make_engine(get_settings().database_url))) as s:
             results = definitions.deploy_directory(
@@ -62,10 +59,3 @@ def import_(
 ) -> None:
     """校验并部署目录中的全部流程：任何一个有问题则全部不部署；与已有版本内容相同的不产生新版本。"""
     _deploy(directory, comment=comment, publish=publish)
-
-
-def run_worker(interval: float = typer.Option(2.0, help="轮询间隔（秒）")) -> None:
-    """运行后台任务：到期的定时器、待重试的归档等操作。"""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    wire()
-    worker.serve(make_sessionmaker(make_engine(get_settings().database_url)), interval=interval)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -126,9 +127,21 @@ def _postpone(sessions: sessionmaker[Session], claimed: _Claimed, error: str, *,
             )
 
 
-def serve(sessions: sessionmaker[Session], *, interval: float = 2.0) -> None:
-    """Poll forever (`canbao worker`): due wake-ups first, then a slice of any pending migration job."""
+def serve(
+    sessions: sessionmaker[Session], *, interval: float = 2.0, chores: Sequence[Callable[[], None]] = ()
+) -> None:
+    """Poll forever (`canbao worker`): due wake-ups first, then a slice of any pending migration job,
+    then the periodic chores the composition root hands in (they decide themselves whether they are due)."""
     log.info("worker started; operations: %s", ", ".join(operations.names()))
     while True:
-        if run_due(sessions) + migration.run(sessions, limit=100) == 0:
+        busy = run_due(sessions) + migration.run(sessions, limit=100)
+        for chore in chores:
+            try:
+                chore()
+            except Exception:
+                log.exception(
+                    "worker chore %s failed; it runs again on the next poll",
+                    getattr(chore, "__name__", chore),
+                )
+        if busy == 0:
             time.sleep(interval)

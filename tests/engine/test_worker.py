@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from canbao.audit.models import AuditEvent
@@ -96,3 +97,19 @@ def test_a_case_busy_with_a_user_is_skipped_not_blocked(pg_office):
         assert worker.run_due(pg_office.db.sessions) == 0
     assert worker.run_due(pg_office.db.sessions) == 1
     assert pg_office.task(case_id).spec_name == "escalation_review"
+
+
+def test_serve_runs_the_chores_and_survives_a_failing_one(office):
+    calls = []
+
+    def broken():
+        calls.append("broken")
+        raise RuntimeError("archive unreachable")
+
+    def stop():
+        calls.append("stop")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        worker.serve(office.db.sessions, interval=0, chores=[broken, stop])
+    assert calls == ["broken", "stop"]
