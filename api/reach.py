@@ -5,12 +5,8 @@ reads of personal data and are audited like any other read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from canbao import audit
 from canbao.actors import Actor
 from engine.errors import CaseNotFound, TaskNotFound
 from engine.models import Case
@@ -51,25 +47,3 @@ def check_task(actor: Actor, row: Any) -> Any:
     if not sees_task(actor, row):
         raise TaskNotFound()
     return row
-
-
-def record_shown(
-    session: Session, actor: Actor, shown: Iterable[tuple[str | None, str, int]], *, route: str
-) -> None:
-    """One `person.read` per person a list showed: (person id, area, case id) of each row."""
-    seen: set[str] = set()
-    for person_id, area, case_id in shown:
-        if person_id is None or person_id in seen:
-            continue
-        seen.add(person_id)
-        audit.record(
-            session,
-            actor=actor,
-            action="person.read",
-            object_type="person",
-            object_id=person_id,
-            payload={"purpose": "list", "route": route},
-            area=area,
-            case_id=case_id,
-            person_id=person_id,
-        )

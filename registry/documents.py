@@ -173,15 +173,12 @@ def registration_pdf(session: Session, *, actor: Actor, id_numbers: list[str]) -
         require_reach(actor, person.area)
         reasons = [r for f in open_flags(session, person.id) for r in f.reasons.split()]
         _form_page(doc.page(), as_registration(session, person), reasons)
-        printed.append(person.id)
-    audit.record(
+        printed.append((person.id, person.area))
+    audit.record_reads(
         session,
         actor=actor,
-        action="document.print",
-        object_type="registration_form",
-        object_id=printed[0] if len(printed) == 1 else f"{len(printed)} persons",
-        payload={"persons": printed},
-        person_id=printed[0] if len(printed) == 1 else None,
+        shown=((pid, area, None) for pid, area in printed),
+        purpose="registration_form_print",
     )
     return doc.render()
 

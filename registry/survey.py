@@ -99,11 +99,13 @@ def list_persons(
     if village:
         query = query.where(village_col == village)
     persons: dict[str, dict[str, Any]] = {}
+    areas: dict[str, str] = {}
     for person, kind, reasons in session.execute(query):
         entry = persons.get(person.id)
         if entry is None:
             if len(persons) >= offset + limit:
                 break
+            areas[person.id] = person.area
             entry = persons[person.id] = {
                 "id_number": mask(person.id) if masked else person.id,
                 "name": person.name,
@@ -117,17 +119,11 @@ def list_persons(
                 "flags": {},
             }
         entry["flags"][kind] = reasons.split()
-    result = list(persons.values())[offset : offset + limit]
-    audit.record(
-        session,
-        actor=actor,
-        action="person.list",
-        object_type="survey_list",
-        object_id=village or area,
-        payload={"area": area, "village": village, "count": len(result), "masked": masked},
-        area=area,
+    shown = list(persons)[offset : offset + limit]
+    audit.record_reads(
+        session, actor=actor, shown=((pid, areas[pid], None) for pid in shown), purpose="survey_list"
     )
-    return result
+    return [persons[pid] for pid in shown]
 
 
 def candidates(

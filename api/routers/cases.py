@@ -143,7 +143,13 @@ def list_cases(
         stmt = stmt.where(Case.id < before)
     rows = list(db.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))
     items = rows[:limit]
-    reach.record_shown(db, actor, ((c.person_id, c.area, c.id) for c in items), route="GET /cases")
+    audit.record_reads(
+        db,
+        actor=actor,
+        shown=((c.person_id, c.area, c.id) for c in items),
+        purpose="list",
+        route="GET /cases",
+    )
     return {
         "items": [case_view(c, actor) for c in items],
         "next": items[-1].id if len(rows) > limit else None,

@@ -115,7 +115,13 @@ def list_tasks(
             led_roles=reach.led_roles(actor),
         ),
     )
-    reach.record_shown(db, actor, ((t.person_id, t.area, t.case_id) for t in page.items), route="GET /tasks")
+    audit.record_reads(
+        db,
+        actor=actor,
+        shown=((t.person_id, t.area, t.case_id) for t in page.items),
+        purpose="list",
+        route="GET /tasks",
+    )
     now = utcnow()
     return {"items": [task_view(t, actor, now) for t in page.items], "next": page.next}
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from canbao.actors import Actor
+from canbao.audit.models import AuditEvent
 from canbao.errors import Invalid
 from registry import comparison, documents, imports, survey
 from registry.models import Flag
@@ -78,6 +80,13 @@ def test_survey_list_by_village_with_counts(any_db):
     ]
     assert [p["id_number"] for p in listed] == [a[:6] + "********" + a[-4:]]
     assert listed[0]["flags"] == {"needs_survey": ["uninsured"]}
+    with any_db.sessions() as s:  # each person shown lands in that person's access log
+        reads = s.execute(
+            select(AuditEvent.person_id, AuditEvent.payload).where(
+                AuditEvent.action == "person.read", AuditEvent.actor_sub == CLERK.sub
+            )
+        ).all()
+    assert [(pid, json.loads(payload)["purpose"]) for pid, payload in reads] == [(a, "survey_list")]
 
 
 def test_candidates_skip_persons_with_an_open_case(any_db):
