@@ -79,3 +79,15 @@ def set_password(
     with _action() as s:
         users.set_password(s, actor=CLI_ACTOR, username=username, password=password)
     typer.echo(f"{username} 的密码已重设")
+
+
+@users_app.command("set-roles")
+def set_roles(
+    username: str,
+    role: list[str] = typer.Option(..., "--role", help="岗位，可重复"),
+    area: str = typer.Option(..., help="区域代码"),
+) -> None:
+    """变更用户的岗位与区域（已签发的令牌随即失效）。"""
+    with _action() as s:
+        users.set_roles(s, actor=CLI_ACTOR, username=username, roles=role, area=area)
+    typer.echo(json.dumps({"username": username, "roles": role, "area": area}, ensure_ascii=False))

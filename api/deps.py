@@ -63,6 +63,8 @@ def current_actor(request: Request, db: Db, bearer: Annotated[str | None, Depend
     user = users.get_by_username(db, username=claims.sub)
     if user is not None and user.disabled:
         raise Unauthenticated("账号已停用")
+    if user is not None and (tuple(user.roles), user.area) != (claims.roles, claims.area):
+        raise Unauthenticated("岗位或区域已变更，请重新登录")
     teams = tuple(survey.teams_of(db, user_sub=claims.sub)) if "surveyor" in claims.roles else ()
     return Actor(
         sub=claims.sub,

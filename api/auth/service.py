@@ -106,6 +106,26 @@ def set_disabled(session: Session, *, actor: Actor, username: str, disabled: boo
     return user
 
 
+def set_roles(session: Session, *, actor: Actor, username: str, roles: list[str], area: str) -> User:
+    """Change a user's roles and area; tokens issued before the change stop working (deps checks them)."""
+    errors = _role_errors(roles=roles, area=area)
+    if errors:
+        raise Invalid(errors)
+    user = get_or_raise(session, username=username)
+    old = {"roles": list(user.roles), "area": user.area}
+    user.roles, user.area, user.updated_at = roles, area, utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.set_roles",
+        object_type="user",
+        object_id=username,
+        payload={"old": old, "new": {"roles": roles, "area": area}},
+        area=area,
+    )
+    return user
+
+
 def authenticate(session: Session, *, username: str, password: str, client_addr: str) -> User:
     """The user, or an error; every attempt is recorded and failures are rate-limited per user and address.
 
@@ -184,6 +204,11 @@ def _user_errors(*, username: str, password: str, roles: list[str], area: str) -
         )
     if len(password) < passwords.MIN_LENGTH:
         errors.append(FieldError("/password", "password.too_short", f"密码至少 {passwords.MIN_LENGTH} 位"))
+    return errors + _role_errors(roles=roles, area=area)
+
+
+def _role_errors(*, roles: list[str], area: str) -> list[FieldError]:
+    errors = []
     unknown = [r for r in roles if r not in ROLES]
     if not roles or unknown:
         errors.append(FieldError("/roles", "roles.unknown", f"岗位无效：{'、'.join(unknown) or '未指定'}"))

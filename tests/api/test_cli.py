@@ -152,3 +152,23 @@ def test_serve_runs_the_app_on_a_sqlite_file(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_users_set_roles_records_old_and_new_and_ends_old_tokens(cli, db, api):
+    token = api.token("platform1")
+    moved = cli.invoke(
+        app, ["users", "set-roles", "platform1", "--role", "county_approver", "--area", "370102"]
+    )
+    assert moved.exit_code == 0, moved.output
+    user = _user(db, "platform1")
+    assert (user.roles, user.area) == (["county_approver"], "370102")
+    with db.sessions() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "user.set_roles")).one()
+    assert event.payload_json == {
+        "old": {"roles": ["platform_reviewer"], "area": "370102001"},
+        "new": {"roles": ["county_approver"], "area": "370102"},
+    }
+    stale = api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert stale.status_code == 401 and "重新登录" in stale.json()["detail"]
+    refused = cli.invoke(app, ["users", "set-roles", "platform1", "--role", "janitor", "--area", "3701"])
+    assert refused.exit_code == 1 and "/roles" in refused.output
