@@ -439,6 +439,7 @@ def import_file(
     record.unchanged = len(accepted) - inserted - updated
     if rejections:
         record.rejection_file = _rejection_file(record, list(columns), rejections)
+    changes, changes_sha256 = _field_change_digest(session, record.id)
     audit.record(
         session,
         actor=actor,
@@ -446,6 +447,10 @@ def import_file(
         object_type="data_import",
         object_id=record.id,
         payload={
+            # The field history the import wrote (old → new per field) stays in `field_change`; the
+            # event pins it down, so an edited, added or removed history row is detectable.
+            "field_changes": changes,
+            "field_changes_sha256": changes_sha256,
             "kind": kind,
             "system": system,
             "filename": filename,
@@ -458,6 +463,20 @@ def import_file(
         },
     )
     return ImportResult(record, repeated=False, rejections=rejections)
+
+
+def _field_change_digest(session: Session, import_id: int) -> tuple[int, str]:
+    digest, count = hashlib.sha256(), 0
+    rows = session.execute(
+        select(FieldChange.person_id, FieldChange.field, FieldChange.old, FieldChange.new)
+        .where(FieldChange.import_id == import_id)
+        .order_by(FieldChange.id)
+        .execution_options(yield_per=10_000)
+    )
+    for row in rows:
+        digest.update("\x1f".join("" if v is None else str(v) for v in row).encode() + b"\x1e")
+        count += 1
+    return count, digest.hexdigest()
 
 
 def import_path(

@@ -145,7 +145,10 @@ class FieldChange(Base):
     import_id: Mapped[int | None] = mapped_column(BigInteger)
     actor_sub: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_field_change_person_id", "person_id", "id"),)
+    __table_args__ = (
+        Index("ix_field_change_person_id", "person_id", "id"),
+        Index("ix_field_change_import_id", "import_id"),
+    )
 
 
 class Enrollment(Base):

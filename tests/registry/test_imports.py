@@ -8,6 +8,7 @@ import io
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from canbao.audit.models import AuditEvent
 from registry import imports
 from registry.models import DataImport, Enrollment, FieldChange, Person, PersonVersion
 from tests.registry.helpers import (
@@ -133,6 +134,14 @@ def test_reimport_is_idempotent_and_changes_are_history(any_db):
             (b, "dead", VILLAGE, True),
         ]
         assert s.scalar(select(func.count()).select_from(DataImport)) == 3
+    with any_db.sessions() as s:  # the import's event pins down the field history it wrote
+        applied = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "import.apply", AuditEvent.object_id == str(r4.record.id)
+            )
+        ).one()
+        pinned = (applied.payload_json["field_changes"], applied.payload_json["field_changes_sha256"])
+        assert pinned == imports._field_change_digest(s, r4.record.id) and pinned[0] == 2
 
 
 def test_enrollment_facts_supersede_never_rewrite(any_db):
