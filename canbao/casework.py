@@ -29,7 +29,7 @@ def open_survey_cases(session: Session, *, actor: Actor, area: str, team_id: int
     """Open a `survey_registration` case, assigned to a survey team, for everyone on the survey list of
     `area` who has no open one; the 登记表 is pre-filled from the registry. Idempotent."""
     team = survey.get_or_raise(session, team_id=team_id)
-    if not team.active or not area.startswith(team.area) and not team.area.startswith(area):
+    if not team.active or (not area.startswith(team.area) and not team.area.startswith(area)):
         raise Invalid([FieldError("/team_id", "team.outside_area", "调查小组已停用或不负责该区域")])
     opened: list[int] = []
     for candidate in survey.candidates(session, area=area, has_open_case=_has_open_survey):
