@@ -483,6 +483,24 @@ def clear_flags(
     return ids
 
 
+def _record_field_changes(
+    session: Session, *, actor: Actor, person: Person, case_id: int, changes: list[dict[str, Any]]
+) -> None:
+    """One `registry.field_change` event per changed field (old → new), beside the field history rows."""
+    for change in changes:
+        audit.record(
+            session,
+            actor=actor,
+            action="registry.field_change",
+            object_type="person",
+            object_id=person.id,
+            payload=change,
+            area=person.area,
+            case_id=case_id,
+            person_id=person.id,
+        )
+
+
 def store(
     session: Session, *, actor: Actor, case_id: int, case_area: str, registration: dict[str, Any]
 ) -> dict[str, Any]:
@@ -562,18 +580,7 @@ def store(
         case_id=case_id,
         person_id=person_id,
     )
-    for change in changes:
-        audit.record(
-            session,
-            actor=actor,
-            action="registry.field_change",
-            object_type="person",
-            object_id=person_id,
-            payload=change,
-            area=person.area,
-            case_id=case_id,
-            person_id=person_id,
-        )
+    _record_field_changes(session, actor=actor, person=person, case_id=case_id, changes=changes)
     return {
         "person_id": person_id,
         "created": created,
@@ -704,16 +711,5 @@ def apply_change(
         case_id=case_id,
         person_id=person_id,
     )
-    for change in done:
-        audit.record(
-            session,
-            actor=actor,
-            action="registry.field_change",
-            object_type="person",
-            object_id=person_id,
-            payload=change,
-            area=person.area,
-            case_id=case_id,
-            person_id=person_id,
-        )
+    _record_field_changes(session, actor=actor, person=person, case_id=case_id, changes=done)
     return {"person_id": person_id, "changed": [c["field"] for c in done]}

@@ -310,6 +310,20 @@ def _team_dict(session: Session, team: SurveyTeam) -> dict[str, Any]:
     }
 
 
+def _add_members(session: Session, team_id: int, members: list[dict[str, Any]]) -> None:
+    for m in members:
+        session.add(
+            SurveyTeamMember(
+                team_id=team_id,
+                name=str(m["name"]).strip(),
+                card_no=str(m["card_no"]).strip(),
+                user_sub=m.get("user_sub"),
+                phone=m.get("phone"),
+            )
+        )
+    session.flush()
+
+
 def create_team(
     session: Session, *, actor: Actor, name: str, area: str, members: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -330,17 +344,7 @@ def create_team(
     team = SurveyTeam(name=name.strip(), area=area, active=True, created_by=actor.sub, created_at=utcnow())
     session.add(team)
     session.flush()
-    for m in members:
-        session.add(
-            SurveyTeamMember(
-                team_id=team.id,
-                name=str(m["name"]).strip(),
-                card_no=str(m["card_no"]).strip(),
-                user_sub=m.get("user_sub"),
-                phone=m.get("phone"),
-            )
-        )
-    session.flush()
+    _add_members(session, team.id, members)
     result = _team_dict(session, team)
     audit.record(
         session,
@@ -399,17 +403,7 @@ def update_members(
     for m in session.scalars(select(SurveyTeamMember).where(SurveyTeamMember.team_id == team.id)):
         session.delete(m)
     session.flush()
-    for m in members:
-        session.add(
-            SurveyTeamMember(
-                team_id=team.id,
-                name=str(m["name"]).strip(),
-                card_no=str(m["card_no"]).strip(),
-                user_sub=m.get("user_sub"),
-                phone=m.get("phone"),
-            )
-        )
-    session.flush()
+    _add_members(session, team.id, members)
     after = _team_dict(session, team)
     audit.record(
         session,
