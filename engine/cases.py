@@ -222,12 +222,17 @@ def path(session: Session, *, case: Case) -> Path:
 
 
 def _lock_task(session: Session, task_id: str) -> tuple[CaseTask, Case]:
-    case_id = session.scalar(select(CaseTask.case_id).where(CaseTask.task_guid == task_id))
-    if case_id is None:
-        raise TaskNotFound()
     case = session.scalars(
-        select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
-    ).one()
+        select(Case)
+        .join(CaseTask, CaseTask.case_id == Case.id)
+        .where(CaseTask.task_guid == task_id)
+        .with_for_update(of=Case)
+        .execution_options(populate_existing=True)
+    ).first()
+    if case is None:
+        raise TaskNotFound()
+    # Read the task only now, under the case's lock: a completion that committed while this one
+    # waited for the lock is seen.
     row = session.scalars(
         select(CaseTask).where(CaseTask.task_guid == task_id).execution_options(populate_existing=True)
     ).one()

@@ -90,12 +90,19 @@ class Step:
     workflow: BpmnWorkflow
     since: float
     services: list
+    # What the projections held when the step began, read off the workflow rather than queried:
+    # the inbox rows in state "ready" are exactly the ready user tasks, and wake-up rows exist only
+    # for waiting timers and, while the case is "waiting", for its deferred operation.
+    ready_before: frozenset[str]
+    may_have_wakeups: bool
 
     @classmethod
     def begin(
         cls, session: Session, case: Case, actor: Actor, parsed: Parsed, workflow: BpmnWorkflow
     ) -> Step:
-        step = cls(session, case, actor, parsed, workflow, time.time(), [])
+        ready = frozenset(str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True))
+        waits = case.status == "waiting" or bool(_due_timers(workflow))
+        step = cls(session, case, actor, parsed, workflow, time.time(), [], ready, waits)
         workflow.script_engine = CaseScriptEngine(step)
         return step
 
@@ -186,12 +193,7 @@ class Step:
 
     def _project_inbox(self, now: datetime, completed_guid: str | None) -> None:
         ready = {str(t.id): t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
-        known = dict(
-            self.session.execute(
-                select(CaseTask.task_guid, CaseTask.state).where(CaseTask.case_id == self.case.id)
-            ).all()
-        )
-        gone = [guid for guid, state in known.items() if state == "ready" and guid not in ready]
+        gone = [guid for guid in self.ready_before if guid not in ready]
         for guid in gone:
             finished = guid == completed_guid
             self.session.execute(
@@ -206,7 +208,7 @@ class Step:
             if not finished:
                 self.record("task.cancel", "task", guid, {})
         for guid, task in ready.items():
-            if guid in known:
+            if guid in self.ready_before:
                 continue
             spec = task.task_spec
             props = properties(spec)
@@ -240,19 +242,19 @@ class Step:
                 )
 
     def _project_wakeups(self, now: datetime, deferred: Task | None) -> None:
-        due: dict[tuple[str, str], tuple[datetime, str | None]] = {}
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            spec = task.task_spec
-            if isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, TimerEventDefinition):
-                value = spec.event_definition.details(task).value
-                if isinstance(value, str):
-                    due[(str(task.id), "timer")] = (datetime.fromisoformat(value), None)
+        due: dict[tuple[str, str], tuple[datetime, str | None]] = {
+            (guid, "timer"): (at, None) for guid, at in _due_timers(self.workflow).items()
+        }
         if deferred is not None:
             due[(str(deferred.id), "operation")] = (now, deferred.task_spec.operation_name)
-        existing = {
-            (w.task_guid, w.kind): w
-            for w in self.session.scalars(select(CaseWakeup).where(CaseWakeup.case_id == self.case.id))
-        }
+        existing = (
+            {
+                (w.task_guid, w.kind): w
+                for w in self.session.scalars(select(CaseWakeup).where(CaseWakeup.case_id == self.case.id))
+            }
+            if self.may_have_wakeups
+            else {}
+        )
         stale = [w.id for key, w in existing.items() if key not in due]
         if stale:
             self.session.execute(delete(CaseWakeup).where(CaseWakeup.id.in_(stale)))
@@ -263,6 +265,18 @@ class Step:
                         case_id=self.case.id, task_guid=guid, kind=kind, due_at=at, operation=operation
                     )
                 )
+
+
+def _due_timers(workflow: BpmnWorkflow) -> dict[str, datetime]:
+    """When each waiting timer event of the workflow falls due, by task id."""
+    due = {}
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        spec = task.task_spec
+        if isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, TimerEventDefinition):
+            value = spec.event_definition.details(task).value
+            if isinstance(value, str):
+                due[str(task.id)] = datetime.fromisoformat(value)
+    return due
 
 
 def _outcome(workflow: BpmnWorkflow) -> str | None:
