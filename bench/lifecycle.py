@@ -45,9 +45,8 @@ BPMN = PROJECT_ROOT / "bpmn" / "survey_registration.bpmn"
 
 
 def person(i: int) -> str:
-    body = (
-        f"{VILLAGE[:6]}{(date(1950, 1, 1) + timedelta(days=i // 400 % 15_000)).strftime('%Y%m%d')}{i % 400 + 100:03d}"
-    )
+    born = date(1950, 1, 1) + timedelta(days=i // 400 % 15_000)
+    body = f"{VILLAGE[:6]}{born:%Y%m%d}{i % 400 + 100:03d}"
     return body + check_char(body)
 
 
