@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from canbao import audit
@@ -207,28 +207,29 @@ class Step:
             )
             if not finished:
                 self.record("task.cancel", "task", guid, {})
+        rows = []
         for guid, task in ready.items():
             if guid in self.ready_before:
                 continue
             spec = task.task_spec
             props = properties(spec)
-            self.session.add(
-                CaseTask(
-                    case_id=self.case.id,
-                    task_guid=guid,
-                    spec_name=spec.bpmn_id,
-                    title=spec.bpmn_name or spec.bpmn_id,
-                    role=role_of(spec),
-                    area=self.case.area,
-                    team_id=self.case.team_id,
-                    process_key=self.case.process_key,
-                    form_key=props.get("formKey"),
-                    person_id=self.case.person_id,
-                    person_name=self.case.person_name,
-                    state="ready",
-                    created_at=now,
-                    due_at=due_at(props.get("dueIn", DEFAULT_DUE), now),
-                )
+            rows.append(
+                {
+                    "case_id": self.case.id,
+                    "task_guid": guid,
+                    "spec_name": spec.bpmn_id,
+                    "title": spec.bpmn_name or spec.bpmn_id,
+                    "role": role_of(spec),
+                    "area": self.case.area,
+                    "team_id": self.case.team_id,
+                    "process_key": self.case.process_key,
+                    "form_key": props.get("formKey"),
+                    "person_id": self.case.person_id,
+                    "person_name": self.case.person_name,
+                    "state": "ready",
+                    "created_at": now,
+                    "due_at": due_at(props.get("dueIn", DEFAULT_DUE), now),
+                }
             )
             self.record(
                 "task.ready",
@@ -240,6 +241,10 @@ class Step:
                 self.record(
                     "case.escalate", "case", self.case.id, {"task": spec.bpmn_id, "name": spec.bpmn_name}
                 )
+        if rows:
+            # Core inserts: the projection needs no ORM objects, and the unit of work costs more
+            # than the statement.
+            self.session.execute(insert(CaseTask.__table__), rows)
 
     def _project_wakeups(self, now: datetime, deferred: Task | None) -> None:
         due: dict[tuple[str, str], tuple[datetime, str | None]] = {
@@ -258,13 +263,13 @@ class Step:
         stale = [w.id for key, w in existing.items() if key not in due]
         if stale:
             self.session.execute(delete(CaseWakeup).where(CaseWakeup.id.in_(stale)))
-        for (guid, kind), (at, operation) in due.items():
-            if (guid, kind) not in existing:
-                self.session.add(
-                    CaseWakeup(
-                        case_id=self.case.id, task_guid=guid, kind=kind, due_at=at, operation=operation
-                    )
-                )
+        rows = [
+            {"case_id": self.case.id, "task_guid": guid, "kind": kind, "due_at": at, "operation": operation}
+            for (guid, kind), (at, operation) in due.items()
+            if (guid, kind) not in existing
+        ]
+        if rows:
+            self.session.execute(insert(CaseWakeup.__table__), rows)
 
 
 def _due_timers(workflow: BpmnWorkflow) -> dict[str, datetime]:
