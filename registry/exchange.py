@@ -153,13 +153,39 @@ def export_changes(session: Session, *, actor: Actor, area: str) -> tuple[bytes,
     }
     content = _pack(doc)
     counts = {"persons": len(persons), "enrollments": len(enrollments)}
-    batch = ExchangeBatch(
-        direction="export",
+    batch = _record_export(
+        session,
+        actor=actor,
         kind="changes",
         origin=area,
+        number=number,
+        content=content,
+        cursor=high,
+        counts=counts,
+        payload={"kind": "changes", "batch": number, **counts},
+    )
+    return content, batch
+
+
+def _record_export(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: str,
+    origin: str,
+    number: int,
+    content: bytes,
+    cursor: dict[str, Any],
+    counts: dict[str, int],
+    payload: dict[str, Any],
+) -> ExchangeBatch:
+    batch = ExchangeBatch(
+        direction="export",
+        kind=kind,
+        origin=origin,
         origin_batch=number,
         sha256=hashlib.sha256(content).hexdigest(),
-        cursor=high,
+        cursor=cursor,
         counts=counts,
         actor_sub=actor.sub,
         at=utcnow(),
@@ -172,10 +198,10 @@ def export_changes(session: Session, *, actor: Actor, area: str) -> tuple[bytes,
         action="exchange.export",
         object_type="exchange_batch",
         object_id=batch.id,
-        payload={"kind": "changes", "batch": number, **counts},
-        area=area,
+        payload=payload,
+        area=origin,
     )
-    return content, batch
+    return batch
 
 
 def _seen(session: Session, doc: dict[str, Any], kind: str) -> ExchangeBatch | None:
@@ -351,27 +377,16 @@ def export_elsewhere(
         ],
     }
     content = _pack(doc)
-    batch = ExchangeBatch(
-        direction="export",
-        kind=f"elsewhere:{for_area}"[:16],
-        origin=origin,
-        origin_batch=number,
-        sha256=hashlib.sha256(content).hexdigest(),
-        cursor={},
-        counts={"enrollments": len(rows)},
-        actor_sub=actor.sub,
-        at=utcnow(),
-    )
-    session.add(batch)
-    session.flush()
-    audit.record(
+    batch = _record_export(
         session,
         actor=actor,
-        action="exchange.export",
-        object_type="exchange_batch",
-        object_id=batch.id,
+        kind=f"elsewhere:{for_area}"[:16],
+        origin=origin,
+        number=number,
+        content=content,
+        cursor={},
+        counts={"enrollments": len(rows)},
         payload={"kind": "elsewhere", "for_area": for_area, "enrollments": len(rows)},
-        area=origin,
     )
     return content, batch
 

@@ -666,29 +666,9 @@ def apply_change(
         )
     at = utcnow()
     values = {field.pointer: new for field, _, new in parsed}
-    done = []
-    for pointer, new in values.items():
-        field = BY_POINTER[pointer]
-        old = getattr(person, field.column)
-        if value_text(old) == value_text(new):
-            continue
-        done.append(
-            _record_change(
-                session,
-                person_id=person_id,
-                pointer=pointer,
-                old=old,
-                new=new,
-                at=at,
-                source="case",
-                actor=actor,
-                case_id=case_id,
-            )
-        )
-        setattr(person, field.column, new)
-    for group in {BY_POINTER[p].group for p in values}:
-        setattr(person, f"{group}_source", f"case:{case_id}")
-        setattr(person, f"{group}_confirmed_at", at)
+    done = _apply_values(
+        session, person, values, at=at, origin=f"case:{case_id}", actor=actor, case_id=case_id
+    )
     if any(p in values for p in ("/hukou/division", "/residence/division")):
         person.area = (
             managing_area(person.hukou_division, person.residence_division, case_area) or person.area
