@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 from minio import Minio
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from api.app import create_app
@@ -44,7 +44,8 @@ from canbao.wiring import wire
 from engine import cases, definitions
 from registry import survey
 
-PG_ADMIN = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from .scratch import scratch_database
+
 VILLAGE = "370102001002"
 SYSTEM = Actor(sub="bench", roles=("system",), area="")
 PLATFORM = Actor(sub="platform1", roles=("platform_reviewer",), area=VILLAGE[:9])
@@ -198,73 +199,66 @@ def main() -> None:
     else:
         weed = WeedServer.from_environ(workdir / "weed").start()
         endpoint, access, secret = weed.endpoint, weed.access_key, weed.secret_key
-    name = f"canbao_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     try:
-        case_ids = _prepare(url, -(-args.files // FILES_PER_CASE))
-        bucket = f"canbao-bench-{uuid.uuid4().hex[:8]}"
-        settings = Settings(
-            database_url=url,
-            data_dir=workdir,
-            bpmn_dir=PROJECT_ROOT / "bpmn",
-            jwt_secret="bench-secret-0123456789abcdef0123456789",
-            s3_endpoint=endpoint,
-            s3_access_key=access,
-            s3_secret_key=secret,
-            s3_bucket=bucket,
-        )
-        engine = make_engine(url, pool_size=args.concurrency + 2)
-        app = create_app(settings, sessions=make_sessionmaker(engine))
-        app.state.archive.ping()  # creates the bucket (object lock) before timing
-        minio = Minio(endpoint, access_key=access, secret_key=secret, secure=False)
-        base = os.urandom(args.size)
-        megabytes = args.files * args.size / 1e6
+        with scratch_database() as url:
+            case_ids = _prepare(url, -(-args.files // FILES_PER_CASE))
+            bucket = f"canbao-bench-{uuid.uuid4().hex[:8]}"
+            settings = Settings(
+                database_url=url,
+                data_dir=workdir,
+                bpmn_dir=PROJECT_ROOT / "bpmn",
+                jwt_secret="bench-secret-0123456789abcdef0123456789",
+                s3_endpoint=endpoint,
+                s3_access_key=access,
+                s3_secret_key=secret,
+                s3_bucket=bucket,
+            )
+            engine = make_engine(url, pool_size=args.concurrency + 2)
+            app = create_app(settings, sessions=make_sessionmaker(engine))
+            app.state.archive.ping()  # creates the bucket (object lock) before timing
+            minio = Minio(endpoint, access_key=access, secret_key=secret, secure=False)
+            base = os.urandom(args.size)
+            megabytes = args.files * args.size / 1e6
 
-        upload = _canbao if args.via == "http" else _service
-        # Warm-up on both sides (connections, code paths) with other content.
-        warm = range(args.files, args.files + 4 * args.concurrency)
-        asyncio.run(upload(app, warm, case_ids, args.size, base[::-1], args.concurrency))
-        _raw(minio, bucket, warm, args.size, base[::-1], args.concurrency)
+            upload = _canbao if args.via == "http" else _service
+            # Warm-up on both sides (connections, code paths) with other content.
+            warm = range(args.files, args.files + 4 * args.concurrency)
+            asyncio.run(upload(app, warm, case_ids, args.size, base[::-1], args.concurrency))
+            _raw(minio, bucket, warm, args.size, base[::-1], args.concurrency)
 
-        # The two sides alternate, so that a change in the machine's load falls on both.
-        canbao_s = raw_s = canbao_cpu = raw_cpu = 0.0
-        step = -(-args.files // args.rounds)
-        for start in range(0, args.files, step):
-            part = range(start, min(start + step, args.files))
-            cpu = time.process_time()
-            canbao_s += asyncio.run(upload(app, part, case_ids, args.size, base, args.concurrency))
-            canbao_cpu += time.process_time() - cpu
-            cpu = time.process_time()
-            raw_s += _raw(minio, bucket, part, args.size, base, args.concurrency)
-            raw_cpu += time.process_time() - cpu
-        with make_sessionmaker(engine)() as s:
-            stored = s.scalar(select(func.count()).select_from(Document)) - len(warm)
-        engine.dispose()
-        print(
-            f"{args.files} files of {args.size // 1024} KB, {args.concurrency} concurrent clients each side, "
-            f"{args.rounds} alternating rounds"
-        )
-        side = "upload route" if args.via == "http" else "archive service"
-        print(
-            f"canbao ({side}): {canbao_s:.2f} s, {megabytes / canbao_s:.1f} MB/s, {stored} rows written; "
-            f"{canbao_cpu / args.files * 1000:.1f} ms CPU per file in this process (client and app)"
-        )
-        print(
-            f"raw minio put_object: {raw_s:.2f} s, {megabytes / raw_s:.1f} MB/s; "
-            f"{raw_cpu / args.files * 1000:.1f} ms CPU per file in this process (client)"
-        )
-        report = {
-            "canbao_mb_s": round(megabytes / canbao_s, 1),
-            "raw_mb_s": round(megabytes / raw_s, 1),
-            "ratio": round(raw_s / canbao_s, 2),
-        }
+            # The two sides alternate, so that a change in the machine's load falls on both.
+            canbao_s = raw_s = canbao_cpu = raw_cpu = 0.0
+            step = -(-args.files // args.rounds)
+            for start in range(0, args.files, step):
+                part = range(start, min(start + step, args.files))
+                cpu = time.process_time()
+                canbao_s += asyncio.run(upload(app, part, case_ids, args.size, base, args.concurrency))
+                canbao_cpu += time.process_time() - cpu
+                cpu = time.process_time()
+                raw_s += _raw(minio, bucket, part, args.size, base, args.concurrency)
+                raw_cpu += time.process_time() - cpu
+            with make_sessionmaker(engine)() as s:
+                stored = s.scalar(select(func.count()).select_from(Document)) - len(warm)
+            engine.dispose()
+            print(
+                f"{args.files} files of {args.size // 1024} KB, "
+                f"{args.concurrency} concurrent clients each side, {args.rounds} alternating rounds"
+            )
+            side = "upload route" if args.via == "http" else "archive service"
+            print(
+                f"canbao ({side}): {canbao_s:.2f} s, {megabytes / canbao_s:.1f} MB/s, {stored} rows written; "
+                f"{canbao_cpu / args.files * 1000:.1f} ms CPU per file in this process (client and app)"
+            )
+            print(
+                f"raw minio put_object: {raw_s:.2f} s, {megabytes / raw_s:.1f} MB/s; "
+                f"{raw_cpu / args.files * 1000:.1f} ms CPU per file in this process (client)"
+            )
+            report = {
+                "canbao_mb_s": round(megabytes / canbao_s, 1),
+                "raw_mb_s": round(megabytes / raw_s, 1),
+                "ratio": round(raw_s / canbao_s, 2),
+            }
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
         if weed is not None:
             weed.stop()
     print(json.dumps(report))

@@ -26,10 +26,9 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 import canbao.audit
 from canbao import audit, migrate
@@ -42,8 +41,8 @@ from canbao.wiring import wire
 from engine import definitions
 
 from .lifecycle import run_cases
+from .scratch import scratch_database
 
-PG_ADMIN = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CLERK = Actor(sub="platform1", roles=("platform_reviewer",), area="370102001", client_addr="10.0.0.7")
 PERSON = "370102199001011237"
 PAYLOAD = {
@@ -193,22 +192,6 @@ def _prepare(url: str) -> None:
     engine.dispose()  # the writers are forked: they must not share this engine's connections
 
 
-def _database() -> tuple[str, str]:
-    name = f"canbao_bench_audit_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop(name: str) -> None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -225,8 +208,7 @@ def main() -> None:
     os.environ.setdefault("CANBAO_DATA_DIR", tempfile.mkdtemp(prefix="canbao-bench-audit-"))
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
-    name, url = _database()
-    try:
+    with scratch_database("canbao_bench_audit") as url:
         _prepare(url)
         plain = append(url, args.baseline_events, args.writers, args.per_tx, chained=False)
         print(f"append, unchained baseline: {plain:,.0f} events/s ({args.writers} writers, {args.per_tx}/tx)")
@@ -256,8 +238,6 @@ def main() -> None:
             f"engine transition: {on * 1000:.2f} ms with auditing, {off * 1000:.2f} ms without "
             f"(+{overhead:.1f} %)"
         )
-    finally:
-        _drop(name)
     ok = in_db >= VERIFY_BAR and overhead <= OVERHEAD_BAR
     print(f"load average at end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     verdict = "met" if ok else "NOT met"

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-PG_ADMIN_URL = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def _child(args: list[str]) -> dict:
@@ -171,10 +168,10 @@ def main() -> None:
         print(json.dumps(run_baseline(Path(args.dir))))
         return
 
-    from sqlalchemy import create_engine, text
-
     from canbao import migrate
     from registry import demo
+
+    from .scratch import scratch_database
 
     directory = CACHE / f"comparison-{args.persons}-seed{args.seed}"
     started = time.perf_counter()
@@ -186,12 +183,7 @@ def main() -> None:
     )
     print(f"planted: {json.dumps(generated.planted, ensure_ascii=False)}", flush=True)
 
-    name = f"canbao_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_database() as url:
         migrate.upgrade(url)
         product = _child(["--child", "product", "--dir", str(directory), "--url", url])
         print(
@@ -209,10 +201,6 @@ def main() -> None:
             f"peak RSS {baseline['peak_rss_mb']:.0f} MB; classes {baseline['counts']}",
             flush=True,
         )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(
         json.dumps(
             {

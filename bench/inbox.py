@@ -39,10 +39,11 @@ from canbao.db import make_engine, make_sessionmaker
 from engine import inbox
 from forms import divisions, idnumber
 
+from .scratch import PG_ADMIN, scratch_database
+
 BAR_MS = 20.0
 BAR_RATIO = 2.0
 PAGE = 50
-PG_ADMIN_URL = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 VILLAGES = divisions.DATA_DIR / "villages_jinan_dongcheng.csv"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国红梅玉文志海燕鹏飞宇晨浩然子轩欣怡佳琪雨萱"
@@ -394,23 +395,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2015)
-    parser.add_argument("--pg", default=PG_ADMIN_URL, help="URL of a PostgreSQL admin database")
+    parser.add_argument("--pg", default=PG_ADMIN, help="URL of a PostgreSQL admin database")
     args = parser.parse_args(argv)
-    name = f"canbao_bench_inbox_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = args.pg.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_database("canbao_bench_inbox", admin_url=args.pg) as url:
         migrate.upgrade(url)
         _deploy(url)
         office = load(url, args.tasks, args.seed, datetime.now(UTC))
         print(f"inbox pages of {PAGE} with {args.tasks:,} open tasks, {args.requests} requests:")
         figures = measure(url, office, args.requests, args.seed)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     ratio = figures["p95_ms"] / figures["plain_sql_p95_ms"]
     ok = figures["p95_ms"] <= BAR_MS and ratio <= BAR_RATIO and figures["mismatched_pages"] == 0
     print(

@@ -17,14 +17,13 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from canbao import migrate
 from canbao.actors import Actor
@@ -35,7 +34,8 @@ from engine import cases, definitions, specs, worker
 from engine.models import Case, CaseTask
 from forms.idnumber import check_char
 
-PG_ADMIN = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from .scratch import scratch_database
+
 VILLAGE = "370102001002"
 SURVEYOR = Actor(sub="surveyor1", roles=("surveyor",), area=VILLAGE[:9], teams=(1,))
 PLATFORM = Actor(sub="platform1", roles=("platform_reviewer",), area=VILLAGE[:9])
@@ -156,22 +156,6 @@ def raw_baseline(n: int) -> float:
     return (time.perf_counter() - started) / n
 
 
-def _database() -> tuple[str, str]:
-    name = f"canbao_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop(name: str) -> None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def _prepare(url: str) -> None:
     migrate.upgrade(url)
     wire()
@@ -193,8 +177,7 @@ def main() -> None:
 
     raw = raw_baseline(max(args.single, 200))
     print(f"raw SpiffWorkflow in memory: {raw * 1000:.2f} ms per case ({1 / raw:.0f} cases/s, one core)")
-    name, url = _database()
-    try:
+    with scratch_database() as url:
         _prepare(url)
         run_cases(url, 10_000_000, 20)  # warm-up: spec cache, connections, JIT-free Python paths
         single, sizes = run_cases(url, 0, args.single)
@@ -234,8 +217,6 @@ def main() -> None:
             "ratio_vs_raw": round(per_case / raw, 2),
             "state_bytes_p50": int(statistics.median(sizes)),
         }
-    finally:
-        _drop(name)
     print(json.dumps(report))
 
 

@@ -17,7 +17,6 @@ import json
 import multiprocessing as mp
 import os
 import time
-import uuid
 from datetime import date, timedelta
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -25,7 +24,7 @@ from SpiffWorkflow.bpmn.util.diff import diff_workflow, filter_tasks, migrate_wo
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from canbao import migrate
 from canbao.actors import Actor
@@ -35,7 +34,8 @@ from canbao.wiring import wire
 from engine import cases, definitions, migration, specs
 from forms.idnumber import check_char
 
-PG_ADMIN = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from .scratch import scratch_database
+
 VILLAGE = "370102001002"
 PLATFORM = Actor(sub="platform1", roles=("platform_reviewer",), area=VILLAGE[:9])
 MANAGER = Actor(sub="manager1", roles=("process_manager",), area="")
@@ -138,12 +138,7 @@ def main() -> None:
 
     raw = raw_baseline(min(n, 500))
     print(f"raw SpiffWorkflow, in memory: {raw * 1000:.2f} ms per case ({1 / raw:.0f} cases/s, one core)")
-    name = f"canbao_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_database() as url:
         migrate.upgrade(url)
         wire()
         engine = make_engine(url)
@@ -171,10 +166,6 @@ def main() -> None:
             done = migration.counts(s, job=migration.get_or_raise(s, key="survey_registration", job_id=job))
         assert done["migrated"] == n, done
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(
         json.dumps(
             {

@@ -23,15 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-PG_ADMIN_URL = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 T_POP, T_ENR, T_CMP, T_CHG = (
     "2026-01-05 02:00:00+00",
     "2026-01-06 02:00:00+00",
@@ -179,13 +176,15 @@ def main() -> None:
     args = parser.parse_args()
 
     import psycopg
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     from canbao import migrate
     from canbao.actors import Actor
     from canbao.db import make_engine, make_sessionmaker, transaction
     from registry import demo
     from registry.stats import build, queries
+
+    from .scratch import scratch_database
 
     started = time.perf_counter()
     generated = demo.generate(
@@ -194,13 +193,8 @@ def main() -> None:
     rows = prepare_rows(generated, CACHE / f"stats-{args.persons}-seed{args.seed}")
     print(f"data: {generated.persons:,} persons ({time.perf_counter() - started:.1f} s, cached)", flush=True)
 
-    name = f"canbao_bench_stats_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     result: dict[str, object] = {}
-    try:
+    with scratch_database("canbao_bench_stats", keep=args.keep) as url:
         migrate.upgrade(url)
         started = time.perf_counter()
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
@@ -329,13 +323,6 @@ def main() -> None:
             "incremental_refresh_1000_ms": round(incremental_ms, 1),
             "load_s": round(load_s, 1),
         }
-    finally:
-        if args.keep:
-            print(f"kept: {url}", flush=True)
-        else:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(json.dumps(result))
 
 

@@ -1,0 +1,42 @@
+"""The throw-away PostgreSQL database each benchmark runs in: created on the admin URL, dropped at the end.
+
+The admin URL comes from CANBAO_BENCH_PG (a database the user may `CREATE DATABASE` from).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+PG_ADMIN = os.environ.get("CANBAO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def scratch_database(
+    prefix: str = "canbao_bench", *, admin_url: str = PG_ADMIN, keep: bool = False
+) -> Iterator[str]:
+    """Create a database named `<prefix>_<random>` and yield its SQLAlchemy URL; drop it afterwards
+    (WITH (FORCE): connections still open are closed), even when the body fails. With `keep`, the
+    database is left in place and its URL printed."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    # No pool: no idle admin connection is held (or inherited by forked workers) during the run.
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url
+        finally:
+            if keep:
+                print(f"kept: {url}", flush=True)
+            else:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
