@@ -114,6 +114,28 @@ class Api:
         return self.client.delete(f"/api/v1{path}", headers=self.as_(user))
 
 
+def seed_office(session, *, password_hash: str) -> None:
+    """The users, the deployed processes, surveyor team 1 and the city's authorization of 历下区."""
+    for username, (roles, area) in USERS.items():
+        session.add(
+            User(username=username, name=username, password_hash=password_hash, roles=roles, area=area)
+        )
+    definitions.deploy_directory(session, actor=SYSTEM, directory=PROJECT_ROOT / "bpmn")
+    survey.create_team(
+        session,
+        actor=SYSTEM,
+        name="解放路一组",
+        area=TOWNSHIP,
+        members=[
+            {"name": "李四", "card_no": "DC0001", "user_sub": "surveyor1"},
+            {"name": "王五", "card_no": "DC0002", "user_sub": "surveyor2"},
+        ],
+    )
+    authorizations.grant(
+        session, actor=CITY, county=COUNTY, valid_from=utcnow() - timedelta(days=1), valid_to=None
+    )
+
+
 @pytest.fixture
 def api(db, tmp_path) -> Api:
     SPECS.clear()
@@ -122,20 +144,5 @@ def api(db, tmp_path) -> Api:
     )
     app = create_app(settings, sessions=db.sessions)
     with db.sessions() as s, s.begin():
-        for username, (roles, area) in USERS.items():
-            s.add(User(username=username, name=username, password_hash=_HASH, roles=roles, area=area))
-        definitions.deploy_directory(s, actor=SYSTEM, directory=PROJECT_ROOT / "bpmn")
-        survey.create_team(
-            s,
-            actor=SYSTEM,
-            name="解放路一组",
-            area=TOWNSHIP,
-            members=[
-                {"name": "李四", "card_no": "DC0001", "user_sub": "surveyor1"},
-                {"name": "王五", "card_no": "DC0002", "user_sub": "surveyor2"},
-            ],
-        )
-        authorizations.grant(
-            s, actor=CITY, county=COUNTY, valid_from=utcnow() - timedelta(days=1), valid_to=None
-        )
+        seed_office(s, password_hash=_HASH)
     return Api(TestClient(app), db)

@@ -8,26 +8,20 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from minio import Minio
 
 from api.app import create_app
-from api.auth import authorizations
-from api.auth.models import User
 from api.auth.passwords import hash_password
 from archive.seaweed import WeedServer
 from archive.store import S3Store
 from canbao.config import PROJECT_ROOT, Settings
-from canbao.db import utcnow
-from engine import definitions
 from engine.specs import SPECS
-from registry import survey
 
-from ..api.conftest import CITY, PASSWORD, SECRET, SYSTEM, USERS, Api
-from ..engine.office import APPROVE, TOWNSHIP, VILLAGE, id_number, registration
+from ..api.conftest import PASSWORD, SECRET, Api, seed_office
+from ..engine.office import APPROVE, VILLAGE, id_number, registration
 
 PDF = b"%PDF-1.7\n" + os.urandom(4096) + b"\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(2048)
@@ -116,24 +110,8 @@ def make_api(db, tmp_path, s3) -> ArchiveApi:
         )
     app = create_app(settings, sessions=db.sessions)
     app.state.archive.ping()  # creates the bucket
-    password = hash_password(PASSWORD)
     with db.sessions() as s, s.begin():
-        for username, (roles, area) in USERS.items():
-            s.add(User(username=username, name=username, password_hash=password, roles=roles, area=area))
-        definitions.deploy_directory(s, actor=SYSTEM, directory=PROJECT_ROOT / "bpmn")
-        survey.create_team(
-            s,
-            actor=SYSTEM,
-            name="解放路一组",
-            area=TOWNSHIP,
-            members=[
-                {"name": "李四", "card_no": "DC0001", "user_sub": "surveyor1"},
-                {"name": "王五", "card_no": "DC0002", "user_sub": "surveyor2"},
-            ],
-        )
-        authorizations.grant(
-            s, actor=CITY, county=VILLAGE[:6], valid_from=utcnow() - timedelta(days=1), valid_to=None
-        )
+        seed_office(s, password_hash=hash_password(PASSWORD))
     minio = (
         Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False) if s3 else None
     )

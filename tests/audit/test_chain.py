@@ -28,26 +28,7 @@ def test_events_are_chained_at_commit(any_db):
         assert first.prev_hash == GENESIS and second.prev_hash == first.hash
         assert first.payload == '{"fields":["name","phone"],"route":"/x"}'
         for e in events:
-            fields = {
-                c: getattr(e, c)
-                for c in (
-                    "chain",
-                    "seq",
-                    "at",
-                    "actor_sub",
-                    "actor_role",
-                    "area",
-                    "client_addr",
-                    "action",
-                    "object_type",
-                    "object_id",
-                    "case_id",
-                    "person_id",
-                    "payload",
-                    "prev_hash",
-                )
-            }
-            assert event_hash(**fields) == e.hash
+            assert event_hash(**{c: getattr(e, c) for c in FIELDS}) == e.hash
         head = s.get(AuditChainHead, first.chain)
         assert (head.seq, head.hash) == (2, second.hash)
 
