@@ -97,6 +97,11 @@ def get_or_raise(session: Session, *, id_number: str) -> Person:
 
 def read(session: Session, *, actor: Actor, id_number: str, purpose: str = "view") -> dict[str, Any]:
     """The registration record of one person as the 登记表 shape, for a user who reaches them (audited)."""
+    return as_registration(session, _read_person(session, actor=actor, id_number=id_number, purpose=purpose))
+
+
+def _read_person(session: Session, *, actor: Actor, id_number: str, purpose: str) -> Person:
+    """The person, for a user who reaches them, with the read recorded in the audit log."""
     person = get_or_raise(session, id_number=id_number)
     require_reach(actor, person.area)
     audit.record(
@@ -109,7 +114,7 @@ def read(session: Session, *, actor: Actor, id_number: str, purpose: str = "view
         area=person.area,
         person_id=person.id,
     )
-    return as_registration(session, person)
+    return person
 
 
 def as_registration(session: Session, person: Person) -> dict[str, Any]:
@@ -157,18 +162,7 @@ def as_registration(session: Session, person: Person) -> dict[str, Any]:
 
 def history(session: Session, *, actor: Actor, id_number: str) -> list[dict[str, Any]]:
     """Field history of one person, oldest first (audited as a read)."""
-    person = get_or_raise(session, id_number=id_number)
-    require_reach(actor, person.area)
-    audit.record(
-        session,
-        actor=actor,
-        action="person.read",
-        object_type="person",
-        object_id=person.id,
-        payload={"purpose": "history"},
-        area=person.area,
-        person_id=person.id,
-    )
+    person = _read_person(session, actor=actor, id_number=id_number, purpose="history")
     rows = session.scalars(
         select(FieldChange).where(FieldChange.person_id == person.id).order_by(FieldChange.id)
     )
@@ -215,8 +209,7 @@ def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]
     Items are missing fields of the 登记表 and the wrong or doubtful items behind the person's open
     flags, each with a JSON pointer and a Chinese message. Audited as a read of personal data.
     """
-    person = get_or_raise(session, id_number=id_number)
-    require_reach(actor, person.area)
+    person = _read_person(session, actor=actor, id_number=id_number, purpose="missing")
     items: list[dict[str, str]] = []
 
     def need(pointer: str, code: str, message: str, kind: str = "missing") -> None:
@@ -259,16 +252,6 @@ def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]
             if reason.startswith("dup.place"):
                 message = f"同一险种（{reason.rsplit('.', 1)[-1]}）在两个统筹地区同时参保（重复参保）"
             need(pointer, reason, message, "wrong" if flag.kind != "needs_survey" else "missing")
-    audit.record(
-        session,
-        actor=actor,
-        action="person.read",
-        object_type="person",
-        object_id=person.id,
-        payload={"purpose": "missing"},
-        area=person.area,
-        person_id=person.id,
-    )
     return {
         "person_id": person.id,
         "flags": [
