@@ -222,20 +222,18 @@ def path(session: Session, *, case: Case) -> Path:
 
 
 def _lock_task(session: Session, task_id: str) -> tuple[CaseTask, Case]:
-    case = session.scalars(
-        select(Case)
-        .join(CaseTask, CaseTask.case_id == Case.id)
+    # One statement locks both rows; PostgreSQL re-reads both after waiting for a lock, so a
+    # completion that committed meanwhile is seen here.
+    found = session.execute(
+        select(CaseTask, Case)
+        .join(Case, Case.id == CaseTask.case_id)
         .where(CaseTask.task_guid == task_id)
-        .with_for_update(of=Case)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if case is None:
+    if found is None:
         raise TaskNotFound()
-    # Read the task only now, under the case's lock: a completion that committed while this one
-    # waited for the lock is seen.
-    row = session.scalars(
-        select(CaseTask).where(CaseTask.task_guid == task_id).execution_options(populate_existing=True)
-    ).one()
+    row, case = found
     if row.state != "ready":
         raise TaskAlreadyCompleted(f"任务“{row.title}”已{'办结' if row.state == 'completed' else '取消'}")
     if case.status not in ("running", "waiting"):
