@@ -42,7 +42,6 @@ from sqlalchemy import (
     Column,
     Integer,
     String,
-    and_,
     exists,
     func,
     insert,
@@ -50,6 +49,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -342,73 +342,82 @@ def _finish(
             by_class[klass] = by_class.get(klass, 0) + n
 
     flag = Flag.__table__
-    diff: dict[str, Any] = {"new": {}, "resolved": {}, "open": {}}
+    kinds = list(FLAG_COLUMNS)
     for kind, column in FLAG_COLUMNS.items():
-        reason = f.c[column]
-        open_same = and_(flag.c.person_id == f.c.person_id, flag.c.kind == kind, flag.c.status == "open")
-        session.execute(
-            update(flag)
-            .where(open_same, reason != "")
-            .values(reasons=reason, area=f.c.area, last_seen_run_id=cmp_run.id)
-        )
-        session.execute(
-            insert(flag).from_select(
-                [
-                    "person_id",
-                    "kind",
-                    "reasons",
-                    "area",
-                    "status",
-                    "raised_at",
-                    "raised_by_run_id",
-                    "last_seen_run_id",
-                ],
-                select(
-                    f.c.person_id,
-                    literal(kind),
-                    reason,
-                    f.c.area,
-                    literal("open"),
-                    literal(at, flag.c.raised_at.type),
-                    literal(cmp_run.id),
-                    literal(cmp_run.id),
-                ).where(reason != "", ~exists().where(open_same)),
-            )
-        )
         session.execute(
             update(flag)
             .where(
+                flag.c.person_id == f.c.person_id,
                 flag.c.kind == kind,
                 flag.c.status == "open",
-                area_within(flag.c.area, cmp_run.area),
-                flag.c.last_seen_run_id.is_distinct_from(cmp_run.id),
+                f.c[column] != "",
             )
-            .values(status="cleared", cleared_at=at, cleared_by_run_id=cmp_run.id)
+            .values(reasons=f.c[column], area=f.c.area, last_seen_run_id=cmp_run.id)
         )
-        diff["new"][kind] = (
-            session.scalar(
-                select(func.count())
-                .select_from(flag)
-                .where(flag.c.kind == kind, flag.c.raised_by_run_id == cmp_run.id)
-            )
-            or 0
+    # The new flags of all kinds in one statement, in the order of the person index (most of the cost
+    # of a first run is index upkeep and the statement trigger that queues the persons for the
+    # statistics, which then runs once).
+    raised = [
+        select(
+            f.c.person_id.label("person_id"),
+            literal(kind).label("kind"),
+            f.c[column].label("reasons"),
+            f.c.area.label("area"),
+        ).where(
+            f.c[column] != "",
+            ~exists().where(flag.c.person_id == f.c.person_id, flag.c.kind == kind, flag.c.status == "open"),
         )
-        diff["resolved"][kind] = (
-            session.scalar(
-                select(func.count())
-                .select_from(flag)
-                .where(flag.c.kind == kind, flag.c.cleared_by_run_id == cmp_run.id)
-            )
-            or 0
+        for kind, column in FLAG_COLUMNS.items()
+    ]
+    new = union_all(*raised).subquery("new")
+    session.execute(
+        insert(flag).from_select(
+            [
+                "person_id",
+                "kind",
+                "reasons",
+                "area",
+                "status",
+                "raised_at",
+                "raised_by_run_id",
+                "last_seen_run_id",
+            ],
+            select(
+                new.c.person_id,
+                new.c.kind,
+                new.c.reasons,
+                new.c.area,
+                literal("open"),
+                literal(at, flag.c.raised_at.type),
+                literal(cmp_run.id),
+                literal(cmp_run.id),
+            ).order_by(new.c.person_id, new.c.kind),
         )
-        diff["open"][kind] = (
-            session.scalar(
-                select(func.count())
-                .select_from(flag)
-                .where(flag.c.kind == kind, flag.c.last_seen_run_id == cmp_run.id, flag.c.status == "open")
-            )
-            or 0
+    )
+    session.execute(
+        update(flag)
+        .where(
+            flag.c.kind.in_(kinds),
+            flag.c.status == "open",
+            area_within(flag.c.area, cmp_run.area),
+            flag.c.last_seen_run_id.is_distinct_from(cmp_run.id),
         )
+        .values(status="cleared", cleared_at=at, cleared_by_run_id=cmp_run.id)
+    )
+
+    def per_kind(*where) -> dict[str, int]:
+        found = dict(
+            session.execute(select(flag.c.kind, func.count()).where(*where).group_by(flag.c.kind)).all()
+        )
+        return {kind: found.get(kind, 0) for kind in kinds}
+
+    diff: dict[str, Any] = {
+        "new": per_kind(flag.c.raised_by_run_id == cmp_run.id, flag.c.kind.in_(kinds)),
+        "resolved": per_kind(flag.c.cleared_by_run_id == cmp_run.id, flag.c.kind.in_(kinds)),
+        "open": per_kind(
+            flag.c.last_seen_run_id == cmp_run.id, flag.c.status == "open", flag.c.kind.in_(kinds)
+        ),
+    }
     if detail_duplicates:
         _detail_duplicates(session, cmp_run.id)
     previous = session.get(ComparisonRun, cmp_run.previous_run_id) if cmp_run.previous_run_id else None
@@ -504,9 +513,31 @@ def _check_from_int(n: str) -> str:
     return f"substr('10X98765432', (({terms}) % 11)::INTEGER + 1, 1)"
 
 
+# In DuckDB the 18-character number is carried as one BIGINT, `body * 16 + position of the last
+# character in CHECK_CHARS`: one-to-one for every string of 17 digits and a digit or X, so joining on
+# it is joining on the number, and hashing and comparing 8 bytes is much cheaper than a string.
+CHECK_CHARS = "0123456789X"
+
+
+def _key(body: str, last: str) -> str:
+    return f"(CAST({body} AS BIGINT) * 16 + instr('{CHECK_CHARS}', {last}) - 1)"
+
+
+def id_from_key(key: str) -> str:
+    """The 18-character number of the key `key` (DuckDB SQL)."""
+    last = f"substr('{CHECK_CHARS}', CAST({key} % 16 AS INTEGER) + 1, 1)"
+    return f"(lpad(CAST({key} // 16 AS VARCHAR), 17, '0') || {last})"
+
+
 def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tuple[list[str], str, str]:
     """DuckDB tables for the population file and each system's enrollment file (CSV with the import
-    headings in English, as `registry.demo` writes them). Returns (setup statements, p_sql, e_sql)."""
+    headings in English, as `registry.demo` writes them). Returns (setup statements, p_sql, e_sql).
+
+    Person ids are keys (see `_key`); `pop.id` is NULL for a number that is not a valid 公民身份号码,
+    `enr.has_id` says whether the enrollment's number has an 18-character form at all (the 18
+    characters as given, or a valid 15-digit number upgraded), `enr.person_id` is its key (NULL when
+    that form is not 17 digits and a digit or X, so that it cannot be a valid number), and `place` is
+    numbered through the table `places` (the rules only compare places for equality)."""
 
     def csv_scan(path: Path) -> str:
         return f"read_csv('{path}', header = true, all_varchar = true)"
@@ -520,29 +551,47 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
         *duckdb_macros(),
         # Each step projected once (a macro used twice would be evaluated twice): the 17-digit body
         # (15-digit numbers upgraded), its check character from integer arithmetic, then the checks.
-        "CREATE OR REPLACE TEMP TABLE pop AS SELECT id, area, name, "
-        "CAST(strptime(substr(id, 7, 8), '%Y%m%d') AS DATE) AS birth_date, status FROM ("
-        "SELECT CASE WHEN b IS NULL OR (length(r) = 18 AND substr(r, 18, 1) <> c) "
-        "OR try_strptime(substr(b, 7, 8), '%Y%m%d') IS NULL THEN NULL ELSE b || c END AS id, "
-        "area, name, status "
-        f"FROM (SELECT *, {_check_from_int('n')} AS c FROM (SELECT *, CAST(b AS BIGINT) AS n FROM ("
+        "CREATE OR REPLACE TEMP TABLE pop AS SELECT "
+        "CASE WHEN b IS NULL OR (length(r) = 18 AND substr(r, 18, 1) <> c) OR born IS NULL THEN NULL "
+        f"ELSE n * 16 + instr('{CHECK_CHARS}', c) - 1 END AS id, "
+        "area, name, CAST(born AS DATE) AS birth_date, status "
+        f"FROM (SELECT *, {_check_from_int('n')} AS c, try_strptime(substr(b, 7, 8), '%Y%m%d') AS born "
+        "FROM (SELECT *, CAST(b AS BIGINT) AS n FROM ("
         "SELECT cb_body(r) AS b, r, area, name, status FROM ("
         f"SELECT upper(trim(id_number)) AS r, hukou_division AS area, name, {status} AS status "
-        f"FROM {csv_scan(population)} WHERE {sql_in_area('hukou_division', area)})))))",
+        f"FROM {csv_scan(population)} WHERE {sql_in_area('hukou_division', area)}))))",
     ]
     union = " UNION ALL ".join(
         "SELECT id_number, scheme, status, place, start_date, end_date, name, birth_date "
         f"FROM {csv_scan(path)}"
         for path in enrollments.values()
     )
+    # An 18-character number is taken as given (it only ever joins with numbers `pop` has checked,
+    # and a wrong check character cannot equal a right one); a 15-digit one is upgraded and checked.
+    body18 = "substr(r, 1, 17)"
     setup.append(
-        "CREATE OR REPLACE TEMP TABLE enr AS SELECT cb_key(id_number) AS person_id, scheme, status, place, "
-        "try_cast(start_date AS DATE) AS start_date, try_cast(end_date AS DATE) AS end_date, "
-        "nullif(name, '') AS src_name, try_cast(birth_date AS DATE) AS src_birth_date "
-        f"FROM ({union})"
+        "CREATE OR REPLACE TEMP TABLE enr AS SELECT person_id, "
+        "person_id IS NOT NULL OR length(r) = 18 AS has_id, * EXCLUDE (person_id, r) FROM (SELECT "
+        "CASE WHEN length(r) = 18 THEN "
+        f"CASE WHEN regexp_full_match(r, '[0-9]{{17}}[0-9X]') THEN {_key(body18, 'substr(r, 18, 1)')} END "
+        "WHEN length(r) = 15 THEN "
+        f"CASE WHEN cb_id2(r, cb_body(r)) IS NOT NULL THEN {_key('cb_body(r)', 'cb_check(cb_body(r))')} END "
+        "END AS person_id, r, "
+        "scheme, status, place, try_cast(start_date AS DATE) AS start_date, "
+        "try_cast(end_date AS DATE) AS end_date, nullif(name, '') AS src_name, "
+        "try_cast(birth_date AS DATE) AS src_birth_date "
+        f"FROM (SELECT upper(trim(id_number)) AS r, * EXCLUDE (id_number) FROM ({union})))"
+    )
+    setup.append(
+        "CREATE OR REPLACE TEMP TABLE places AS "
+        "SELECT place, CAST(row_number() OVER () AS INTEGER) AS n FROM (SELECT DISTINCT place FROM enr)"
     )
     p_sql = "SELECT id, area, name, birth_date, status FROM pop WHERE id IS NOT NULL"
-    e_sql = "SELECT * FROM enr WHERE person_id IS NOT NULL"
+    e_sql = (
+        "SELECT enr.person_id, enr.scheme, enr.status, places.n AS place, enr.start_date, enr.end_date, "
+        "enr.src_name, enr.src_birth_date FROM enr LEFT JOIN places ON places.place = enr.place "
+        "WHERE enr.person_id IS NOT NULL"
+    )
     return setup, p_sql, e_sql
 
 
@@ -591,31 +640,39 @@ def run_files(
         for future in hashes.values():
             future.cancel()
     cmp_run = _start(session, actor=actor, area=area, as_of=as_of, mode="files", inputs=inputs)
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute("SET preserve_insertion_order = false")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
     with tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET preserve_insertion_order = false")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET temp_directory = '{tmp}/spill'")
         setup, p_sql, e_sql = file_inputs(population, enrollment_paths, area)
         for statement in setup:
             con.execute(statement)
         sql = rules_sql(p_sql, e_sql, as_of=as_of)
         findings = Path(tmp) / "findings.csv"
-        con.execute(f"CREATE TEMP TABLE res AS {sql}")
+        # Only the persons with a finding leave DuckDB; the numbers of persons per division, of those
+        # under the pension age and of invalid numbers come from `pop` in one pass.
         con.execute(
-            f"COPY (SELECT person_id, area, klass, dup, survey, inacc, under_age FROM res "
-            f"WHERE klass <> 'insured' OR inacc <> '') "
+            f"COPY (SELECT {id_from_key('person_id')}, area, klass, dup, survey, inacc, under_age "
+            f"FROM ({sql}) WHERE klass <> 'insured' OR inacc <> '') "
             f"TO '{findings}' (HEADER false, DELIMITER ',')"
         )
-        totals = dict(con.execute("SELECT area, count(*) FROM res GROUP BY area").fetchall())
-        under = dict(
-            con.execute("SELECT area, count(*) FROM res WHERE under_age = 1 GROUP BY area").fetchall()
-        )
-        rejected = con.execute("SELECT count(*) FROM pop WHERE id IS NULL").fetchone()[0]
+        cutoff = _lit(_years_before(as_of, PENSION_AGE))
+        totals, under, rejected = {}, {}, 0
+        for division, valid, invalid, young in con.execute(
+            "SELECT area, count(id), count(*) - count(id), "
+            f"count(*) FILTER (WHERE id IS NOT NULL AND status = 'normal' AND NOT birth_date <= {cutoff}) "
+            "FROM pop GROUP BY area"
+        ).fetchall():
+            rejected += invalid
+            if valid:
+                totals[division] = valid
+            if young:
+                under[division] = young
         unmatched = con.execute(
-            "SELECT count(*) FROM enr WHERE person_id IS NOT NULL "
+            "SELECT count(*) FROM enr WHERE has_id "
             "AND NOT EXISTS (SELECT 1 FROM pop WHERE pop.id = enr.person_id)"
         ).fetchone()[0]
         con.close()
@@ -653,6 +710,9 @@ def _load_findings(session: Session, f, path: Path) -> None:
         ):
             for block in iter(lambda: fh.read(1 << 20), b""):
                 copy.write(block)
+        # Temporary tables are never analysed by autovacuum; without statistics the planner may pick a
+        # nested loop over the flag table for the new flags.
+        conn.execute(text(f"ANALYZE {f.name}"))
         return
     with path.open(encoding="utf-8", newline="") as fh:
         rows = [
