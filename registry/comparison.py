@@ -33,6 +33,7 @@ import hashlib
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -116,8 +117,8 @@ def rules_sql(p_sql: str, e_sql: str, *, as_of: date) -> str:
         per_scheme.append(f"MAX(CASE WHEN active = 1 AND scheme = '{code}' THEN place END) AS hi_{code}")
     multi = " || ".join(f"CASE WHEN g.lo_{c} <> g.hi_{c} THEN 'dup.place.{c} ' ELSE '' END" for c in SCHEMES)
     return f"""
-WITH p AS ({p_sql}),
-e0 AS ({e_sql}),
+WITH p AS NOT MATERIALIZED ({p_sql}),
+e0 AS NOT MATERIALIZED ({e_sql}),
 e AS (
   SELECT e0.person_id, e0.scheme, e0.place,
     CASE WHEN e0.status = '1' AND (e0.start_date IS NULL OR e0.start_date <= {d})
@@ -631,16 +632,8 @@ def run_files(
         "population": {"file": population.name, "sha256": None},
         "enrollments": {k: {"file": v.name, "sha256": None} for k, v in enrollment_paths.items()},
     }
-    # The inputs' checksums are computed beside DuckDB's work (hashlib releases the GIL).
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=1)
-    hashes = {path: pool.submit(sha256_file, path) for path in (population, *enrollment_paths.values())}
-    if not hash_inputs:
-        for future in hashes.values():
-            future.cancel()
     cmp_run = _start(session, actor=actor, area=area, as_of=as_of, mode="files", inputs=inputs)
-    with tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
+    with ThreadPoolExecutor(max_workers=2) as pool, tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
         con = duckdb.connect()
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET preserve_insertion_order = false")
@@ -652,46 +645,69 @@ def run_files(
             con.execute(statement)
         sql = rules_sql(p_sql, e_sql, as_of=as_of)
         findings = Path(tmp) / "findings.csv"
-        # Only the persons with a finding leave DuckDB; the numbers of persons per division, of those
-        # under the pension age and of invalid numbers come from `pop` in one pass.
+        # Only the persons with a finding leave DuckDB.
         con.execute(
             f"COPY (SELECT {id_from_key('person_id')}, area, klass, dup, survey, inacc, under_age "
             f"FROM ({sql}) WHERE klass <> 'insured' OR inacc <> '') "
             f"TO '{findings}' (HEADER false, DELIMITER ',')"
         )
-        cutoff = _lit(_years_before(as_of, PENSION_AGE))
-        totals, under, rejected = {}, {}, 0
-        for division, valid, invalid, young in con.execute(
-            "SELECT area, count(id), count(*) - count(id), "
-            f"count(*) FILTER (WHERE id IS NOT NULL AND status = 'normal' AND NOT birth_date <= {cutoff}) "
-            "FROM pop GROUP BY area"
-        ).fetchall():
-            rejected += invalid
-            if valid:
-                totals[division] = valid
-            if young:
-                under[division] = young
-        unmatched = con.execute(
-            "SELECT count(*) FROM enr WHERE has_id "
-            "AND NOT EXISTS (SELECT 1 FROM pop WHERE pop.id = enr.person_id)"
-        ).fetchone()[0]
-        con.close()
-        f = _finding_table()
-        _load_findings(session, f, findings)
+        totals, under, rejected = _population_counts(con, as_of)
+        # The enrollments outside the population (DuckDB) and the inputs' checksums are counted beside
+        # the work in the database (DuckDB, hashlib and psycopg release the GIL while they work).
+        unmatched = pool.submit(_unmatched, con)
+        hashes = (
+            {path: pool.submit(sha256_file, path) for path in (population, *enrollment_paths.values())}
+            if hash_inputs
+            else {}
+        )
+        try:
+            f = _finding_table()
+            _load_findings(session, f, findings)
+            _finish(session, cmp_run, f, totals, actor=actor, detail_duplicates=False, under=under)
+            drop(session, f)
+        finally:
+            try:
+                outside = unmatched.result()
+            finally:
+                con.close()
+        if hash_inputs:
+            inputs["population"]["sha256"] = hashes[population].result()
+            for key, path in enrollment_paths.items():
+                inputs["enrollments"][key]["sha256"] = hashes[path].result()
     cmp_run.inputs = {
         **inputs,
         "population_invalid_ids": rejected,
-        "enrollments_outside_population": unmatched,
+        "enrollments_outside_population": outside,
     }
-    if hash_inputs:
-        inputs["population"]["sha256"] = hashes[population].result()
-        for key, path in enrollment_paths.items():
-            inputs["enrollments"][key]["sha256"] = hashes[path].result()
-    pool.shutdown()
-    cmp_run.inputs = {**cmp_run.inputs, **inputs}
-    _finish(session, cmp_run, f, totals, actor=actor, detail_duplicates=False, under=under)
-    drop(session, f)
     return RunResult(cmp_run, time.perf_counter() - started)
+
+
+def _population_counts(con, as_of: date) -> tuple[dict[str, int], dict[str, int], int]:
+    """From `pop` (see `file_inputs`): valid persons and persons under the pension age per division
+    (the classification counts every valid person once), and the number of invalid numbers."""
+    cutoff = _lit(_years_before(as_of, PENSION_AGE))
+    totals: dict[str, int] = {}
+    under: dict[str, int] = {}
+    rejected = 0
+    for division, valid, invalid, young in con.execute(
+        "SELECT area, count(id), count(*) - count(id), "
+        f"count(*) FILTER (WHERE id IS NOT NULL AND status = 'normal' AND NOT birth_date <= {cutoff}) "
+        "FROM pop GROUP BY area"
+    ).fetchall():
+        rejected += invalid
+        if valid:
+            totals[division] = valid
+        if young:
+            under[division] = young
+    return totals, under, rejected
+
+
+def _unmatched(con) -> int:
+    """Enrollments with an 18-character number that is no valid person's of the population."""
+    return con.execute(
+        "SELECT count(*) FROM enr WHERE has_id "
+        "AND NOT EXISTS (SELECT 1 FROM pop WHERE pop.id = enr.person_id)"
+    ).fetchone()[0]
 
 
 def _load_findings(session: Session, f, path: Path) -> None:
