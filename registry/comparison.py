@@ -327,16 +327,13 @@ def _finish(
         counts["insured"] = total - sum(n for k, n in counts.items() if k != "insured")
         if counts["insured"] == 0:
             counts.pop("insured")
-    session.execute(
-        insert(ComparisonCount),
-        [
-            {"run_id": cmp_run.id, "division": division, "klass": klass, "n": n}
-            for division, counts in per_division.items()
-            for klass, n in counts.items()
-            if n
-        ]
-        or [{"run_id": cmp_run.id, "division": cmp_run.area, "klass": "insured", "n": 0}],
-    )
+    count_rows = [
+        {"run_id": cmp_run.id, "division": division, "klass": klass, "n": n}
+        for division, counts in per_division.items()
+        for klass, n in counts.items()
+        if n
+    ] or [{"run_id": cmp_run.id, "division": cmp_run.area, "klass": "insured", "n": 0}]
+    _insert_rows(session, ComparisonCount.__table__, count_rows)
     by_class: dict[str, int] = {}
     for counts in per_division.values():
         for klass, n in counts.items():
@@ -344,8 +341,9 @@ def _finish(
 
     flag = Flag.__table__
     kinds = list(FLAG_COLUMNS)
+    seen: dict[str, int] = {}
     for kind, column in FLAG_COLUMNS.items():
-        session.execute(
+        seen[kind] = session.execute(
             update(flag)
             .where(
                 flag.c.person_id == f.c.person_id,
@@ -354,7 +352,7 @@ def _finish(
                 f.c[column] != "",
             )
             .values(reasons=f.c[column], area=f.c.area, last_seen_run_id=cmp_run.id)
-        )
+        ).rowcount
     # The new flags of all kinds in one statement, in the order of the person index (most of the cost
     # of a first run is index upkeep and the statement trigger that queues the persons for the
     # statistics, which then runs once).
@@ -412,12 +410,12 @@ def _finish(
         )
         return {kind: found.get(kind, 0) for kind in kinds}
 
+    raised = per_kind(flag.c.raised_by_run_id == cmp_run.id, flag.c.kind.in_(kinds))
     diff: dict[str, Any] = {
-        "new": per_kind(flag.c.raised_by_run_id == cmp_run.id, flag.c.kind.in_(kinds)),
+        "new": raised,
         "resolved": per_kind(flag.c.cleared_by_run_id == cmp_run.id, flag.c.kind.in_(kinds)),
-        "open": per_kind(
-            flag.c.last_seen_run_id == cmp_run.id, flag.c.status == "open", flag.c.kind.in_(kinds)
-        ),
+        # open after this run: the open flags it saw again (updated above) and the ones it raised
+        "open": {kind: seen[kind] + raised[kind] for kind in kinds},
     }
     if detail_duplicates:
         _detail_duplicates(session, cmp_run.id)
@@ -448,6 +446,20 @@ def _finish(
         },
         area=cmp_run.area,
     )
+
+
+def _insert_rows(session: Session, table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows: COPY on PostgreSQL (a city's counts are tens of thousands of rows), executemany
+    elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[n] for n in names])
 
 
 def _detail_duplicates(session: Session, run_id: int) -> None:

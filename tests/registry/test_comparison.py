@@ -285,3 +285,50 @@ def test_as_of_moves_the_pension_age(any_db):
         assert flags_of(s) == {}
         comparison.run(s, actor=CLERK, area="370102", as_of=date(2026, 7, 1))
         assert flags_of(s) == {turning: {"needs_survey": "missing.pension"}}
+
+
+def test_over_files_invalid_and_outside_numbers_are_counted(any_db, tmp_path):
+    def write(name: str, header: list[str], rows: list[list[str]]) -> str:
+        path = tmp_path / name
+        path.write_bytes(csv_bytes(header, rows))
+        return str(path)
+
+    a, b, outsider, old = pid(ADULT, 1), pid(ADULT, 2), pid(ADULT, 3), pid(ADULT, 4)
+    wrong = b[:17] + ("0" if b[17] != "0" else "1")  # b with a wrong check character
+    legacy = a[:6] + a[8:17]  # a's 15-digit form
+    population = write(
+        "population.csv",
+        ["id_number", "name", "birth_date", "hukou_division", "status"],
+        [[n, "张" + n[-2:], "", "370102001002", "正常"] for n in (a, b, wrong[:17] + "Y", old)]
+        + [[wrong, "假号", "", "370102001002", "正常"]],
+    )
+    header = ["id_number", "name", "birth_date", "scheme", "status", "place", "start_date", "end_date"]
+    rows = [
+        [legacy, "", "", "310", "1", "370102", "2015-01-01", ""],  # a, through the upgraded number
+        [a, "", "", "110", "1", "370102", "2015-01-01", ""],
+        [b.lower(), "", "", "390", "1", "370102", "2015-01-01", ""],  # b, case-insensitive
+        [wrong, "", "", "110", "1", "370102", "2015-01-01", ""],  # outside: no such valid number
+        [outsider, "", "", "310", "1", "370102", "2015-01-01", ""],  # outside
+        [outsider[:6] + outsider[8:17], "", "", "110", "1", "370102", "2015-01-01", ""],  # outside
+        ["ABCDEFGHIJKLMNOPQR", "", "", "310", "1", "370102", "2015-01-01", ""],  # outside
+        ["370102801301001", "", "", "310", "1", "370102", "2015-01-01", ""],  # no valid 18-character form
+        ["12345", "", "", "310", "1", "370102", "2015-01-01", ""],  # no 18-character form
+    ]
+    enrollments = write("enrollments.csv", header, rows)
+    with any_db.sessions() as s, s.begin():
+        run = comparison.run_files(
+            s,
+            actor=CLERK,
+            area="370102",
+            population=population,
+            enrollments={"社保": enrollments},
+            as_of=AS_OF,
+        ).run
+        found = flags_of(s)
+    assert run.inputs["population_invalid_ids"] == 2
+    assert run.inputs["enrollments_outside_population"] == 4
+    assert run.counts["persons"] == 3
+    assert found == {
+        b: {"needs_survey": "missing.pension"},
+        old: {"needs_survey": "uninsured"},
+    }
