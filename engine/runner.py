@@ -254,13 +254,17 @@ class Step:
             due[(str(deferred.id), "operation")] = (now, deferred.task_spec.operation_name)
         existing = (
             {
-                (w.task_guid, w.kind): w
-                for w in self.session.scalars(select(CaseWakeup).where(CaseWakeup.case_id == self.case.id))
+                (guid, kind): id_
+                for id_, guid, kind in self.session.execute(
+                    select(CaseWakeup.id, CaseWakeup.task_guid, CaseWakeup.kind).where(
+                        CaseWakeup.case_id == self.case.id
+                    )
+                )
             }
             if self.may_have_wakeups
             else {}
         )
-        stale = [w.id for key, w in existing.items() if key not in due]
+        stale = [id_ for key, id_ in existing.items() if key not in due]
         if stale:
             self.session.execute(delete(CaseWakeup).where(CaseWakeup.id.in_(stale)))
         rows = [
