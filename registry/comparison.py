@@ -645,7 +645,7 @@ def run_files(
         "enrollments": {k: {"file": v.name, "sha256": None} for k, v in enrollment_paths.items()},
     }
     cmp_run = _start(session, actor=actor, area=area, as_of=as_of, mode="files", inputs=inputs)
-    with ThreadPoolExecutor(max_workers=2) as pool, tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
+    with ThreadPoolExecutor(max_workers=1) as pool, tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
         con = duckdb.connect()
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET preserve_insertion_order = false")
@@ -665,7 +665,9 @@ def run_files(
         )
         totals, under, rejected = _population_counts(con, as_of)
         # The enrollments outside the population (DuckDB) and the inputs' checksums are counted beside
-        # the work in the database (DuckDB, hashlib and psycopg release the GIL while they work).
+        # the work in the database (DuckDB, hashlib and psycopg release the GIL while they work), one
+        # after the other in one thread, so that they leave the database server a core.
+        con.execute("SET threads = 1")
         unmatched = pool.submit(_unmatched, con)
         hashes = (
             {path: pool.submit(sha256_file, path) for path in (population, *enrollment_paths.values())}
