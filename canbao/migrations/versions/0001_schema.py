@@ -250,7 +250,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_field_change")),
     )
     with op.batch_alter_table("field_change", schema=None) as batch_op:
-        batch_op.create_index("ix_field_change_import_id", ["import_id"], unique=False)
         batch_op.create_index("ix_field_change_person_id", ["person_id", "id"], unique=False)
 
     op.create_table(
@@ -871,7 +870,6 @@ def downgrade() -> None:
     op.drop_table("flag")
     with op.batch_alter_table("field_change", schema=None) as batch_op:
         batch_op.drop_index("ix_field_change_person_id")
-        batch_op.drop_index("ix_field_change_import_id")
 
     op.drop_table("field_change")
     op.drop_table("exchange_batch")
