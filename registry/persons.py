@@ -104,16 +104,7 @@ def _read_person(session: Session, *, actor: Actor, id_number: str, purpose: str
     """The person, for a user who reaches them, with the read recorded in the audit log."""
     person = get_or_raise(session, id_number=id_number)
     require_reach(actor, person.area)
-    audit.record(
-        session,
-        actor=actor,
-        action="person.read",
-        object_type="person",
-        object_id=person.id,
-        payload={"purpose": purpose},
-        area=person.area,
-        person_id=person.id,
-    )
+    audit.record_reads(session, actor=actor, shown=[(person.id, person.area, None)], purpose=purpose)
     return person
 
 
