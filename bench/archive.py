@@ -36,15 +36,13 @@ from api.auth.passwords import hash_password
 from archive import documents, intake
 from archive.models import Document
 from archive.seaweed import WeedServer
-from canbao import migrate
 from canbao.actors import Actor
 from canbao.config import PROJECT_ROOT, Settings
 from canbao.db import make_engine, make_sessionmaker, transaction
-from canbao.wiring import wire
-from engine import cases, definitions
+from engine import cases
 from registry import survey
 
-from .scratch import scratch_database
+from .scratch import deploy_processes, scratch_database
 
 VILLAGE = "370102001002"
 SYSTEM = Actor(sub="bench", roles=("system",), area="")
@@ -74,8 +72,7 @@ def multipart(data: bytes) -> bytes:
 
 
 def _prepare(url: str, cases_needed: int) -> list[int]:
-    migrate.upgrade(url)
-    wire()
+    deploy_processes(url)
     sessions = make_sessionmaker(make_engine(url))
     with sessions() as s, s.begin():
         s.add(
@@ -87,7 +84,6 @@ def _prepare(url: str, cases_needed: int) -> list[int]:
                 area=VILLAGE[:9],
             )
         )
-        definitions.deploy_directory(s, actor=SYSTEM, directory=PROJECT_ROOT / "bpmn")
         survey.create_team(
             s,
             actor=SYSTEM,

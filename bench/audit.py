@@ -31,17 +31,14 @@ from pathlib import Path
 from sqlalchemy import text
 
 import canbao.audit
-from canbao import audit, migrate
+from canbao import audit
 from canbao.actors import Actor
 from canbao.audit import verify
 from canbao.audit.chain import GENESIS, canonical_json
-from canbao.config import PROJECT_ROOT
 from canbao.db import make_engine, make_sessionmaker, utcnow
-from canbao.wiring import wire
-from engine import definitions
 
 from .lifecycle import run_cases
-from .scratch import scratch_database
+from .scratch import deploy_processes, scratch_database
 
 CLERK = Actor(sub="platform1", roles=("platform_reviewer",), area="370102001", client_addr="10.0.0.7")
 PERSON = "370102199001011237"
@@ -181,14 +178,10 @@ def transition_overhead(url: str, cases: int, rounds: int) -> tuple[float, float
 
 def _prepare(url: str) -> None:
     """Schema, the processes deployed, and the unchained baseline's table (same columns and indexes)."""
-    migrate.upgrade(url)
-    wire()
+    deploy_processes(url)
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as s, s.begin():
-        definitions.deploy_directory(
-            s, actor=Actor(sub="bench", roles=("system",), area=""), directory=PROJECT_ROOT / "bpmn"
-        )
-        s.execute(text("CREATE TABLE audit_plain (LIKE audit_event INCLUDING ALL)"))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE audit_plain (LIKE audit_event INCLUDING ALL)"))
     engine.dispose()  # the writers are forked: they must not share this engine's connections
 
 

@@ -25,16 +25,15 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import text
 
-from canbao import migrate
 from canbao.actors import Actor
 from canbao.config import PROJECT_ROOT
 from canbao.db import make_engine, make_sessionmaker
 from canbao.wiring import wire
-from engine import cases, definitions, specs, worker
+from engine import cases, specs, worker
 from engine.models import Case, CaseTask
 from forms.idnumber import check_char
 
-from .scratch import scratch_database
+from .scratch import deploy_processes, scratch_database
 
 VILLAGE = "370102001002"
 SURVEYOR = Actor(sub="surveyor1", roles=("surveyor",), area=VILLAGE[:9], teams=(1,))
@@ -156,16 +155,6 @@ def raw_baseline(n: int) -> float:
     return (time.perf_counter() - started) / n
 
 
-def _prepare(url: str) -> None:
-    migrate.upgrade(url)
-    wire()
-    sessions = make_sessionmaker(make_engine(url))
-    with sessions() as s, s.begin():
-        definitions.deploy_directory(
-            s, actor=Actor(sub="bench", roles=("system",), area=""), directory=PROJECT_ROOT / "bpmn"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000, help="lifecycles in the multi-process run")
@@ -178,7 +167,7 @@ def main() -> None:
     raw = raw_baseline(max(args.single, 200))
     print(f"raw SpiffWorkflow in memory: {raw * 1000:.2f} ms per case ({1 / raw:.0f} cases/s, one core)")
     with scratch_database() as url:
-        _prepare(url)
+        deploy_processes(url)
         run_cases(url, 10_000_000, 20)  # warm-up: spec cache, connections, JIT-free Python paths
         single, sizes = run_cases(url, 0, args.single)
         per_case = single / args.single

@@ -40,3 +40,21 @@ def scratch_database(
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+def deploy_processes(url: str) -> None:
+    """Bring the database at `url` to the newest schema and deploy the processes of `bpmn/`, with the
+    service-task operations wired, as `canbao demo` would."""
+    from canbao import migrate
+    from canbao.actors import SYSTEM
+    from canbao.config import PROJECT_ROOT
+    from canbao.db import make_engine, make_sessionmaker
+    from canbao.wiring import wire
+    from engine import definitions
+
+    migrate.upgrade(url)
+    wire()
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s, s.begin():
+        definitions.deploy_directory(s, actor=SYSTEM, directory=PROJECT_ROOT / "bpmn")
+    engine.dispose()  # callers may fork: no connection of this engine must be shared
