@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from canbao.actors import ROLES, Actor
 from canbao.errors import Forbidden
-from registry import survey
 
 from .auth import service as users
 from .auth.tokens import TokenService, Unauthenticated
@@ -58,14 +57,16 @@ def token_from_request(request: Request, bearer: str | None) -> str:
 def current_actor(request: Request, db: Db, bearer: Annotated[str | None, Depends(bearer_scheme)]) -> Actor:
     tokens: TokenService = request.app.state.tokens
     claims = tokens.verify(token_from_request(request, bearer))
-    if claims.jti and users.is_revoked(db, jti=claims.jti):
+    standing = users.standing(db, username=claims.sub, jti=claims.jti)
+    if standing.revoked:
         raise Unauthenticated("登录凭证已注销，请重新登录")
-    user = users.get_by_username(db, username=claims.sub)
-    if user is not None and user.disabled:
-        raise Unauthenticated("账号已停用")
-    if user is not None and (tuple(user.roles), user.area) != (claims.roles, claims.area):
-        raise Unauthenticated("岗位或区域已变更，请重新登录")
-    teams = tuple(survey.teams_of(db, user_sub=claims.sub)) if "surveyor" in claims.roles else ()
+    if standing.user is not None:
+        disabled, roles, area = standing.user
+        if disabled:
+            raise Unauthenticated("账号已停用")
+        if (tuple(roles), area) != (claims.roles, claims.area):
+            raise Unauthenticated("岗位或区域已变更，请重新登录")
+    teams = standing.teams if "surveyor" in claims.roles else ()
     return Actor(
         sub=claims.sub,
         roles=claims.roles,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from canbao import audit
 from canbao.actors import ROLES, Actor
 from canbao.db import utcnow
 from canbao.errors import CanbaoError, Conflict, FieldError, Invalid, NotFound
+from registry.models import SurveyTeam, SurveyTeamMember
 
 from . import passwords
 from .models import LoginAttempt, RevokedToken, User
@@ -157,6 +159,45 @@ def revoke(session: Session, *, actor: Actor, jti: str, expires_at: datetime) ->
 
 def is_revoked(session: Session, *, jti: str) -> bool:
     return session.get(RevokedToken, jti) is not None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a request needs to know of a token's holder: whether the token was revoked, the user's
+    row as it is now (None for a subject without a local account), and the active survey teams."""
+
+    revoked: bool
+    user: tuple[bool, list[str], str] | None  # disabled, roles, area
+    teams: tuple[int, ...]
+
+
+_ONE = select(literal(1).label("one")).subquery("one")
+_ACTIVE_TEAMS = (
+    select(SurveyTeamMember.user_sub, SurveyTeam.id.label("team_id"))
+    .join(SurveyTeam, SurveyTeam.id == SurveyTeamMember.team_id)
+    .where(SurveyTeam.active.is_(True))
+    .subquery("active_team")
+)
+
+
+def standing(session: Session, *, username: str, jti: str | None) -> Standing:
+    """One statement for every authenticated request: revocation, user row and teams, left-joined
+    onto a single row so that each part may be missing."""
+    revoked = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists() if jti else literal(False)
+    rows = session.execute(
+        select(revoked.label("revoked"), User.id, User.disabled, User.roles, User.area)
+        .add_columns(_ACTIVE_TEAMS.c.team_id)
+        .select_from(_ONE)
+        .outerjoin(User, User.username == username)
+        .outerjoin(_ACTIVE_TEAMS, _ACTIVE_TEAMS.c.user_sub == username)
+        .order_by(_ACTIVE_TEAMS.c.team_id)
+    ).all()
+    first = rows[0]
+    return Standing(
+        revoked=bool(first.revoked),
+        user=None if first.id is None else (first.disabled, list(first.roles), first.area),
+        teams=tuple(r.team_id for r in rows if r.team_id is not None),
+    )
 
 
 def _failures(session: Session, condition, since: datetime) -> int:

@@ -16,6 +16,7 @@ from jose import jwk, jwt
 from api.app import create_app
 from api.auth import service as users
 from canbao.config import PROJECT_ROOT, Settings
+from registry import survey
 
 from .conftest import PASSWORD, SECRET, SYSTEM
 
@@ -72,8 +73,24 @@ def test_login_issues_a_token_with_role_and_area(api):
     assert [e.actor_sub for e in api.events("auth.login")] == ["county1"]
 
 
-def test_surveyor_token_carries_their_teams(api):
+def test_surveyor_token_carries_their_active_teams(api):
     assert api.get("/me", "surveyor1").json()["teams"] == [1]
+    with api.db.sessions() as s, s.begin():
+        second = survey.create_team(
+            s,
+            actor=SYSTEM,
+            name="解放路二组",
+            area="370102001",
+            members=[
+                {"name": "李四", "card_no": "DC0101", "user_sub": "surveyor1"},
+                {"name": "赵六", "card_no": "DC0102"},
+            ],
+        )
+    assert api.get("/me", "surveyor1").json()["teams"] == [1, second["id"]]
+    with api.db.sessions() as s, s.begin():
+        survey.delete(s, actor=SYSTEM, team_id=1)
+    assert api.get("/me", "surveyor1").json()["teams"] == [second["id"]]
+    assert api.get("/me", "county1").json()["teams"] == []
 
 
 def test_wrong_password_and_unknown_user_are_the_same_refusal(api):
