@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import Row, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,7 @@ from canbao.actors import Actor
 from canbao.db import transaction, utcnow
 from canbao.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from engine import cases
+from engine.errors import CaseNotFound
 from engine.models import Case, CaseTask
 
 from .intake import Upload
@@ -75,24 +76,7 @@ def object_key(case_id: int, sha256: str) -> str:
     return f"cases/{case_id}/{sha256}"
 
 
-def _workable_task(session: Session, actor: Actor, case: Case) -> str | None:
-    rows = session.execute(
-        select(CaseTask.task_guid, CaseTask.role, CaseTask.assignee, CaseTask.team_id)
-        .where(CaseTask.case_id == case.id, CaseTask.state == "ready", CaseTask.role.in_(actor.roles))
-        .order_by(CaseTask.id)
-    )
-    for row in rows:
-        if row.assignee not in (None, actor.sub):
-            continue
-        if row.role == "surveyor" and row.team_id is not None and row.team_id not in actor.teams:
-            continue
-        if row.role == "citizen" and case.person_id != actor.sub:
-            continue
-        return row.task_guid
-    return None
-
-
-def _closed_detail(case: Case) -> str:
+def _closed_detail(case: Row | Case) -> str:
     if case.status == "waiting":
         return f"案件正在{case.status_detail or '等待后台处理'}，材料已定稿"
     return "案件已办结，材料已封存；如需更正，请在变更案件中上传新的材料"
@@ -100,14 +84,44 @@ def _closed_detail(case: Case) -> str:
 
 def admit(session: Session, *, actor: Actor, case_id: int) -> Admission:
     """Refuse before any byte is read: unknown or unreachable case (404), case not running (409),
-    actor neither working the case nor its platform (403)."""
-    case = cases.get(session, actor=actor, case_id=case_id)
+    actor neither working the case nor its platform (403). One statement: the case with those of
+    its ready tasks that the actor's roles could work."""
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.status,
+            Case.status_detail,
+            Case.area,
+            Case.person_id,
+            CaseTask.task_guid,
+            CaseTask.role,
+            CaseTask.assignee,
+            CaseTask.team_id,
+        )
+        .outerjoin(
+            CaseTask,
+            and_(CaseTask.case_id == Case.id, CaseTask.state == "ready", CaseTask.role.in_(actor.roles)),
+        )
+        .where(Case.id == case_id)
+        .order_by(CaseTask.id)
+    ).all()
+    case = rows[0] if rows else None
+    if case is None or not cases.may_see(actor, area=case.area, person_id=case.person_id):
+        raise CaseNotFound()
     if case.status != "running":
         raise CaseClosed(_closed_detail(case))
-    task_guid = _workable_task(session, actor, case)
+    task_guid = next((row.task_guid for row in rows if _may_work(actor, case, row)), None)
     if task_guid is None and not (actor.has_role("platform_reviewer") and actor.reaches(case.area)):
         raise NotWorkingCase("只有正在办理本案件的人员或本区域的基层平台可以上传材料")
     return Admission(case_id=case.id, task_guid=task_guid)
+
+
+def _may_work(actor: Actor, case: Row, task: Row) -> bool:
+    if task.task_guid is None or task.assignee not in (None, actor.sub):
+        return False
+    if task.role == "surveyor" and task.team_id is not None and task.team_id not in actor.teams:
+        return False
+    return task.role != "citizen" or case.person_id == actor.sub
 
 
 def kind_of(fields: dict[str, str]) -> str:

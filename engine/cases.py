@@ -164,11 +164,14 @@ def assign(session: Session, *, actor: Actor, task_id: str, assignee: str) -> Ca
 def get(session: Session, *, actor: Actor, case_id: int) -> Case:
     """A case the actor's area reaches; otherwise not found (its existence is not revealed)."""
     case = session.get(Case, case_id)
-    if case is None or not (
-        actor.reaches(case.area) or (actor.has_role("citizen") and case.person_id == actor.sub)
-    ):
+    if case is None or not may_see(actor, area=case.area, person_id=case.person_id):
         raise CaseNotFound()
     return case
+
+
+def may_see(actor: Actor, *, area: str, person_id: str | None) -> bool:
+    """A case is within reach of its area's staff, and of the citizen it is about."""
+    return actor.reaches(area) or (actor.has_role("citizen") and person_id == actor.sub)
 
 
 def get_task(session: Session, *, actor: Actor, task_id: str) -> CaseTask:

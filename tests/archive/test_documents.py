@@ -10,10 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from api.auth.models import User
+from api.auth.passwords import hash_password
 from archive.models import Document
 from canbao.audit.models import AuditEvent
 from engine.models import Case
 
+from ..api.conftest import PASSWORD, TOWNSHIP
 from .conftest import EXE, JPEG, PDF
 
 BOUNDARY = "canbao-test-boundary"
@@ -178,6 +181,19 @@ def test_only_who_works_the_case_or_its_platform_may_attach(archive_api):
     assert r.status_code == 201 and r.json()["task_id"] is None
     assert archive_api.get(f"/documents/{r.json()['id']}", "auditor1").status_code == 200
     assert archive_api.upload(case_id, "auditor1", PDF).status_code == 403  # readers do not write
+    with archive_api.db.sessions() as s, s.begin():  # a surveyor of the township, not of the case's team
+        s.add(
+            User(
+                username="surveyor9",
+                name="周九",
+                password_hash=hash_password(PASSWORD),
+                roles=["surveyor"],
+                area=TOWNSHIP,
+            )
+        )
+    r = archive_api.upload(case_id, "surveyor9", PDF)
+    assert r.status_code == 403 and r.json()["code"] == "document.not_working_case"
+    assert archive_api.upload(case_id, "surveyor1", PDF).json()["task_id"] is not None
 
 
 def test_bad_fields_are_named_and_duplicates_refused(archive_api):
