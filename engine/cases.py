@@ -54,17 +54,22 @@ def start(
     data: dict[str, Any] | None = None,
 ) -> Case:
     """Start a case on the current version of a process and run it to its first wait."""
-    definition = definitions.get_current(session, key=process_key)
-    if person_id is not None:
-        open_case = session.scalar(
-            select(Case.id).where(
-                Case.process_key == process_key,
-                Case.person_id == person_id,
-                Case.status.in_(("running", "waiting")),
-            )
+    open_case = (
+        select(Case.id)
+        .where(
+            Case.process_key == process_key,
+            Case.person_id == person_id,
+            Case.status.in_(("running", "waiting")),
         )
-        if open_case is not None:
-            raise CaseAlreadyOpen(f"该人员已有办理中的案件 {open_case}")
+        .limit(1)
+        .scalar_subquery()
+        .label("open_case")
+        if person_id is not None
+        else None
+    )
+    definition = definitions.current_for_start(session, key=process_key, open_case=open_case)
+    if open_case is not None and definition.open_case is not None:
+        raise CaseAlreadyOpen(f"该人员已有办理中的案件 {definition.open_case}")
     parsed = parsed_for(session, definition.id)
     case = Case(
         definition_id=definition.id,
