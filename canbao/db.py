@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, String, and_, create_engine, event, true
+from sqlalchemy import JSON, DateTime, Insert, MetaData, String, Table, and_, create_engine, event, true
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -71,6 +72,13 @@ def area_within(column, prefix: str | None):
         return true()
     upper = prefix_next(prefix)
     return and_(column >= prefix, column < upper) if upper else column >= prefix
+
+
+def insert_missing(session: Session, table: Table) -> Insert:
+    """INSERT that skips rows a unique constraint already holds (ON CONFLICT DO NOTHING on both
+    PostgreSQL and SQLite)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 class Base(DeclarativeBase):

@@ -24,12 +24,12 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from canbao import audit
 from canbao.actors import Actor
-from canbao.db import utcnow
+from canbao.db import insert_missing, utcnow
 from canbao.errors import CanbaoError
 
 from . import operations, serializer
@@ -252,28 +252,21 @@ class Step:
         }
         if deferred is not None:
             due[(str(deferred.id), "operation")] = (now, deferred.task_spec.operation_name)
-        existing = (
-            {
-                (guid, kind): id_
-                for id_, guid, kind in self.session.execute(
-                    select(CaseWakeup.id, CaseWakeup.task_guid, CaseWakeup.kind).where(
-                        CaseWakeup.case_id == self.case.id
-                    )
-                )
-            }
-            if self.may_have_wakeups
-            else {}
-        )
-        stale = [id_ for key, id_ in existing.items() if key not in due]
-        if stale:
-            self.session.execute(delete(CaseWakeup).where(CaseWakeup.id.in_(stale)))
         rows = [
             {"case_id": self.case.id, "task_guid": guid, "kind": kind, "due_at": at, "operation": operation}
             for (guid, kind), (at, operation) in due.items()
-            if (guid, kind) not in existing
         ]
+        if not self.may_have_wakeups:
+            if rows:
+                self.session.execute(insert(CaseWakeup.__table__), rows)
+            return
+        # Rows still due stay as they are (a postponed operation keeps its attempts and back-off).
+        stale = delete(CaseWakeup).where(CaseWakeup.case_id == self.case.id)
+        if due:
+            stale = stale.where(tuple_(CaseWakeup.task_guid, CaseWakeup.kind).not_in(list(due)))
+        self.session.execute(stale.execution_options(synchronize_session=False))
         if rows:
-            self.session.execute(insert(CaseWakeup.__table__), rows)
+            self.session.execute(insert_missing(self.session, CaseWakeup.__table__), rows)
 
 
 def _due_timers(workflow: BpmnWorkflow) -> dict[str, datetime]:
