@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canbao.actors import SYSTEM
@@ -27,10 +26,6 @@ from .runner import Step, parsed_for
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=30)
-
-
-class _Busy(Exception):
-    pass
 
 
 def run_due(sessions: sessionmaker[Session], *, now: datetime | None = None, limit: int = 100) -> int:
@@ -55,12 +50,15 @@ class _Claimed:
 
 
 def _run_one(sessions: sessionmaker[Session], now: datetime, skipped: set[int]) -> int | None:
-    """1 when a wake-up was handled, 0 when it failed or its case was busy, None when none is due."""
+    """1 when a wake-up was handled, 0 when it failed, None when none is due (or only for busy cases)."""
     claimed: _Claimed | None = None
     try:
         with sessions() as session, session.begin():
-            row = session.scalars(
-                select(CaseWakeup)
+            # The wake-up and its case are locked together; a case busy with a user's action is
+            # skipped like a wake-up another worker holds.
+            row = session.execute(
+                select(CaseWakeup.id, CaseWakeup.kind, CaseWakeup.operation, CaseWakeup.attempts, Case)
+                .join(Case, Case.id == CaseWakeup.case_id)
                 .where(CaseWakeup.due_at <= now, CaseWakeup.id.not_in(skipped))
                 .order_by(CaseWakeup.due_at)
                 .limit(1)
@@ -68,17 +66,8 @@ def _run_one(sessions: sessionmaker[Session], now: datetime, skipped: set[int]) 
             ).first()
             if row is None:
                 return None
-            claimed = _Claimed(row.id, row.case_id, row.kind, row.operation, row.attempts)
-            try:
-                case = session.scalars(
-                    select(Case).where(Case.id == row.case_id).with_for_update(nowait=True)
-                ).one()
-            except OperationalError as err:
-                raise _Busy from err
-            _fire(session, case, claimed.kind)
-    except _Busy:
-        skipped.add(claimed.id)
-        return 0
+            claimed = _Claimed(row.id, row.Case.id, row.kind, row.operation, row.attempts)
+            _fire(session, row.Case, claimed.kind)
     except Exception as err:
         if claimed is None:
             raise
