@@ -15,7 +15,7 @@ import io
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from canbao import audit
 from canbao.audit.models import AuditEvent
@@ -55,14 +55,29 @@ def canonical(document: dict[str, Any]) -> bytes:
     return text.encode()
 
 
-def _decisions(session, case_id: int) -> tuple[list[dict[str, Any]], AuditEvent | None]:
-    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))
+def _decisions(session, case_id: int) -> tuple[list[dict[str, Any]], Row | None]:
+    """The case's decisions, from its audit events, and its last event (the manifest's anchor)."""
+    events = session.execute(
+        select(
+            AuditEvent.id,
+            AuditEvent.chain,
+            AuditEvent.seq,
+            AuditEvent.hash,
+            AuditEvent.at,
+            AuditEvent.actor_sub,
+            AuditEvent.actor_role,
+            AuditEvent.action,
+            AuditEvent.payload,
+        )
+        .where(AuditEvent.case_id == case_id)
+        .order_by(AuditEvent.id)
+    )
     decisions, last = [], None
     for event in events:
         last = event
         if event.action not in DECISIONS:
             continue
-        payload = event.payload_json
+        payload = json.loads(event.payload)
         data = payload.get("data") or {}
         decisions.append(
             {
@@ -99,7 +114,9 @@ def document_entry(document: Document) -> dict[str, Any]:
 def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
     session, archive = ctx.session, store.current()
     case = session.get(Case, ctx.case_id)
-    definition = session.get(ProcessDefinition, case.definition_id)
+    process_version = session.scalar(
+        select(ProcessDefinition.version).where(ProcessDefinition.id == case.definition_id)
+    )
     docs = documents.get_all(session, case_id=case.id)
     now = utcnow()
     until = PERSONAL_REGISTRATION.until(now)
@@ -120,7 +137,7 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
         "case": {
             "id": case.id,
             "process": case.process_key,
-            "process_version": definition.version,
+            "process_version": process_version,
             "area": case.area,
             "person_id": case.person_id,
             "person_name": case.person_name,
