@@ -308,10 +308,19 @@ def _version_values(person: Person) -> dict[str, Any]:
     return values
 
 
-def open_version(session: Session, person: Person, *, at: datetime, source: str) -> None:
-    """Close the person's current version (if its attributes differ) and open one with the current state."""
-    current = session.scalar(
-        select(PersonVersion).where(PersonVersion.person_id == person.id, PersonVersion.valid_to.is_(None))
+def open_version(
+    session: Session, person: Person, *, at: datetime, source: str, created: bool = False
+) -> None:
+    """Close the person's current version (if its attributes differ) and open one with the current
+    state. A person `created` in this transaction has no version to close."""
+    current = (
+        None
+        if created
+        else session.scalar(
+            select(PersonVersion).where(
+                PersonVersion.person_id == person.id, PersonVersion.valid_to.is_(None)
+            )
+        )
     )
     state = _version_values(person)
     if current is not None:
@@ -393,7 +402,13 @@ def _apply_values(
 
 
 def _store_enrollments(
-    session: Session, person: Person, insurance: list[dict[str, Any]], *, at: datetime, case_id: int
+    session: Session,
+    person: Person,
+    insurance: list[dict[str, Any]],
+    *,
+    at: datetime,
+    case_id: int,
+    created: bool,
 ) -> list[dict[str, Any]]:
     written = []
     for item in insurance or []:
@@ -409,13 +424,17 @@ def _store_enrollments(
             "end_date": parse_date(item.get("end_date")),
             "elsewhere": elsewhere,
         }
-        current = session.scalar(
-            select(Enrollment).where(
-                Enrollment.person_id == person.id,
-                Enrollment.scheme == scheme,
-                Enrollment.source == "registration",
-                Enrollment.place == place,
-                Enrollment.superseded_at.is_(None),
+        current = (
+            None
+            if created  # a registration enrollment is only ever written here, for a stored person
+            else session.scalar(
+                select(Enrollment).where(
+                    Enrollment.person_id == person.id,
+                    Enrollment.scheme == scheme,
+                    Enrollment.source == "registration",
+                    Enrollment.place == place,
+                    Enrollment.superseded_at.is_(None),
+                )
             )
         )
         if current is not None:
@@ -443,18 +462,15 @@ def _store_enrollments(
 def clear_flags(
     session: Session, *, person_id: str, kinds: tuple[str, ...], case_id: int, at: datetime
 ) -> list[int]:
-    ids = list(
+    return sorted(
         session.scalars(
-            select(Flag.id).where(Flag.person_id == person_id, Flag.kind.in_(kinds), Flag.status == "open")
+            update(Flag)
+            .where(Flag.person_id == person_id, Flag.kind.in_(kinds), Flag.status == "open")
+            .values(status="cleared", cleared_at=at, cleared_by_case_id=case_id)
+            .returning(Flag.id)
+            .execution_options(synchronize_session=False)
         )
     )
-    if ids:
-        session.execute(
-            update(Flag)
-            .where(Flag.id.in_(ids))
-            .values(status="cleared", cleared_at=at, cleared_by_case_id=case_id)
-        )
-    return ids
 
 
 def _record_field_changes(
@@ -532,9 +548,9 @@ def store(
     person.registered_case_id = case_id
     session.flush()
     enrollments = _store_enrollments(
-        session, person, registration.get("insurance") or [], at=at, case_id=case_id
+        session, person, registration.get("insurance") or [], at=at, case_id=case_id, created=created
     )
-    open_version(session, person, at=at, source=origin)
+    open_version(session, person, at=at, source=origin, created=created)
     cleared = clear_flags(session, person_id=person_id, kinds=SURVEY_KINDS, case_id=case_id, at=at)
     survey = registration.get("survey") or {}
     audit.record(

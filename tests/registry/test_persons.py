@@ -91,6 +91,15 @@ def test_store_creates_a_person_found_only_in_the_field(any_db):
         person = s.get(Person, a)
         assert out["created"] and person.area == person.hukou_division
         assert s.scalar(select(func.count()).select_from(FieldChange).where(FieldChange.person_id == a)) > 10
+        assert out["enrollments"] == 2
+    # what the new person's store wrote without looking for earlier rows is what a later store finds
+    with any_db.sessions() as s, s.begin():
+        again = operations.store(ctx(s, {"registration": registration(a, "新发现")}, case_id=12))
+        assert not again["created"] and again["changed"] == [] and again["enrollments"] == 0
+        versions = s.scalars(select(PersonVersion.valid_to).where(PersonVersion.person_id == a)).all()
+        assert versions == [None]
+        current = select(func.count()).where(Enrollment.person_id == a, Enrollment.superseded_at.is_(None))
+        assert s.scalar(current.select_from(Enrollment)) == 2
 
 
 def test_store_refuses_an_invalid_form_and_writes_nothing(any_db):
