@@ -19,11 +19,13 @@ import tempfile
 import time
 from datetime import date, timedelta
 
+import psycopg
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from canbao.actors import Actor
 from canbao.config import PROJECT_ROOT
@@ -116,6 +118,47 @@ def run_cases(url: str, first: int, count: int) -> tuple[float, list[int]]:
     return time.perf_counter() - started, sizes
 
 
+def count_statements(url: str, cases_: int = 20) -> tuple[float, float]:
+    """Statements and commits per lifecycle, counted on a separate warm-up run (the timed runs carry
+    no listeners)."""
+    counts = {"statements": 0, "commits": 0}
+
+    def statement(*_args) -> None:
+        counts["statements"] += 1
+
+    def commit(_conn) -> None:
+        counts["commits"] += 1
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Engine, "commit", commit)
+    try:
+        run_cases(url, 20_000_000, cases_)
+    finally:
+        event.remove(Engine, "before_cursor_execute", statement)
+        event.remove(Engine, "commit", commit)
+    return counts["statements"] / cases_, counts["commits"] / cases_
+
+
+def postgres_floor(url: str, statements: float, commits: float) -> tuple[float, float, float]:
+    """This server's durable commit and round trip, and the least time per case that `statements`
+    round trips of which `commits` are durable commits take, before any work in them."""
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        conn.execute("CREATE TABLE bench_floor (x int)")
+        conn.commit()
+        started = time.perf_counter()
+        for _ in range(300):
+            conn.execute("INSERT INTO bench_floor VALUES (1)")
+            conn.commit()
+        commit = (time.perf_counter() - started) / 300
+        started = time.perf_counter()
+        for _ in range(3000):
+            conn.execute("SELECT 1").fetchone()
+        trip = (time.perf_counter() - started) / 3000
+        conn.execute("DROP TABLE bench_floor")
+        conn.commit()
+    return commit, trip, commits * commit + (statements - commits) * trip
+
+
 def _worker_main(url: str, first: int, count: int, out: mp.Queue) -> None:
     try:
         out.put(run_cases(url, first, count))
@@ -169,6 +212,13 @@ def main() -> None:
     with scratch_database() as url:
         deploy_processes(url)
         run_cases(url, 10_000_000, 20)  # warm-up: spec cache, connections, JIT-free Python paths
+        statements, commits = count_statements(url)
+        commit, trip, floor = postgres_floor(url, statements, commits)
+        print(
+            f"PostgreSQL here: durable commit {commit * 1000:.2f} ms, round trip {trip * 1000:.3f} ms; "
+            f"a case's {statements:.0f} statements ({commits:.0f} commits; 4 are the harness's reads) "
+            f"take at least {floor * 1000:.2f} ms = {floor / raw:.2f}× the raw case, before any work"
+        )
         single, sizes = run_cases(url, 0, args.single)
         per_case = single / args.single
         print(f"canbao, one worker: {per_case * 1000:.2f} ms per case over {args.single} cases")
