@@ -33,7 +33,9 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,6 +65,7 @@ from canbao.errors import FieldError, Invalid, NotFound
 from .common import AreaForbidden, check_area, sql_in_area
 from .imports import _stage_table, drop, stage
 from .models import ComparisonCount, ComparisonRun, Enrollment, Flag, Person
+from .stats import queue as stats_queue
 
 RULE_VERSION = "2026.1"
 SCHEMES = ("110", "120", "170", "210", "310", "390", "410", "510")
@@ -81,6 +84,7 @@ CLASSES = {
     "excluded.moved_out": "排除：迁出",
 }
 FLAG_COLUMNS = {"duplicate": "dup", "needs_survey": "survey", "inaccurate": "inacc"}
+FLAG_WORK_MEM = "256MB"  # PostgreSQL work_mem while the flags are written (see _work_mem)
 
 
 AreaForbiddenError = AreaForbidden
@@ -342,67 +346,76 @@ def _finish(
     flag = Flag.__table__
     kinds = list(FLAG_COLUMNS)
     seen: dict[str, int] = {}
-    for kind, column in FLAG_COLUMNS.items():
-        seen[kind] = session.execute(
+    # The persons whose flags this run raises or clears are queued for the statistics by the statements
+    # that do it (registry.stats.queue); the flags seen again only get new reasons, area and run, which
+    # the statistics do not read.
+    with stats_queue.writer_marks_flags(session), _work_mem(session, FLAG_WORK_MEM):
+        for kind, column in FLAG_COLUMNS.items():
+            seen[kind] = session.execute(
+                update(flag)
+                .where(
+                    flag.c.person_id == f.c.person_id,
+                    flag.c.kind == kind,
+                    flag.c.status == "open",
+                    f.c[column] != "",
+                )
+                .values(reasons=f.c[column], area=f.c.area, last_seen_run_id=cmp_run.id)
+            ).rowcount
+        # The new flags of all kinds in one statement, in the order of the person index (most of the
+        # cost of a first run is index upkeep).
+        raised = [
+            select(
+                f.c.person_id.label("person_id"),
+                literal(kind).label("kind"),
+                f.c[column].label("reasons"),
+                f.c.area.label("area"),
+            ).where(
+                f.c[column] != "",
+                ~exists().where(
+                    flag.c.person_id == f.c.person_id, flag.c.kind == kind, flag.c.status == "open"
+                ),
+            )
+            for kind, column in FLAG_COLUMNS.items()
+        ]
+        new = union_all(*raised).subquery("new")
+        stats_queue.mark_changed(
+            session,
+            insert(flag).from_select(
+                [
+                    "person_id",
+                    "kind",
+                    "reasons",
+                    "area",
+                    "status",
+                    "raised_at",
+                    "raised_by_run_id",
+                    "last_seen_run_id",
+                ],
+                select(
+                    new.c.person_id,
+                    new.c.kind,
+                    new.c.reasons,
+                    new.c.area,
+                    literal("open"),
+                    literal(at, flag.c.raised_at.type),
+                    literal(cmp_run.id),
+                    literal(cmp_run.id),
+                ).order_by(new.c.person_id, new.c.kind),
+            ),
+            flag.c.person_id,
+        )
+        stats_queue.mark_changed(
+            session,
             update(flag)
             .where(
-                flag.c.person_id == f.c.person_id,
-                flag.c.kind == kind,
+                flag.c.kind.in_(kinds),
                 flag.c.status == "open",
-                f.c[column] != "",
+                area_within(flag.c.area, cmp_run.area),
+                flag.c.last_seen_run_id.is_distinct_from(cmp_run.id),
             )
-            .values(reasons=f.c[column], area=f.c.area, last_seen_run_id=cmp_run.id)
-        ).rowcount
-    # The new flags of all kinds in one statement, in the order of the person index (most of the cost
-    # of a first run is index upkeep and the statement trigger that queues the persons for the
-    # statistics, which then runs once).
-    raised = [
-        select(
-            f.c.person_id.label("person_id"),
-            literal(kind).label("kind"),
-            f.c[column].label("reasons"),
-            f.c.area.label("area"),
-        ).where(
-            f.c[column] != "",
-            ~exists().where(flag.c.person_id == f.c.person_id, flag.c.kind == kind, flag.c.status == "open"),
+            .values(status="cleared", cleared_at=at, cleared_by_run_id=cmp_run.id),
+            flag.c.person_id,
         )
-        for kind, column in FLAG_COLUMNS.items()
-    ]
-    new = union_all(*raised).subquery("new")
-    session.execute(
-        insert(flag).from_select(
-            [
-                "person_id",
-                "kind",
-                "reasons",
-                "area",
-                "status",
-                "raised_at",
-                "raised_by_run_id",
-                "last_seen_run_id",
-            ],
-            select(
-                new.c.person_id,
-                new.c.kind,
-                new.c.reasons,
-                new.c.area,
-                literal("open"),
-                literal(at, flag.c.raised_at.type),
-                literal(cmp_run.id),
-                literal(cmp_run.id),
-            ).order_by(new.c.person_id, new.c.kind),
-        )
-    )
-    session.execute(
-        update(flag)
-        .where(
-            flag.c.kind.in_(kinds),
-            flag.c.status == "open",
-            area_within(flag.c.area, cmp_run.area),
-            flag.c.last_seen_run_id.is_distinct_from(cmp_run.id),
-        )
-        .values(status="cleared", cleared_at=at, cleared_by_run_id=cmp_run.id)
-    )
 
     def per_kind(*where) -> dict[str, int]:
         found = dict(
@@ -446,6 +459,21 @@ def _finish(
         },
         area=cmp_run.area,
     )
+
+
+@contextmanager
+def _work_mem(session: Session, size: str) -> Iterator[None]:
+    """PostgreSQL: `work_mem` raised to `size` for the block only, so that sorting and deduplicating a
+    city's hundreds of thousands of flags happens in memory instead of in temporary files."""
+    if session.connection().dialect.name != "postgresql":
+        yield
+        return
+    before = session.scalar(text("SELECT current_setting('work_mem')"))
+    session.execute(text("SELECT set_config('work_mem', :size, true)"), {"size": size})
+    try:
+        yield
+    finally:
+        session.execute(text("SELECT set_config('work_mem', :size, true)"), {"size": before})
 
 
 def _insert_rows(session: Session, table, rows: list[dict[str, Any]]) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from canbao.actors import Actor
 from registry import comparison, demo, imports, persons
 from registry.models import ComparisonRun, Flag
+from registry.stats import queue as stats_queue
 from tests.registry.helpers import (
     AS_OF,
     CLERK,
@@ -332,3 +333,102 @@ def test_over_files_invalid_and_outside_numbers_are_counted(any_db, tmp_path):
         b: {"needs_survey": "missing.pension"},
         old: {"needs_survey": "uninsured"},
     }
+
+
+def _take_queue(s) -> set[str]:
+    queued = set(s.scalars(text("SELECT person_id FROM stats_dirty")))
+    s.execute(text("DELETE FROM stats_dirty"))
+    return queued
+
+
+def test_the_statistics_queue_gets_the_persons_whose_flags_a_run_raises_or_clears(any_db, tmp_path):
+    """On PostgreSQL the comparison queues these persons itself while the flag triggers stand aside
+    (registry.stats.queue); on SQLite the triggers do. Either way exactly they are queued, and the flag
+    writes after the run are queued by the triggers again."""
+    a, b, c = pid(ADULT, 1), pid(ADULT, 2), pid(ADULT, 3)
+    with any_db.sessions() as s, s.begin():
+        load(
+            s,
+            [pop_row(a, "张一"), pop_row(b, "张二"), pop_row(c, "张三")],
+            [enr_row(a, "310"), enr_row(a, "390"), enr_row(a, "110"), enr_row(c, "310"), enr_row(c, "110")],
+        )
+        _take_queue(s)  # the import's own changes
+        comparison.run(s, actor=CLERK, area="370102", as_of=AS_OF)
+        assert _take_queue(s) == {a, b}  # a duplicate, b uninsured; c insured
+        comparison.run(s, actor=CLERK, area="370102", as_of=AS_OF)
+        assert _take_queue(s) == set()  # the same flags seen again
+        imports.import_file(
+            s,
+            actor=CLERK,
+            kind="enrollments",
+            system="社保",
+            filename="e2.csv",
+            content=csv_bytes(ENR_HEADER, [enr_row(a, "390", status="4", end="2026-01-01")]),
+        )
+        _take_queue(s)
+        comparison.run(s, actor=CLERK, area="370102", as_of=AS_OF)
+        assert _take_queue(s) == {a}  # a's duplicate flag cleared
+        # the flag triggers mark again after the run, in the same transaction
+        s.execute(
+            text(
+                "INSERT INTO flag (person_id, kind, reasons, area, status, raised_at) "
+                f"VALUES ('{c}', 'needs_survey', 'x', '370102001002', 'open', '2026-07-01')"
+            )
+        )
+        assert _take_queue(s) == {c}
+        s.execute(text(f"UPDATE flag SET status = 'cleared' WHERE person_id = '{b}'"))
+        assert _take_queue(s) == {b}
+    # over files: a and b have no enrollment there (new 需调查 flags), c's open flag is cleared
+    population = tmp_path / "population.csv"
+    population.write_bytes(
+        csv_bytes(
+            ["id_number", "name", "birth_date", "hukou_division", "status"],
+            [[n, "张" + n[-2:], "", "370102001002", "正常"] for n in (a, b, c)],
+        )
+    )
+    enrollments = tmp_path / "enrollments.csv"
+    enrollments.write_bytes(
+        csv_bytes(
+            ["id_number", "name", "birth_date", "scheme", "status", "place", "start_date", "end_date"],
+            [[c, "", "", s, "1", "370102", "2015-01-01", ""] for s in ("310", "110")],
+        )
+    )
+    with any_db.sessions() as s, s.begin():
+        _take_queue(s)
+        comparison.run_files(
+            s,
+            actor=CLERK,
+            area="370102",
+            population=population,
+            enrollments={"社保": enrollments},
+            as_of=AS_OF,
+        )
+        assert _take_queue(s) == {a, b, c}
+
+
+def test_flag_triggers_stand_aside_only_while_the_writer_marks(db):
+    """Migration 0008: with `canbao.stats_flag_marks` = 'writer' (transaction-local) the flag triggers
+    queue nobody; unset or anything else, they queue as before."""
+    a = pid(ADULT, 1)
+    insert_flag = text(
+        "INSERT INTO flag (person_id, kind, reasons, area, status, raised_at) "
+        f"VALUES ('{a}', 'needs_survey', 'x', '370102001002', 'open', '2026-07-01')"
+    )
+    clear = text(f"UPDATE flag SET status = 'cleared' WHERE person_id = '{a}'")
+    with db.sessions() as s, s.begin():
+        with stats_queue.writer_marks_flags(s):
+            s.execute(insert_flag)
+            s.execute(clear)
+            assert _take_queue(s) == set()
+        s.execute(insert_flag)
+        assert _take_queue(s) == {a}
+        s.execute(clear)
+        assert _take_queue(s) == {a}
+    with db.sessions() as s, s.begin():
+        s.execute(text("SELECT set_config('canbao.stats_flag_marks', 'writer', true)"))
+        s.execute(insert_flag)
+        s.execute(clear)
+        assert _take_queue(s) == set()
+    with db.sessions() as s, s.begin():  # transaction-local: gone with the transaction
+        s.execute(insert_flag)
+        assert _take_queue(s) == {a}
