@@ -685,10 +685,12 @@ def run_files(
             con.execute(statement)
         sql = rules_sql(p_sql, e_sql, as_of=as_of)
         findings = Path(tmp) / "findings.csv"
-        # Only the persons with a finding leave DuckDB.
+        # Only the persons with a finding leave DuckDB, in the order of the numbers (the key's order):
+        # PostgreSQL then fills the findings' index, the flags' person indexes and the statistics queue
+        # at their right edges instead of all over them.
         con.execute(
             f"COPY (SELECT {id_from_key('person_id')}, area, klass, dup, survey, inacc, under_age "
-            f"FROM ({sql}) WHERE klass <> 'insured' OR inacc <> '') "
+            f"FROM ({sql}) WHERE klass <> 'insured' OR inacc <> '' ORDER BY person_id) "
             f"TO '{findings}' (HEADER false, DELIMITER ',')"
         )
         totals, under, rejected = _population_counts(con, as_of)
