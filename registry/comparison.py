@@ -107,70 +107,113 @@ def _years_before(day: date, years: int) -> date:
 
 
 def rules_sql(p_sql: str, e_sql: str, *, as_of: date) -> str:
-    """The classification of every person in `p_sql`: one row per person with its class and the
-    space-separated reason codes for each flag kind (empty when none)."""
+    """The classification of every person in `p_sql`: one row per person with its class, the
+    space-separated reason codes for each flag kind (empty when none), `under_age` and `noted` (1 when
+    the class is not 已参保 or there is a 信息不准 reason: the persons whose findings are kept).
+
+    Each reason is one condition over per-person numbers, from which both its code in the strings and
+    `noted` follow, so a filter on `noted` skips building the strings of the persons without findings.
+    Per person the enrollments are reduced to a few numbers: which medical and pension schemes are
+    active, whether any is, whether a source system's name or birth date differs, and the lowest and
+    highest place of the active ones. Only persons active in more than one place can hold one 险种 in
+    two places; for them alone the places are compared per 险种 (`pl`), which keeps the aggregation
+    over all enrollments narrow."""
     d = _lit(as_of)
     cutoff = _lit(_years_before(as_of, PENSION_AGE))
 
     def is_in(codes: tuple[str, ...]) -> str:
         return "scheme IN (" + ", ".join(f"'{c}'" for c in codes) + ")"
 
-    per_scheme = []
-    for code in SCHEMES:
-        per_scheme.append(f"MIN(CASE WHEN active = 1 AND scheme = '{code}' THEN place END) AS lo_{code}")
-        per_scheme.append(f"MAX(CASE WHEN active = 1 AND scheme = '{code}' THEN place END) AS hi_{code}")
-    multi = " || ".join(f"CASE WHEN g.lo_{c} <> g.hi_{c} THEN 'dup.place.{c} ' ELSE '' END" for c in SCHEMES)
+    active = (
+        f"e0.status = '1' AND (e0.start_date IS NULL OR e0.start_date <= {d}) "
+        f"AND (e0.end_date IS NULL OR e0.end_date > {d})"
+    )
+    per_scheme = ",\n    ".join(
+        f"CASE WHEN MIN(CASE WHEN scheme = '{c}' THEN place END) "
+        f"<> MAX(CASE WHEN scheme = '{c}' THEN place END) THEN 1 ELSE 0 END AS place_{c}"
+        for c in SCHEMES
+    )
+    normal = "status = 'normal'"
+    # `surveyed`: the status does not rule the survey out (as `status <> 'normal'` is not true)
+    reasons = {
+        "dup": [
+            ("dup.medical", f"{normal} AND med_emp = 1 AND med_res = 1"),
+            ("dup.pension", f"{normal} AND pen_emp = 1 AND pen_res = 1"),
+            *((f"dup.place.{c}", f"{normal} AND place_{c} = 1") for c in SCHEMES),
+        ],
+        "inacc": [
+            ("mismatch.name", "name_mis = 1"),
+            ("mismatch.birth_date", "birth_mis = 1"),
+            ("status.dead_active", "status = 'dead' AND any_active = 1"),
+            ("status.cancelled_active", "status = 'cancelled' AND any_active = 1"),
+        ],
+        "survey": [
+            ("uninsured", "surveyed = 1 AND any_active = 0"),
+            ("missing.medical", "surveyed = 1 AND any_active = 1 AND med_emp = 0 AND med_res = 0"),
+            (
+                "missing.pension",
+                "surveyed = 1 AND any_active = 1 AND pension_age = 1 AND pen_emp = 0 AND pen_res = 0",
+            ),
+        ],
+    }
+    codes = {
+        column: "TRIM("
+        + " || ".join(f"CASE WHEN {cond} THEN '{code} ' ELSE '' END" for code, cond in rs)
+        + ")"
+        for column, rs in reasons.items()
+    }
+    noted = " OR ".join(
+        ["status IN ('dead', 'cancelled', 'moved_out')"]
+        + [f"({cond})" for rs in reasons.values() for _, cond in rs]
+    )
+    schemes = tuple(SCHEMES)
     return f"""
 WITH p AS NOT MATERIALIZED ({p_sql}),
 e0 AS NOT MATERIALIZED ({e_sql}),
-e AS (
+e AS NOT MATERIALIZED (
   SELECT e0.person_id, e0.scheme, e0.place,
-    CASE WHEN e0.status = '1' AND (e0.start_date IS NULL OR e0.start_date <= {d})
-              AND (e0.end_date IS NULL OR e0.end_date > {d}) THEN 1 ELSE 0 END AS active,
+    CASE WHEN {active} THEN 1 ELSE 0 END AS active,
     CASE WHEN e0.src_name IS NOT NULL AND e0.src_name <> '' AND e0.src_name <> p.name THEN 1 ELSE 0
       END AS name_mis,
     CASE WHEN e0.src_birth_date IS NOT NULL AND e0.src_birth_date <> p.birth_date THEN 1 ELSE 0 END
       AS birth_mis
   FROM e0 JOIN p ON p.id = e0.person_id
 ),
-g AS (
+g AS MATERIALIZED (
   SELECT person_id,
     MAX(CASE WHEN active = 1 AND {is_in(("310",))} THEN 1 ELSE 0 END) AS med_emp,
     MAX(CASE WHEN active = 1 AND {is_in(("390",))} THEN 1 ELSE 0 END) AS med_res,
     MAX(CASE WHEN active = 1 AND {is_in(PENSION_EMPLOYEE)} THEN 1 ELSE 0 END) AS pen_emp,
     MAX(CASE WHEN active = 1 AND {is_in(PENSION_RESIDENT)} THEN 1 ELSE 0 END) AS pen_res,
     MAX(active) AS any_active, MAX(name_mis) AS name_mis, MAX(birth_mis) AS birth_mis,
-    {", ".join(per_scheme)}
+    MIN(CASE WHEN active = 1 AND {is_in(schemes)} THEN place END) AS place_lo,
+    MAX(CASE WHEN active = 1 AND {is_in(schemes)} THEN place END) AS place_hi
   FROM e GROUP BY person_id
+),
+pl AS (
+  SELECT e0.person_id,
+    {per_scheme}
+  FROM e0
+  WHERE {active} AND e0.person_id IN (SELECT person_id FROM g WHERE place_lo <> place_hi)
+  GROUP BY e0.person_id
 ),
 c AS (
   SELECT p.id AS person_id, p.area AS area, p.status AS status,
     CASE WHEN p.birth_date <= {cutoff} THEN 1 ELSE 0 END AS pension_age,
+    CASE WHEN p.status <> 'normal' THEN 0 ELSE 1 END AS surveyed,
     COALESCE(g.med_emp, 0) AS med_emp, COALESCE(g.med_res, 0) AS med_res,
     COALESCE(g.pen_emp, 0) AS pen_emp, COALESCE(g.pen_res, 0) AS pen_res,
     COALESCE(g.any_active, 0) AS any_active, COALESCE(g.name_mis, 0) AS name_mis,
     COALESCE(g.birth_mis, 0) AS birth_mis,
-    CASE WHEN g.person_id IS NULL THEN '' ELSE {multi} END AS dup_place
-  FROM p LEFT JOIN g ON g.person_id = p.id
+    {", ".join(f"COALESCE(pl.place_{c}, 0) AS place_{c}" for c in SCHEMES)}
+  FROM p LEFT JOIN g ON g.person_id = p.id LEFT JOIN pl ON pl.person_id = p.id
 ),
 r AS (
-  SELECT person_id, area, status, pension_age, any_active,
-    CASE WHEN status = 'normal' THEN TRIM(
-        CASE WHEN med_emp = 1 AND med_res = 1 THEN 'dup.medical ' ELSE '' END
-     || CASE WHEN pen_emp = 1 AND pen_res = 1 THEN 'dup.pension ' ELSE '' END
-     || dup_place) ELSE '' END AS dup,
-    TRIM(
-        CASE WHEN name_mis = 1 THEN 'mismatch.name ' ELSE '' END
-     || CASE WHEN birth_mis = 1 THEN 'mismatch.birth_date ' ELSE '' END
-     || CASE WHEN status = 'dead' AND any_active = 1 THEN 'status.dead_active ' ELSE '' END
-     || CASE WHEN status = 'cancelled' AND any_active = 1 THEN 'status.cancelled_active' ELSE ''
-       END) AS inacc,
-    CASE WHEN status <> 'normal' THEN ''
-         WHEN any_active = 0 THEN 'uninsured'
-         ELSE TRIM(CASE WHEN med_emp = 0 AND med_res = 0 THEN 'missing.medical ' ELSE '' END
-                || CASE WHEN pension_age = 1 AND pen_emp = 0 AND pen_res = 0 THEN 'missing.pension'
-                  ELSE '' END)
-    END AS survey
+  SELECT person_id, area, status, pension_age,
+    CASE WHEN {noted} THEN 1 ELSE 0 END AS noted,
+    {codes["dup"]} AS dup,
+    {codes["inacc"]} AS inacc,
+    {codes["survey"]} AS survey
   FROM c
 )
 SELECT person_id, area,
@@ -183,7 +226,8 @@ SELECT person_id, area,
        WHEN survey <> '' THEN 'partial'
        ELSE 'insured' END AS klass,
   dup, survey, inacc,
-  CASE WHEN status = 'normal' AND pension_age = 0 THEN 1 ELSE 0 END AS under_age
+  CASE WHEN status = 'normal' AND pension_age = 0 THEN 1 ELSE 0 END AS under_age,
+  noted
 FROM r
 """
 
@@ -293,7 +337,7 @@ def run(session: Session, *, actor: Actor, area: str, as_of: date | None = None)
         text(
             f"INSERT INTO _cmp_finding (person_id, area, klass, dup, survey, inacc, under_age) "
             f"SELECT person_id, area, klass, dup, survey, inacc, under_age FROM ({sql}) AS x "
-            f"WHERE klass <> 'insured' OR inacc <> '' OR under_age = 1"
+            f"WHERE noted = 1 OR under_age = 1"
         )
     )
     totals = dict(
@@ -690,7 +734,7 @@ def run_files(
         # at their right edges instead of all over them.
         con.execute(
             f"COPY (SELECT {id_from_key('person_id')}, area, klass, dup, survey, inacc, under_age "
-            f"FROM ({sql}) WHERE klass <> 'insured' OR inacc <> '' ORDER BY person_id) "
+            f"FROM ({sql}) WHERE noted = 1 ORDER BY person_id) "
             f"TO '{findings}' (HEADER false, DELIMITER ',')"
         )
         totals, under, rejected = _population_counts(con, as_of)

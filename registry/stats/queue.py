@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import DMLWhereBase, Insert, Update
@@ -59,11 +60,10 @@ def mark_changed(session: Session, statement: Insert | Update | DMLWhereBase, pe
         return
     changed = statement.returning(person_id.label("person_id")).cte("changed")
     dirty = StatsDirty.__table__
-    mark = pg_insert(dirty).from_select(
-        ["person_id", "marked_at"],
-        # DISTINCT ON: one sort, which also gives the person order
-        select(changed.c.person_id, func.now()).distinct(changed.c.person_id).order_by(changed.c.person_id),
-    )
+    person = changed.c.person_id
+    # DISTINCT ON: one sort, which also gives the person order
+    persons = select(person, func.now()).ext(distinct_on(person)).order_by(person)
+    mark = pg_insert(dirty).from_select(["person_id", "marked_at"], persons)
     mark = mark.on_conflict_do_update(
         index_elements=[dirty.c.person_id], set_={"marked_at": mark.excluded.marked_at}
     )
