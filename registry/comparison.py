@@ -622,7 +622,11 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
     `enr.has_id` says whether the enrollment's number has an 18-character form at all (the 18
     characters as given, or a valid 15-digit number upgraded), `enr.person_id` is its key (NULL when
     that form is not 17 digits and a digit or X, so that it cannot be a valid number), and `place` is
-    numbered through the table `places` (the rules only compare places for equality)."""
+    numbered through the table `places` (the rules only compare places for equality). The rules only
+    compare `scheme` with the codes of SCHEMES and `status` with '1', so `enr` holds them as small
+    integers (a code outside SCHEMES as 0, a status other than 1 as 0; DuckDB compares them with the
+    rules' string literals as numbers): 17 M enrollments take 200 MB less of the memory limit, which the
+    aggregation of the rules then has for itself instead of spilling."""
 
     def csv_scan(path: Path) -> str:
         return f"read_csv('{path}', header = true, all_varchar = true)"
@@ -651,6 +655,7 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
         f"FROM {csv_scan(path)}"
         for path in enrollments.values()
     )
+    scheme_codes = " ".join(f"WHEN '{c}' THEN {int(c)}" for c in SCHEMES)
     # An 18-character number is taken as given (it only ever joins with numbers `pop` has checked,
     # and a wrong check character cannot equal a right one); a 15-digit one is upgraded and checked.
     body18 = "substr(r, 1, 17)"
@@ -662,7 +667,9 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
         "WHEN length(r) = 15 THEN "
         f"CASE WHEN cb_id2(r, cb_body(r)) IS NOT NULL THEN {_key('cb_body(r)', 'cb_check(cb_body(r))')} END "
         "END AS person_id, r, "
-        "scheme, status, place, try_cast(start_date AS DATE) AS start_date, "
+        f"CAST(CASE scheme {scheme_codes} ELSE 0 END AS SMALLINT) AS scheme, "
+        "CAST(CASE WHEN status = '1' THEN 1 ELSE 0 END AS UTINYINT) AS status, "
+        "place, try_cast(start_date AS DATE) AS start_date, "
         "try_cast(end_date AS DATE) AS end_date, nullif(name, '') AS src_name, "
         "try_cast(birth_date AS DATE) AS src_birth_date "
         f"FROM (SELECT upper(trim(id_number)) AS r, * EXCLUDE (id_number) FROM ({union})))"
