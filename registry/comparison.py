@@ -390,10 +390,10 @@ def _finish(
     flag = Flag.__table__
     kinds = list(FLAG_COLUMNS)
     seen: dict[str, int] = {}
-    # The persons whose flags this run raises or clears are queued for the statistics by the statements
-    # that do it (registry.stats.queue); the flags seen again only get new reasons, area and run, which
-    # the statistics do not read.
-    with stats_queue.writer_marks_flags(session), _work_mem(session, FLAG_WORK_MEM):
+    # The statistics refresh takes the persons whose flags this run raises or clears from the run's id
+    # on those flags (registry.stats.queue); the flags seen again only get new reasons, area and run,
+    # which the statistics do not read.
+    with stats_queue.writer_marks_flags(session, cmp_run.id), _work_mem(session, FLAG_WORK_MEM):
         for kind, column in FLAG_COLUMNS.items():
             seen[kind] = session.execute(
                 update(flag)
@@ -422,8 +422,7 @@ def _finish(
             for kind, column in FLAG_COLUMNS.items()
         ]
         new = union_all(*raised).subquery("new")
-        stats_queue.mark_changed(
-            session,
+        session.execute(
             insert(flag).from_select(
                 [
                     "person_id",
@@ -445,11 +444,9 @@ def _finish(
                     literal(cmp_run.id),
                     literal(cmp_run.id),
                 ).order_by(new.c.person_id, new.c.kind),
-            ),
-            flag.c.person_id,
+            )
         )
-        stats_queue.mark_changed(
-            session,
+        session.execute(
             update(flag)
             .where(
                 flag.c.kind.in_(kinds),
@@ -457,8 +454,7 @@ def _finish(
                 area_within(flag.c.area, cmp_run.area),
                 flag.c.last_seen_run_id.is_distinct_from(cmp_run.id),
             )
-            .values(status="cleared", cleared_at=at, cleared_by_run_id=cmp_run.id),
-            flag.c.person_id,
+            .values(status="cleared", cleared_at=at, cleared_by_run_id=cmp_run.id)
         )
 
     def per_kind(*where) -> dict[str, int]:

@@ -9,7 +9,8 @@ Span boundaries become per-count deltas: each distinct profile is mapped to the 
 set it satisfies (and to its 未参保原因), so the deltas hold plain numbers per (day, division, count).
 
 `refresh` brings the aggregate up to date: a full build when there is none or the rule version
-changed, otherwise only the persons queued in `stats_dirty`, whose old spans are replaced and whose
+changed, otherwise only the persons queued in `stats_dirty` (and those of the comparison runs queued in
+`stats_dirty_run`, see `queue`), whose old spans are replaced and whose
 deltas are corrected by the difference (old spans' events out, new spans' events in). Month-start
 checkpoints are added as months begin.
 """
@@ -25,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from canbao.db import utcnow
 
-from . import rules
-from .models import StatsCheckpoint, StatsDelta, StatsDirty, StatsState
+from . import queue, rules
+from .models import StatsCheckpoint, StatsDelta, StatsDirty, StatsDirtyRun, StatsState
 
 STATE_ID = 1
 
@@ -304,6 +305,7 @@ def is_current(session: Session) -> bool:
         found is not None
         and found.rule_version == rules.RULE_VERSION
         and session.scalar(select(StatsDirty.person_id).limit(1)) is None
+        and session.scalar(select(StatsDirtyRun.run_id).limit(1)) is None
         and not _checkpoint_missing(session)
     )
 
@@ -347,7 +349,7 @@ def refresh(session: Session, *, full: bool = False) -> RefreshResult:
 
 
 def _rebuild(session: Session, d: Dialect) -> int:
-    for table in ("stats_dirty", "stats_span", "stats_delta", "stats_checkpoint"):
+    for table in ("stats_dirty", "stats_dirty_run", "stats_span", "stats_delta", "stats_checkpoint"):
         session.execute(text(f"DELETE FROM {table}"))
     _insert_spans(session, d, "stats_span", None)
     session.execute(
@@ -370,6 +372,7 @@ def _take_queue(session: Session, d: Dialect) -> int:
     else:  # SQLite: the writer lock is held for the whole transaction (BEGIN IMMEDIATE)
         session.execute(text("INSERT INTO _stats_p SELECT person_id FROM stats_dirty"))
         session.execute(text("DELETE FROM stats_dirty"))
+    queue.take_runs(session, "_stats_p")  # and the persons of the flags the queued comparisons changed
     return session.scalar(text("SELECT COUNT(*) FROM _stats_p")) or 0
 
 

@@ -10,7 +10,8 @@ enrollment facts, flags, field history), so the aggregate never holds anything t
 
 `stats_dirty` is the queue of persons whose registry history changed since the last refresh; database
 triggers on person_version, enrollment, flag and field_change fill it in the writer's transaction
-(migration 0003), so no write path can be missed.
+(migration 0004), so no write path can be missed. A comparison queues its run in `stats_dirty_run`
+instead of each person whose flags it raises or clears (registry.stats.queue, migrations 0008–0009).
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ class StatsDirty(Base):
     __tablename__ = "stats_dirty"
 
     person_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatsDirtyRun(Base):
+    """A comparison run whose raised and cleared flags (`flag.raised_by_run_id`, `cleared_by_run_id`)
+    the next refresh takes as queued persons (registry.stats.queue)."""
+
+    __tablename__ = "stats_dirty_run"
+
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     marked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,17 +1,19 @@
-"""Writers of many flags that queue the persons for the statistics themselves (`stats_dirty`).
+"""A comparison queues its run for the statistics, not each person whose flags it changes.
 
-The triggers of migration 0004 queue every person whose flags change, in the writer's transaction.
-On PostgreSQL the statement trigger for a bulk write takes the distinct persons of its transition
-table in hash order and upserts them one by one into the queue's index; for the hundreds of
-thousands of flags a city's comparison raises that is about as long as writing the flags. A writer
-that knows which of its statements change what the statistics read (a flag's kind, status, raising
-or clearing time) can instead queue the persons in the same statement that changes the flags, from
-its RETURNING rows, in person order.
+The triggers of migration 0004 queue every person whose flags change (`stats_dirty`), in the writer's
+transaction. For the hundreds of thousands of flags a city's comparison raises that is seconds of
+upserts into the queue's index (as a statement trigger: a spilling deduplication, then upserts in
+hash order; even sorted and in the comparison's own statement, 846,000 persons took 2.6 s). The run
+knows which flags it raised and cleared — they carry its id in `raised_by_run_id` and
+`cleared_by_run_id`, both indexed — so on PostgreSQL it queues one row, its run id, in
+`stats_dirty_run`, and the refresh takes the persons of those flags together with `stats_dirty`
+(`take_runs`).
 
-`writer_marks_flags` says so to the flag triggers for the rest of the block only (a transaction-local
+`writer_marks_flags` tells the flag triggers so for the rest of the block only (a transaction-local
 setting, migration 0008: the triggers skip while it is on); inside the block every statement that
-changes those columns must go through `mark_changed`. On SQLite (row triggers, no session settings)
-the triggers keep marking and `mark_changed` is a plain execute.
+changes a flag's kind, status, raised_at or cleared_at must set `raised_by_run_id` or
+`cleared_by_run_id` to the queued run. On SQLite (row triggers, no session settings) the triggers
+keep marking and no run is queued.
 """
 
 from __future__ import annotations
@@ -19,16 +21,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import DMLWhereBase, Insert, Update
 
-from .models import StatsDirty
+from canbao.db import utcnow
 
-# Set (transaction-local) to WRITER while the writer queues the persons of its flag changes itself;
-# the flag triggers of migration 0008 then leave the queue alone.
+# Set (transaction-local) to WRITER while a run's flags are written; the flag triggers of migration
+# 0008 then leave the queue alone.
 FLAG_SETTING = "canbao.stats_flag_marks"
 WRITER = "writer"
 
@@ -38,12 +37,16 @@ def _postgres(session: Session) -> bool:
 
 
 @contextmanager
-def writer_marks_flags(session: Session) -> Iterator[None]:
-    """Within the block, the flag triggers do not queue persons (PostgreSQL); the caller does, with
-    `mark_changed`, for every statement that changes a flag's kind, status, raised_at or cleared_at."""
+def writer_marks_flags(session: Session, run_id: int) -> Iterator[None]:
+    """Within the block the flag triggers do not queue persons (PostgreSQL); the comparison run
+    `run_id` is queued instead, and every flag the block raises or clears must name it."""
     if not _postgres(session):
         yield
         return
+    session.execute(
+        text("INSERT INTO stats_dirty_run (run_id, marked_at) VALUES (:run, :at)"),
+        {"run": run_id, "at": utcnow()},
+    )
     session.execute(text("SELECT set_config(:name, :value, true)"), {"name": FLAG_SETTING, "value": WRITER})
     try:
         yield
@@ -51,20 +54,24 @@ def writer_marks_flags(session: Session) -> Iterator[None]:
         session.execute(text("SELECT set_config(:name, '', true)"), {"name": FLAG_SETTING})
 
 
-def mark_changed(session: Session, statement: Insert | Update | DMLWhereBase, person_id) -> None:
-    """Run the INSERT or UPDATE `statement` on the flag table and, in the same statement, queue the
-    persons of the rows it wrote (`person_id`: the flag table's column) for the statistics, in person
-    order. Call within `writer_marks_flags`."""
-    if not _postgres(session):
-        session.execute(statement)  # the row triggers queue the persons
-        return
-    changed = statement.returning(person_id.label("person_id")).cte("changed")
-    dirty = StatsDirty.__table__
-    person = changed.c.person_id
-    # DISTINCT ON: one sort, which also gives the person order
-    persons = select(person, func.now()).ext(distinct_on(person)).order_by(person)
-    mark = pg_insert(dirty).from_select(["person_id", "marked_at"], persons)
-    mark = mark.on_conflict_do_update(
-        index_elements=[dirty.c.person_id], set_={"marked_at": mark.excluded.marked_at}
+def take_runs(session: Session, into: str) -> None:
+    """Move the persons of the flags raised or cleared by the queued runs into the temporary table
+    `into` (person_id, primary key; persons already there stay once) and empty the run queue — in one
+    statement on PostgreSQL, so that a run committed meanwhile stays queued for the next refresh."""
+    persons = (
+        "SELECT person_id FROM flag WHERE raised_by_run_id IN (SELECT run_id FROM {runs}) "
+        "UNION SELECT person_id FROM flag WHERE cleared_by_run_id IN (SELECT run_id FROM {runs})"
     )
-    session.execute(mark.add_cte(changed))
+    if _postgres(session):
+        session.execute(
+            text(
+                "WITH q AS (DELETE FROM stats_dirty_run RETURNING run_id) "
+                f"INSERT INTO {into} (person_id) {persons.format(runs='q')} "
+                "ON CONFLICT (person_id) DO NOTHING"
+            )
+        )
+        return
+    # SQLite: the writer lock is held for the whole transaction (BEGIN IMMEDIATE)
+    runs = persons.format(runs="stats_dirty_run")
+    session.execute(text(f"INSERT OR IGNORE INTO {into} (person_id) {runs}"))
+    session.execute(text("DELETE FROM stats_dirty_run"))

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from canbao.actors import Actor
 from registry import comparison, demo, imports, persons
 from registry.models import ComparisonRun, Flag
+from registry.stats import build
 from registry.stats import queue as stats_queue
 from tests.registry.helpers import (
     AS_OF,
@@ -336,15 +337,16 @@ def test_over_files_invalid_and_outside_numbers_are_counted(any_db, tmp_path):
 
 
 def _take_queue(s) -> set[str]:
-    queued = set(s.scalars(text("SELECT person_id FROM stats_dirty")))
-    s.execute(text("DELETE FROM stats_dirty"))
-    return queued
+    """The persons the next statistics refresh would take (and takes them off the queue)."""
+    build._take_queue(s, build.dialect_of(s))
+    return set(s.scalars(text("SELECT person_id FROM _stats_p")))
 
 
 def test_the_statistics_queue_gets_the_persons_whose_flags_a_run_raises_or_clears(any_db, tmp_path):
-    """On PostgreSQL the comparison queues these persons itself while the flag triggers stand aside
-    (registry.stats.queue); on SQLite the triggers do. Either way exactly they are queued, and the flag
-    writes after the run are queued by the triggers again."""
+    """On PostgreSQL the comparison queues its run, whose raised and cleared flags name the persons,
+    while the flag triggers stand aside (registry.stats.queue); on SQLite the triggers queue them.
+    Either way exactly they are taken by the refresh, and flag writes after the run are queued by the
+    triggers again."""
     a, b, c = pid(ADULT, 1), pid(ADULT, 2), pid(ADULT, 3)
     with any_db.sessions() as s, s.begin():
         load(
@@ -416,7 +418,7 @@ def test_flag_triggers_stand_aside_only_while_the_writer_marks(db):
     )
     clear = text(f"UPDATE flag SET status = 'cleared' WHERE person_id = '{a}'")
     with db.sessions() as s, s.begin():
-        with stats_queue.writer_marks_flags(s):
+        with stats_queue.writer_marks_flags(s, 99):
             s.execute(insert_flag)
             s.execute(clear)
             assert _take_queue(s) == set()
