@@ -76,6 +76,13 @@ CASES = {
         "duplicate",
         {"duplicate": "dup.place.390"},
     ),
+    "dup_place_one_ending_later": (
+        ADULT,
+        "正常",
+        [("390", {}), ("390", {"place": "370103", "end": "2027-01-01"}), ("170", {})],
+        "duplicate",
+        {"duplicate": "dup.place.390"},
+    ),
     "ended_not_dup": (
         ADULT,
         "正常",
@@ -168,6 +175,40 @@ def test_each_rule_on_hand_made_cases(any_db):
     assert counts == want
     assert result.run.counts["persons"] == len(expected)
     assert result.run.counts["scheme_exempt"]["pension_under_16"] == 2
+
+
+def test_each_rule_on_hand_made_cases_over_files(any_db, tmp_path):
+    """The same cases through DuckDB over extract files (their own reduction of the enrollments and
+    small-integer schemes and statuses) give the same flags and classes."""
+    population, enrollments, expected = build_cases()
+    pop_file, enr_file = tmp_path / "population.csv", tmp_path / "enrollments.csv"
+    # the extract headings in the order of POP_HEADER and ENR_HEADER
+    pop_header = ["id_number", "name", "sex", "birth_date", "hukou_division", "hukou_address", "status"]
+    enr_header = [
+        "id_number",
+        "name",
+        "birth_date",
+        "scheme",
+        "status",
+        "pay_status",
+        "place",
+        "start_date",
+        "end_date",
+    ]
+    pop_file.write_bytes(csv_bytes(pop_header, population))
+    enr_file.write_bytes(csv_bytes(enr_header, enrollments))
+    with any_db.sessions() as s, s.begin():
+        run = comparison.run_files(
+            s, actor=CLERK, area="370102", population=pop_file, enrollments={"社保": enr_file}, as_of=AS_OF
+        ).run
+        found = flags_of(s)
+    for number, (name, _klass, flags) in expected.items():
+        assert found.get(number, {}) == flags, name
+    want: dict[str, int] = {}
+    for _name, klass, _flags in expected.values():
+        want[klass] = want.get(klass, 0) + 1
+    assert run.counts["by_class"] == want
+    assert run.counts["scheme_exempt"]["pension_under_16"] == 2
 
 
 def test_a_name_never_matches_and_15_digit_numbers_do(any_db):
