@@ -1,11 +1,10 @@
-"""Let a bulk writer of flags queue the persons for the statistics itself (registry.stats.queue).
+"""Let a bulk writer of flags stand the flag triggers aside and queue for the statistics itself.
 
 On PostgreSQL the flag triggers of 0004 return without queueing while the transaction-local setting
-`canbao.stats_flag_marks` is 'writer': the comparison then queues, in the statement that raises or
-clears its flags, the persons of the rows it wrote, in person order (about half the trigger's cost
-for a city's hundreds of thousands of flags). Unset or anything else, the triggers work as before.
-SQLite keeps its row triggers unchanged (there are no session settings; the writer leaves the
-marking to them there).
+`canbao.stats_flag_marks` is 'writer': a comparison then queues its run instead of each person
+(registry.stats.queue, migration 0009). Unset or anything else, the triggers work as before. SQLite
+keeps its row triggers unchanged (there are no session settings; the writer leaves the marking to
+them there).
 
 Revision ID: 0008
 Revises: 0007
@@ -29,7 +28,7 @@ SOURCE = {
 }
 SKIP = """
   IF current_setting('canbao.stats_flag_marks', true) = 'writer' THEN
-    RETURN NULL;  -- the writer queues the persons of this statement itself
+    RETURN NULL;  -- the writer queues for the statistics itself
   END IF;"""
 
 
