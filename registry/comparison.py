@@ -166,7 +166,6 @@ def rules_sql(p_sql: str, e_sql: str, *, as_of: date) -> str:
         ["status IN ('dead', 'cancelled', 'moved_out')"]
         + [f"({cond})" for rs in reasons.values() for _, cond in rs]
     )
-    schemes = tuple(SCHEMES)
     return f"""
 WITH p AS NOT MATERIALIZED ({p_sql}),
 e0 AS NOT MATERIALIZED ({e_sql}),
@@ -186,8 +185,8 @@ g AS MATERIALIZED (
     MAX(CASE WHEN active = 1 AND {is_in(PENSION_EMPLOYEE)} THEN 1 ELSE 0 END) AS pen_emp,
     MAX(CASE WHEN active = 1 AND {is_in(PENSION_RESIDENT)} THEN 1 ELSE 0 END) AS pen_res,
     MAX(active) AS any_active, MAX(name_mis) AS name_mis, MAX(birth_mis) AS birth_mis,
-    MIN(CASE WHEN active = 1 AND {is_in(schemes)} THEN place END) AS place_lo,
-    MAX(CASE WHEN active = 1 AND {is_in(schemes)} THEN place END) AS place_hi
+    MIN(CASE WHEN active = 1 AND {is_in(SCHEMES)} THEN place END) AS place_lo,
+    MAX(CASE WHEN active = 1 AND {is_in(SCHEMES)} THEN place END) AS place_hi
   FROM e GROUP BY person_id
 ),
 pl AS (
