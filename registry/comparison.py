@@ -63,7 +63,7 @@ from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid, NotFound
 
 from .common import AreaForbidden, check_area, sql_in_area
-from .imports import _stage_table, drop, stage
+from .imports import _stage_table, drop, insert_rows, stage
 from .models import ComparisonCount, ComparisonRun, Enrollment, Flag, Person
 from .stats import queue as stats_queue
 
@@ -380,7 +380,7 @@ def _finish(
         for klass, n in counts.items()
         if n
     ] or [{"run_id": cmp_run.id, "division": cmp_run.area, "klass": "insured", "n": 0}]
-    _insert_rows(session, ComparisonCount.__table__, count_rows)
+    insert_rows(session, ComparisonCount.__table__, count_rows)
     by_class: dict[str, int] = {}
     for counts in per_division.values():
         for klass, n in counts.items():
@@ -513,20 +513,6 @@ def _work_mem(session: Session, size: str) -> Iterator[None]:
         yield
     finally:
         session.execute(text("SELECT set_config('work_mem', :size, true)"), {"size": before})
-
-
-def _insert_rows(session: Session, table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows: COPY on PostgreSQL (a city's counts are tens of thousands of rows), executemany
-    elsewhere."""
-    conn = session.connection()
-    if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), rows)
-        return
-    names = list(rows[0])
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[n] for n in names])
 
 
 def _detail_duplicates(session: Session, run_id: int) -> None:

@@ -318,20 +318,28 @@ def _stage_table(name: str, columns: list[Column]) -> Table:
 
 
 def stage(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Create the temporary table and fill it: COPY on PostgreSQL, executemany elsewhere."""
+    """Create the temporary table and fill it."""
     conn = session.connection()
     table.drop(conn, checkfirst=True)
     table.create(conn)
-    if not rows:
-        return
-    names = [c.name for c in table.columns]
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.get(n) for n in names])
-    else:
+    if rows:
+        insert_rows(session, table, rows, names=[c.name for c in table.columns])
+
+
+def insert_rows(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, names: list[str] | None = None
+) -> None:
+    """Insert `rows` (columns `names`, else the first row's keys): COPY on PostgreSQL, executemany
+    elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
         conn.execute(insert(table), rows)
+        return
+    names = names or list(rows[0])
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row.get(n) for n in names])
 
 
 def drop(session: Session, *tables: Table) -> None:
