@@ -57,21 +57,16 @@ def writer_marks_flags(session: Session, run_id: int) -> Iterator[None]:
 def take_runs(session: Session, into: str) -> None:
     """Move the persons of the flags raised or cleared by the queued runs into the temporary table
     `into` (person_id, primary key; persons already there stay once) and empty the run queue — in one
-    statement on PostgreSQL, so that a run committed meanwhile stays queued for the next refresh."""
-    persons = (
-        "SELECT person_id FROM flag WHERE raised_by_run_id IN (SELECT run_id FROM {runs}) "
-        "UNION SELECT person_id FROM flag WHERE cleared_by_run_id IN (SELECT run_id FROM {runs})"
-    )
-    if _postgres(session):
-        session.execute(
-            text(
-                "WITH q AS (DELETE FROM stats_dirty_run RETURNING run_id) "
-                f"INSERT INTO {into} (person_id) {persons.format(runs='q')} "
-                "ON CONFLICT (person_id) DO NOTHING"
-            )
-        )
+    statement, so that a run committed meanwhile stays queued for the next refresh. Only PostgreSQL
+    queues runs (see `writer_marks_flags`)."""
+    if not _postgres(session):
         return
-    # SQLite: the writer lock is held for the whole transaction (BEGIN IMMEDIATE)
-    runs = persons.format(runs="stats_dirty_run")
-    session.execute(text(f"INSERT OR IGNORE INTO {into} (person_id) {runs}"))
-    session.execute(text("DELETE FROM stats_dirty_run"))
+    session.execute(
+        text(
+            "WITH q AS (DELETE FROM stats_dirty_run RETURNING run_id) "
+            f"INSERT INTO {into} (person_id) "
+            "SELECT person_id FROM flag WHERE raised_by_run_id IN (SELECT run_id FROM q) "
+            "UNION SELECT person_id FROM flag WHERE cleared_by_run_id IN (SELECT run_id FROM q) "
+            "ON CONFLICT (person_id) DO NOTHING"
+        )
+    )
