@@ -84,7 +84,8 @@ def _ready_guid(session, case_id: int) -> str:
 def run_cases(url: str, first: int, count: int) -> tuple[float, list[int]]:
     """Run `count` lifecycles in this process; returns the wall time and the state sizes at each wait."""
     wire()
-    sessions = make_sessionmaker(make_engine(url, pool_size=2))
+    engine = make_engine(url, pool_size=2)
+    sessions = make_sessionmaker(engine)
     sizes: list[int] = []
     started = time.perf_counter()
     for i in range(first, first + count):
@@ -115,10 +116,12 @@ def run_cases(url: str, first: int, count: int) -> tuple[float, list[int]]:
                     sizes.append(len(case.state))
                     break
                 assert case.status == "waiting", (case.status, case.status_detail)
-    return time.perf_counter() - started, sizes
+    wall = time.perf_counter() - started
+    engine.dispose()
+    return wall, sizes
 
 
-def count_statements(url: str, cases_: int = 20) -> tuple[float, float]:
+def count_statements(url: str, n: int = 20) -> tuple[float, float]:
     """Statements and commits per lifecycle, counted on a separate warm-up run (the timed runs carry
     no listeners)."""
     counts = {"statements": 0, "commits": 0}
@@ -132,11 +135,11 @@ def count_statements(url: str, cases_: int = 20) -> tuple[float, float]:
     event.listen(Engine, "before_cursor_execute", statement)
     event.listen(Engine, "commit", commit)
     try:
-        run_cases(url, 20_000_000, cases_)
+        run_cases(url, 20_000_000, n)
     finally:
         event.remove(Engine, "before_cursor_execute", statement)
         event.remove(Engine, "commit", commit)
-    return counts["statements"] / cases_, counts["commits"] / cases_
+    return counts["statements"] / n, counts["commits"] / n
 
 
 def postgres_floor(url: str, statements: float, commits: float) -> tuple[float, float, float]:
