@@ -8,10 +8,10 @@ changes, and their review material) is kept for 100 years.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
-# China Standard Time: the year a record is formed in is the year of the office that formed it.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+# The year a record is formed in is the year of the office that formed it (China Standard Time).
+from canbao.clock import CHINA
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 
+from canbao import clock
+
 Problem = tuple[str, str] | None
 
 # C0/C1 controls, zero-width and bidi formatting characters, BOM and lone surrogates: never in a field.
@@ -86,7 +88,7 @@ def today_iso() -> str:
     global _today_cache
     now = time.monotonic()
     if now - _today_cache[0] > 1.0:
-        _today_cache = (now, date.today().isoformat())
+        _today_cache = (now, clock.today().isoformat())
     return _today_cache[1]
 
 

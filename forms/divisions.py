@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from canbao import audit
+from canbao import audit, clock
 from canbao.actors import Actor
 from canbao.errors import FieldError, Invalid, NotFound
 
@@ -187,7 +187,7 @@ def use(new: Index | None) -> None:
 
 def index_from_session(session: Session, *, as_of: date | None = None) -> Index:
     """An index of the codes current in the database on `as_of` (today by default)."""
-    day = as_of or date.today()
+    day = as_of or clock.today()
     rows = session.execute(
         select(Division.code, Division.name, Division.level, Division.parent).where(
             Division.valid_from <= day, (Division.valid_to.is_(None)) | (Division.valid_to > day)
@@ -281,7 +281,7 @@ def get_or_raise(session: Session, code: str) -> Division:
 
 def children(session: Session, code: str | None, *, as_of: date | None = None) -> list[Division]:
     """Current direct children of `code` (the provinces for None), in code order."""
-    day = as_of or date.today()
+    day = as_of or clock.today()
     parent = Division.parent.is_(None) if code is None else Division.parent == code
     stmt = (
         select(Division)
@@ -318,7 +318,7 @@ def default_valid_from(path: Path | str) -> date:
         value = json.loads(meta.read_text(encoding="utf-8")).get("valid_from")
         if value:
             return date.fromisoformat(value)
-    return date.today()
+    return clock.today()
 
 
 def import_dir(

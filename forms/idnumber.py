@@ -10,6 +10,8 @@ import time
 from datetime import date
 from operator import mul
 
+from canbao import clock
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _BYTE_OFFSET = 48 * sum(WEIGHTS)
@@ -49,7 +51,7 @@ def _today() -> date:
     global _today_cache
     now = time.monotonic()
     if now - _today_cache[0] > 1.0:
-        _today_cache = (now, date.today())
+        _today_cache = (now, clock.today())
     return _today_cache[1]
 
 

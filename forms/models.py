@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from canbao import clock
 from canbao.db import Base
 
 LEVELS = ("province", "city", "county", "township", "village")
@@ -33,4 +34,4 @@ class Division(Base):
 
     @property
     def current(self) -> bool:
-        return self.valid_to is None or self.valid_to > date.today()
+        return self.valid_to is None or self.valid_to > clock.today()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from canbao import clock
 from canbao.errors import FieldError
 
 from . import checks, idnumber
@@ -88,7 +89,7 @@ def _reference_day(doc: dict[str, Any], errs: Errors) -> date:
         day = _iso(survey.get("date"), "/survey/date", errs)
         if day is not None:
             return day
-    return date.today()
+    return clock.today()
 
 
 def _guardian(doc: dict[str, Any], errs: Errors, id18: str | None, born: date | None) -> None:

@@ -57,7 +57,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from canbao import audit
+from canbao import audit, clock
 from canbao.actors import Actor
 from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid, NotFound
@@ -314,7 +314,7 @@ def _start(
 def run(session: Session, *, actor: Actor, area: str, as_of: date | None = None) -> RunResult:
     """Compare the registry of `area` as of `as_of` (today): flags, counts per class and division, diff."""
     started = time.perf_counter()
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     imports = session.execute(
         text("SELECT kind, system, MAX(id) FROM data_import GROUP BY kind, system ORDER BY kind, system")
     ).all()
@@ -696,7 +696,7 @@ def run_files(
     import duckdb
 
     started = time.perf_counter()
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     population = Path(population)
     enrollment_paths = {k: Path(v) for k, v in enrollments.items()}
     inputs: dict[str, Any] = {

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from canbao import audit
+from canbao import audit, clock
 from canbao.actors import Actor
 from canbao.errors import FieldError, Invalid
 
@@ -46,7 +45,7 @@ def _form_page(page: Page, reg: dict[str, Any], reasons: list[str]) -> None:
     page.text_center(left, top, width, "全民参保登记表", 18)
     village = (reg.get("residence") or {}).get("division") or (reg.get("hukou") or {}).get("division")
     page.text(left, top + 24, f"调查地区：{checks.division_path(village) or village or ''}", 9)
-    page.text(right - 150, top + 24, f"打印日期：{date.today().isoformat()}", 9)
+    page.text(right - 150, top + 24, f"打印日期：{clock.today().isoformat()}", 9)
     y = top + 34
     row_h = 22.0
     label_w = 86.0
@@ -223,7 +222,7 @@ def summary_xlsx(session: Session, *, actor: Actor, village: str) -> bytes:
             "",
             "",
             "",
-            f"制表日期：{date.today().isoformat()}",
+            f"制表日期：{clock.today().isoformat()}",
             "",
             f"人数：{len(listed)}",
         ]

@@ -8,13 +8,13 @@ files). Every write records field history (old → new) and audit events in the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from canbao import audit
+from canbao import audit, clock
 from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import FieldError, Invalid
@@ -216,7 +216,7 @@ def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]
     ):
         if getattr(person, BY_POINTER[pointer].column) in (None, ""):
             need(pointer, f"{pointer.strip('/').replace('/', '.')}.missing", f"缺少{label}")
-    today = date.today()
+    today = clock.today()
     active = session.scalar(
         select(func.count())
         .select_from(Enrollment)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from canbao import clock
 from canbao.db import utcnow
 
 from . import queue, rules
@@ -275,10 +276,6 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
-def _today() -> date:
-    return (utcnow() + timedelta(hours=rules.UTC_OFFSET_HOURS)).date()
-
-
 @dataclass
 class RefreshResult:
     mode: str  # none / incremental / full
@@ -292,7 +289,7 @@ def state(session: Session) -> StatsState | None:
 
 def _checkpoint_missing(session: Session) -> bool:
     """Whether deltas before this month exist without this month's checkpoint."""
-    month = month_of(_today())
+    month = month_of(clock.today())
     has = session.scalar(select(StatsCheckpoint.month).where(StatsCheckpoint.month == month).limit(1))
     if has is not None:
         return False
@@ -435,7 +432,7 @@ def _add_checkpoints(session: Session) -> None:
         return
     last = session.scalar(select(func.max(StatsCheckpoint.month)))
     month = _next_month(_as_date(first)) if last is None else _next_month(last)
-    now = month_of(_today())
+    now = month_of(clock.today())
     previous = last
     while month <= now:
         if previous is None:

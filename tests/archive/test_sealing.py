@@ -13,8 +13,8 @@ from minio.error import S3Error
 from sqlalchemy import select
 
 from archive.models import ArchivePackage, Document
-from archive.retention import CHINA
 from canbao.audit.models import AuditEvent
+from canbao.clock import CHINA
 from canbao.db import utcnow
 from engine import worker
 
