@@ -8,9 +8,9 @@ and hashes its events, inserts them and moves the head. Concurrent actions there
 chains and never wait for each other unless every chain is busy; the head lock lasts only for the
 tail of the transaction. The chains are the rows of `audit_chain_head` (CHAINS are seeded).
 
-On PostgreSQL that step is one call of the database function `audit_append` (migration 0006), which
-hashes with sha256() over `sql_canonical_text`: one round trip per commit instead of three, which is
-what auditing costs a transition on a busy machine. Elsewhere (SQLite) Python does the same.
+On PostgreSQL that step is one call of the database function `audit_append_events` (migrations 0006,
+0010), which hashes with sha256() over `sql_canonical_text`: one round trip per commit instead of
+three, which is what auditing costs a transition on a busy machine. Elsewhere (SQLite) Python does the same.
 
 Events recorded inside a savepoint that rolls back are dropped with it; an event that cannot be
 written fails the commit of the action it records.
@@ -39,7 +39,7 @@ PENDING = "audit.pending"
 MARKS = "audit.savepoints"
 
 # The hashed fields, in the order of the canonical text; `prev_hash` comes last. Changing the canonical
-# text needs a migration that recreates audit_append() from `sql_canonical_text`.
+# text needs a migration that recreates audit_append_events() from `sql_canonical_text`.
 FIELDS = (
     "chain",
     "seq",
@@ -158,7 +158,8 @@ def sql_hash(value: Callable[[str], str]) -> str:
     return f"encode(sha256(convert_to({sql_canonical_text(value)}, 'UTF8')), 'hex')"
 
 
-# The columns audit_append() takes, one array each, in this order.
+# The fields of an event as audit_append_events() takes them (migration 0010): one JSON array per
+# event, in this order.
 APPEND_COLUMNS = (
     "at",
     "actor_sub",
@@ -172,12 +173,27 @@ APPEND_COLUMNS = (
     "person_id",
     "payload",
 )
-APPEND_TYPES = {"at": "timestamptz[]", "case_id": "bigint[]"}
-_APPEND = text(
-    "SELECT audit_append("
-    + ", ".join(f"CAST(:{c} AS {APPEND_TYPES.get(c, 'text[]')})" for c in APPEND_COLUMNS)
-    + ")"
-)
+_APPEND = text("SELECT audit_append_events(CAST(:events AS json))")
+
+
+def _append_arguments(pending: list[PendingEvent]) -> dict[str, str]:
+    rows = [
+        [
+            ev.at.isoformat(),
+            ev.actor_sub,
+            ev.actor_role,
+            ev.area,
+            ev.client_addr,
+            ev.action,
+            ev.object_type,
+            ev.object_id,
+            ev.case_id,
+            ev.person_id,
+            ev.payload,
+        ]
+        for ev in pending
+    ]
+    return {"events": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))}
 
 
 def queue(session: Session, pending: PendingEvent) -> None:
@@ -203,7 +219,7 @@ def _chain_pending(session: Session) -> None:
     # Write the action's own rows first, so the head stays locked only for the audit tail.
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_APPEND, {c: [getattr(ev, c) for ev in pending] for c in APPEND_COLUMNS})
+        session.execute(_APPEND, _append_arguments(pending))
         return
     chain, seq, prev = _lock_head(session)
     rows = []

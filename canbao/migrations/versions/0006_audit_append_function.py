@@ -13,13 +13,28 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from canbao.audit.chain import APPEND_COLUMNS, APPEND_TYPES, sql_hash
+from canbao.audit.chain import sql_hash
 
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The arguments as they were at this revision (0010 replaces the function by one that takes JSON).
+APPEND_COLUMNS = (
+    "at",
+    "actor_sub",
+    "actor_role",
+    "area",
+    "client_addr",
+    "action",
+    "object_type",
+    "object_id",
+    "case_id",
+    "person_id",
+    "payload",
+)
+APPEND_TYPES = {"at": "timestamptz[]", "case_id": "bigint[]"}
 _VALUE = {"chain": "h_chain", "seq": "(h_seq + i)", "prev_hash": "prev"}
 _ARGS = ", ".join(f"p_{c} {APPEND_TYPES.get(c, 'text[]')}" for c in APPEND_COLUMNS)
 _COLUMNS = ", ".join(("chain", "seq", *APPEND_COLUMNS, "prev_hash", "hash"))
