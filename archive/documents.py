@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, and_, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,7 @@ from .retention import PERSONAL_REGISTRATION
 from .store import ObjectStore, Reader, StoreUnavailable
 
 log = logging.getLogger(__name__)
+DOCUMENT = Document.__table__
 
 KINDS = {
     "registration_form": "登记表",
@@ -84,27 +85,28 @@ def _closed_detail(case: Row | Case) -> str:
 
 def admit(session: Session, *, actor: Actor, case_id: int) -> Admission:
     """Refuse before any byte is read: unknown or unreachable case (404), case not running (409),
-    actor neither working the case nor its platform (403). One statement: the case with those of
-    its ready tasks that the actor's roles could work."""
-    rows = session.execute(
-        select(
-            Case.id,
-            Case.status,
-            Case.status_detail,
-            Case.area,
-            Case.person_id,
-            CaseTask.task_guid,
-            CaseTask.role,
-            CaseTask.assignee,
-            CaseTask.team_id,
+    actor neither working the case nor its platform (403). One statement: the case with its ready
+    tasks (a handful; the actor's roles are matched here rather than bound into the query)."""
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Case.id,
+                Case.status,
+                Case.status_detail,
+                Case.area,
+                Case.person_id,
+                CaseTask.task_guid,
+                CaseTask.role,
+                CaseTask.assignee,
+                CaseTask.team_id,
+            )
+            .outerjoin(CaseTask, and_(CaseTask.case_id == Case.id, CaseTask.state == "ready"))
+            .where(Case.id == case_id)
+            .order_by(CaseTask.id)
         )
-        .outerjoin(
-            CaseTask,
-            and_(CaseTask.case_id == Case.id, CaseTask.state == "ready", CaseTask.role.in_(actor.roles)),
-        )
-        .where(Case.id == case_id)
-        .order_by(CaseTask.id)
-    ).all()
+        .all()
+    )
     case = rows[0] if rows else None
     if case is None or not cases.may_see(actor, area=case.area, person_id=case.person_id):
         raise CaseNotFound()
@@ -117,7 +119,7 @@ def admit(session: Session, *, actor: Actor, case_id: int) -> Admission:
 
 
 def _may_work(actor: Actor, case: Row, task: Row) -> bool:
-    if task.task_guid is None or task.assignee not in (None, actor.sub):
+    if task.task_guid is None or task.role not in actor.roles or task.assignee not in (None, actor.sub):
         return False
     if task.role == "surveyor" and task.team_id is not None and task.team_id not in actor.teams:
         return False
@@ -183,10 +185,13 @@ def create(
     key: str,
     version: str | None,
 ) -> Document:
+    """The row and its audit event, as Core statements on the session's connection: the row is
+    returned to the caller, never loaded or tracked by the session."""
+    connection = session.connection()
     # A share lock: uploads to one case run side by side, but the case cannot move on (a task
     # completion takes the row exclusively) until this row is in.
     same = select(Document.id).where(Document.case_id == admission.case_id, Document.sha256 == upload.sha256)
-    case = session.execute(
+    case = connection.execute(
         select(Case.id, Case.status, Case.status_detail, Case.area, Case.person_id, same.scalar_subquery())
         .where(Case.id == admission.case_id)
         .with_for_update(read=True, of=Case)
@@ -196,22 +201,21 @@ def create(
     existing = case[-1]
     if existing is not None:
         raise DuplicateDocument(f"相同内容的文件已作为材料 {existing} 上传", document_id=existing)
-    document = Document(
-        case_id=case.id,
-        task_guid=admission.task_guid,
-        kind=kind,
-        media_type=upload.media_type,
-        size=upload.size,
-        sha256=upload.sha256,
-        object_key=key,
-        object_version=version,
-        retention_class=PERSONAL_REGISTRATION.code,
-        uploaded_by=actor.sub,
-        uploaded_at=utcnow(),
-    )
-    session.add(document)
+    row = {
+        "case_id": case.id,
+        "task_guid": admission.task_guid,
+        "kind": kind,
+        "media_type": upload.media_type,
+        "size": upload.size,
+        "sha256": upload.sha256,
+        "object_key": key,
+        "object_version": version,
+        "retention_class": PERSONAL_REGISTRATION.code,
+        "uploaded_by": actor.sub,
+        "uploaded_at": utcnow(),
+    }
     try:
-        session.flush()
+        document_id = connection.execute(insert(DOCUMENT).values(row).returning(DOCUMENT.c.id)).scalar_one()
     except IntegrityError as err:  # the same file, uploaded at the same moment by someone else
         raise DuplicateDocument("相同内容的文件刚刚已上传到本案件") from err
     audit.record(
@@ -219,7 +223,7 @@ def create(
         actor=actor,
         action="document.add",
         object_type="document",
-        object_id=document.id,
+        object_id=document_id,
         payload={
             "kind": kind,
             "media_type": upload.media_type,
@@ -232,7 +236,7 @@ def create(
         case_id=case.id,
         person_id=case.person_id,
     )
-    return document
+    return Document(id=document_id, **row)
 
 
 def get_all(session: Session, *, case_id: int) -> list[Document]:
