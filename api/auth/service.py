@@ -184,14 +184,19 @@ def standing(session: Session, *, username: str, jti: str | None) -> Standing:
     """One statement for every authenticated request: revocation, user row and teams, left-joined
     onto a single row so that each part may be missing."""
     revoked = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists() if jti else literal(False)
-    rows = session.execute(
-        select(revoked.label("revoked"), User.id, User.disabled, User.roles, User.area)
-        .add_columns(_ACTIVE_TEAMS.c.team_id)
-        .select_from(_ONE)
-        .outerjoin(User, User.username == username)
-        .outerjoin(_ACTIVE_TEAMS, _ACTIVE_TEAMS.c.user_sub == username)
-        .order_by(_ACTIVE_TEAMS.c.team_id)
-    ).all()
+    # On the connection: a column query needs none of the ORM's per-statement work.
+    rows = (
+        session.connection()
+        .execute(
+            select(revoked.label("revoked"), User.id, User.disabled, User.roles, User.area)
+            .add_columns(_ACTIVE_TEAMS.c.team_id)
+            .select_from(_ONE)
+            .outerjoin(User, User.username == username)
+            .outerjoin(_ACTIVE_TEAMS, _ACTIVE_TEAMS.c.user_sub == username)
+            .order_by(_ACTIVE_TEAMS.c.team_id)
+        )
+        .all()
+    )
     first = rows[0]
     return Standing(
         revoked=bool(first.revoked),
