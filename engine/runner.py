@@ -24,8 +24,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from canbao import audit
 from canbao.actors import Actor
@@ -33,10 +34,30 @@ from canbao.db import insert_missing, utcnow
 from canbao.errors import CanbaoError
 
 from . import operations, serializer
-from .errors import ScriptFailed
+from .errors import ScriptFailed, StaleCaseVersion
 from .models import Case, CaseTask, CaseWakeup, ProcessDefinition
 from .sandbox import ENVIRONMENT
 from .specs import DEFAULT_DUE, SPECS, Parsed, due_at, properties, role_of
+
+# The case row and its projections are written with Core statements on the step's connection: the
+# ORM's unit of work, bulk-update synchronisation and autoflush cost more than the statements
+# themselves. The case stays an ORM object for the callers, flushed before the step begins.
+_TASKS = CaseTask.__table__
+_WAKEUPS = CaseWakeup.__table__
+_CLOSE_TASKS = (
+    update(_TASKS)
+    .where(_TASKS.c.task_guid == bindparam("b_guid"))
+    .values(state=bindparam("b_state"), completed_at=bindparam("b_at"), completed_by=bindparam("b_by"))
+)
+_OPEN_TASKS = insert(_TASKS)
+_CASES = Case.__table__
+_CASE_WRITTEN = ("status", "status_detail", "outcome", "completed_at", "state", "updated_at", "version")
+_WRITE_CASE = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("b_id"), _CASES.c.version == bindparam("b_expected"))
+    .values({name: bindparam(f"b_{name}") for name in _CASE_WRITTEN})
+)
+_ADD_WAKEUPS = insert(_WAKEUPS)
 
 
 def parsed_for(session: Session, definition_id: int) -> Parsed:
@@ -151,20 +172,32 @@ class Step:
         self._project_inbox(now, completed_guid)
         self._project_wakeups(now, deferred)
         case, wf = self.case, self.workflow
+        values = {"outcome": case.outcome, "completed_at": case.completed_at, "status_detail": None}
         if wf.is_completed():
-            case.status, case.status_detail, case.completed_at = "completed", None, now
-            case.outcome = _outcome(wf)
-            self.record("case.complete", "case", case.id, {"outcome": case.outcome})
+            values.update(status="completed", completed_at=now, outcome=_outcome(wf))
+            self.record("case.complete", "case", case.id, {"outcome": values["outcome"]})
         elif deferred is not None:
             op = operations.get(deferred.task_spec.operation_name)
-            case.status, case.status_detail = (
-                "waiting",
-                f"等待{op.title if op else deferred.task_spec.bpmn_name}",
+            values.update(
+                status="waiting", status_detail=f"等待{op.title if op else deferred.task_spec.bpmn_name}"
             )
         else:
-            case.status, case.status_detail = "running", None
-        case.state = serializer.dumps(wf)
-        case.updated_at = now
+            values["status"] = "running"
+        self._write_case(state=serializer.dumps(wf), updated_at=now, **values)
+
+    def _write_case(self, **values: Any) -> None:
+        """One UPDATE of the case row, guarded by its version; the ORM object takes the new values as
+        committed state (a unit-of-work flush of the row would cost more than the statement)."""
+        case = self.case
+        values["version"] = case.version + 1
+        written = self.session.connection().execute(
+            _WRITE_CASE,
+            {"b_id": case.id, "b_expected": case.version, **{f"b_{k}": v for k, v in values.items()}},
+        )
+        if written.rowcount != 1:
+            raise StaleCaseVersion("案件已被他人更新，请刷新后重试")
+        for name, value in values.items():
+            set_committed_value(case, name, value)
 
     def _record_engine_events(self) -> None:
         for task in self.workflow.get_tasks(updated_ts=self.since, state=TaskState.COMPLETED):
@@ -194,18 +227,21 @@ class Step:
     def _project_inbox(self, now: datetime, completed_guid: str | None) -> None:
         ready = {str(t.id): t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
         gone = [guid for guid in self.ready_before if guid not in ready]
-        for guid in gone:
-            finished = guid == completed_guid
-            self.session.execute(
-                update(CaseTask)
-                .where(CaseTask.task_guid == guid)
-                .values(
-                    state="completed" if finished else "cancelled",
-                    completed_at=now,
-                    completed_by=self.actor.sub if finished else None,
-                )
+        if gone:
+            self.session.connection().execute(
+                _CLOSE_TASKS,
+                [
+                    {
+                        "b_guid": guid,
+                        "b_state": "completed" if guid == completed_guid else "cancelled",
+                        "b_at": now,
+                        "b_by": self.actor.sub if guid == completed_guid else None,
+                    }
+                    for guid in gone
+                ],
             )
-            if not finished:
+        for guid in gone:
+            if guid != completed_guid:
                 self.record("task.cancel", "task", guid, {})
         rows = []
         for guid, task in ready.items():
@@ -242,9 +278,7 @@ class Step:
                     "case.escalate", "case", self.case.id, {"task": spec.bpmn_id, "name": spec.bpmn_name}
                 )
         if rows:
-            # Core inserts: the projection needs no ORM objects, and the unit of work costs more
-            # than the statement.
-            self.session.execute(insert(CaseTask.__table__), rows)
+            self.session.connection().execute(_OPEN_TASKS, rows)
 
     def _project_wakeups(self, now: datetime, deferred: Task | None) -> None:
         due: dict[tuple[str, str], tuple[datetime, str | None]] = {
@@ -256,17 +290,18 @@ class Step:
             {"case_id": self.case.id, "task_guid": guid, "kind": kind, "due_at": at, "operation": operation}
             for (guid, kind), (at, operation) in due.items()
         ]
+        connection = self.session.connection()
         if not self.may_have_wakeups:
             if rows:
-                self.session.execute(insert(CaseWakeup.__table__), rows)
+                connection.execute(_ADD_WAKEUPS, rows)
             return
         # Rows still due stay as they are (a postponed operation keeps its attempts and back-off).
-        stale = delete(CaseWakeup).where(CaseWakeup.case_id == self.case.id)
+        stale = delete(_WAKEUPS).where(_WAKEUPS.c.case_id == self.case.id)
         if due:
-            stale = stale.where(tuple_(CaseWakeup.task_guid, CaseWakeup.kind).not_in(list(due)))
-        self.session.execute(stale.execution_options(synchronize_session=False))
+            stale = stale.where(tuple_(_WAKEUPS.c.task_guid, _WAKEUPS.c.kind).not_in(list(due)))
+        connection.execute(stale)
         if rows:
-            self.session.execute(insert_missing(self.session, CaseWakeup.__table__), rows)
+            connection.execute(insert_missing(self.session, _WAKEUPS), rows)
 
 
 def _due_timers(workflow: BpmnWorkflow) -> dict[str, datetime]:
