@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Row, and_, insert, select
+from sqlalchemy import Row, and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,30 +83,48 @@ def _closed_detail(case: Row | Case) -> str:
     return "案件已办结，材料已封存；如需更正，请在变更案件中上传新的材料"
 
 
+# Built once: a statement built per call would have its cache key recomputed on every upload.
+_ADMISSION = (
+    select(
+        Case.id,
+        Case.status,
+        Case.status_detail,
+        Case.area,
+        Case.person_id,
+        CaseTask.task_guid,
+        CaseTask.role,
+        CaseTask.assignee,
+        CaseTask.team_id,
+    )
+    .outerjoin(CaseTask, and_(CaseTask.case_id == Case.id, CaseTask.state == "ready"))
+    .where(Case.id == bindparam("case_id"))
+    .order_by(CaseTask.id)
+)
+# A share lock: uploads to one case run side by side, but the case cannot move on (a task
+# completion takes the row exclusively) until the document's row is in.
+_CASE_FOR_DOCUMENT = (
+    select(
+        Case.id,
+        Case.status,
+        Case.status_detail,
+        Case.area,
+        Case.person_id,
+        select(Document.id)
+        .where(Document.case_id == Case.id, Document.sha256 == bindparam("sha256"))
+        .scalar_subquery()
+        .label("existing"),
+    )
+    .where(Case.id == bindparam("case_id"))
+    .with_for_update(read=True, of=Case)
+)
+_INSERT_DOCUMENT = insert(DOCUMENT).returning(DOCUMENT.c.id)
+
+
 def admit(session: Session, *, actor: Actor, case_id: int) -> Admission:
     """Refuse before any byte is read: unknown or unreachable case (404), case not running (409),
     actor neither working the case nor its platform (403). One statement: the case with its ready
     tasks (a handful; the actor's roles are matched here rather than bound into the query)."""
-    rows = (
-        session.connection()
-        .execute(
-            select(
-                Case.id,
-                Case.status,
-                Case.status_detail,
-                Case.area,
-                Case.person_id,
-                CaseTask.task_guid,
-                CaseTask.role,
-                CaseTask.assignee,
-                CaseTask.team_id,
-            )
-            .outerjoin(CaseTask, and_(CaseTask.case_id == Case.id, CaseTask.state == "ready"))
-            .where(Case.id == case_id)
-            .order_by(CaseTask.id)
-        )
-        .all()
-    )
+    rows = session.connection().execute(_ADMISSION, {"case_id": case_id}).all()
     case = rows[0] if rows else None
     if case is None or not cases.may_see(actor, area=case.area, person_id=case.person_id):
         raise CaseNotFound()
@@ -188,19 +206,13 @@ def create(
     """The row and its audit event, as Core statements on the session's connection: the row is
     returned to the caller, never loaded or tracked by the session."""
     connection = session.connection()
-    # A share lock: uploads to one case run side by side, but the case cannot move on (a task
-    # completion takes the row exclusively) until this row is in.
-    same = select(Document.id).where(Document.case_id == admission.case_id, Document.sha256 == upload.sha256)
     case = connection.execute(
-        select(Case.id, Case.status, Case.status_detail, Case.area, Case.person_id, same.scalar_subquery())
-        .where(Case.id == admission.case_id)
-        .with_for_update(read=True, of=Case)
+        _CASE_FOR_DOCUMENT, {"case_id": admission.case_id, "sha256": upload.sha256}
     ).one()
     if case.status != "running":
         raise CaseClosed(_closed_detail(case))
-    existing = case[-1]
-    if existing is not None:
-        raise DuplicateDocument(f"相同内容的文件已作为材料 {existing} 上传", document_id=existing)
+    if case.existing is not None:
+        raise DuplicateDocument(f"相同内容的文件已作为材料 {case.existing} 上传", document_id=case.existing)
     row = {
         "case_id": case.id,
         "task_guid": admission.task_guid,
@@ -215,7 +227,7 @@ def create(
         "uploaded_at": utcnow(),
     }
     try:
-        document_id = connection.execute(insert(DOCUMENT).values(row).returning(DOCUMENT.c.id)).scalar_one()
+        document_id = connection.execute(_INSERT_DOCUMENT, row).scalar_one()
     except IntegrityError as err:  # the same file, uploaded at the same moment by someone else
         raise DuplicateDocument("相同内容的文件刚刚已上传到本案件") from err
     audit.record(
