@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from canbao import audit
@@ -180,23 +180,29 @@ _ACTIVE_TEAMS = (
 )
 
 
+# Built once (a statement built per request would have its cache key recomputed every time); a
+# token without a jti matches no revocation (`= NULL`).
+_STANDING = (
+    select(
+        select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists().label("revoked"),
+        User.id,
+        User.disabled,
+        User.roles,
+        User.area,
+    )
+    .add_columns(_ACTIVE_TEAMS.c.team_id)
+    .select_from(_ONE)
+    .outerjoin(User, User.username == bindparam("username"))
+    .outerjoin(_ACTIVE_TEAMS, _ACTIVE_TEAMS.c.user_sub == bindparam("username"))
+    .order_by(_ACTIVE_TEAMS.c.team_id)
+)
+
+
 def standing(session: Session, *, username: str, jti: str | None) -> Standing:
     """One statement for every authenticated request: revocation, user row and teams, left-joined
-    onto a single row so that each part may be missing."""
-    revoked = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists() if jti else literal(False)
-    # On the connection: a column query needs none of the ORM's per-statement work.
-    rows = (
-        session.connection()
-        .execute(
-            select(revoked.label("revoked"), User.id, User.disabled, User.roles, User.area)
-            .add_columns(_ACTIVE_TEAMS.c.team_id)
-            .select_from(_ONE)
-            .outerjoin(User, User.username == username)
-            .outerjoin(_ACTIVE_TEAMS, _ACTIVE_TEAMS.c.user_sub == username)
-            .order_by(_ACTIVE_TEAMS.c.team_id)
-        )
-        .all()
-    )
+    onto a single row so that each part may be missing. On the connection: a column query needs
+    none of the ORM's per-statement work."""
+    rows = session.connection().execute(_STANDING, {"username": username, "jti": jti or None}).all()
     first = rows[0]
     return Standing(
         revoked=bool(first.revoked),
