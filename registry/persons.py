@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from canbao import audit, clock
@@ -74,6 +74,11 @@ VERSIONED = (
     "insured_elsewhere",
 )
 SURVEY_KINDS = ("needs_survey", "inaccurate")
+# The history rows a store writes go in as Core inserts (one statement each kind); ORM objects
+# would only be flushed, never read again in the transaction.
+_ADD_FIELD_CHANGES = insert(FieldChange.__table__)
+_ADD_ENROLLMENTS = insert(Enrollment.__table__)
+_ADD_VERSION = insert(PersonVersion.__table__)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -329,11 +334,12 @@ def open_version(
             return
         current.valid_to = at
         session.flush()
-    session.add(PersonVersion(person_id=person.id, valid_from=at, valid_to=None, source=source, **state))
+    session.connection().execute(
+        _ADD_VERSION, {"person_id": person.id, "valid_from": at, "valid_to": None, "source": source, **state}
+    )
 
 
-def _record_change(
-    session: Session,
+def _change_row(
     *,
     person_id: str,
     pointer: str,
@@ -344,22 +350,29 @@ def _record_change(
     actor: Actor,
     case_id: int | None = None,
     import_id: int | None = None,
-) -> dict:
-    change = {"field": pointer, "old": value_text(old), "new": value_text(new)}
-    session.add(
-        FieldChange(
-            person_id=person_id,
-            field=pointer,
-            old=change["old"],
-            new=change["new"],
-            at=at,
-            source=source,
-            case_id=case_id,
-            import_id=import_id,
-            actor_sub=actor.sub,
-        )
-    )
-    return change
+) -> dict[str, Any]:
+    """A row of the field history: one field's old and new value, as text."""
+    return {
+        "person_id": person_id,
+        "field": pointer,
+        "old": value_text(old),
+        "new": value_text(new),
+        "at": at,
+        "source": source,
+        "case_id": case_id,
+        "import_id": import_id,
+        "actor_sub": actor.sub,
+    }
+
+
+def _change_of(row: dict[str, Any]) -> dict[str, Any]:
+    return {"field": row["field"], "old": row["old"], "new": row["new"]}
+
+
+def _record_change(session: Session, **fields: Any) -> dict:
+    row = _change_row(**fields)
+    session.add(FieldChange(**row))
+    return _change_of(row)
 
 
 def _apply_values(
@@ -410,7 +423,7 @@ def _store_enrollments(
     case_id: int,
     created: bool,
 ) -> list[dict[str, Any]]:
-    written = []
+    written, rows = [], []
     for item in insurance or []:
         scheme, place = str(item.get("scheme") or ""), str(item.get("place") or "")
         if not scheme or not place:
@@ -442,20 +455,22 @@ def _store_enrollments(
                 continue
             current.superseded_at = at
             session.flush()
-        session.add(
-            Enrollment(
-                person_id=person.id,
-                scheme=scheme,
-                place=place,
-                source="registration",
-                recorded_at=at,
-                case_id=case_id,
-                src_name=person.name,
-                src_birth_date=person.birth_date,
+        rows.append(
+            {
+                "person_id": person.id,
+                "scheme": scheme,
+                "place": place,
+                "source": "registration",
+                "recorded_at": at,
+                "case_id": case_id,
+                "src_name": person.name,
+                "src_birth_date": person.birth_date,
                 **values,
-            )
+            }
         )
         written.append({"scheme": scheme, "place": place, **{k: value_text(v) for k, v in values.items()}})
+    if rows:
+        session.connection().execute(_ADD_ENROLLMENTS, rows)
     return written
 
 
@@ -520,9 +535,8 @@ def store(
             updated_at=at,
         )
         session.add(person)
-        changes = [
-            _record_change(
-                session,
+        history = [
+            _change_row(
                 person_id=person_id,
                 pointer=p,
                 old=None,
@@ -534,6 +548,7 @@ def store(
             )
             for p, v in values.items()
         ]
+        changes = [_change_of(row) for row in history]
         for pointer, value in values.items():
             setattr(person, BY_POINTER[pointer].column, value)
         for group in {BY_POINTER[p].group for p in values}:
@@ -547,6 +562,8 @@ def store(
     person.registered_at = at
     person.registered_case_id = case_id
     session.flush()
+    if created:
+        session.connection().execute(_ADD_FIELD_CHANGES, history)
     enrollments = _store_enrollments(
         session, person, registration.get("insurance") or [], at=at, case_id=case_id, created=created
     )
