@@ -173,7 +173,7 @@ APPEND_COLUMNS = (
     "person_id",
     "payload",
 )
-_APPEND = text("SELECT audit_append_events(CAST(:events AS json))")
+_APPEND = text("SELECT audit_append_events(CAST(:events AS jsonb))")
 
 
 def _append_arguments(pending: list[PendingEvent]) -> dict[str, str]:

@@ -26,7 +26,7 @@ _FIELDS = ", ".join(
     f"(v->>{i})::{_CASTS[c]} AS {c}" if c in _CASTS else f"v->>{i} AS {c}"
     for i, c in enumerate(APPEND_COLUMNS)
 )
-_EVENTS = f"SELECT i, {_FIELDS} FROM json_array_elements(p_events) WITH ORDINALITY AS x(v, i)"
+_EVENTS = f"SELECT i, {_FIELDS} FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(v, i)"
 _VALUE = {"chain": "h_chain", "seq": "(h_seq + ev.i)", "prev_hash": "prev"}
 _COLUMNS = ", ".join(("chain", "seq", *APPEND_COLUMNS, "prev_hash", "hash"))
 _VALUES = ", ".join(
@@ -40,7 +40,7 @@ _VALUES = ", ".join(
 )
 
 UPGRADE = f"""
-CREATE FUNCTION audit_append_events(p_events json) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION audit_append_events(p_events jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   h_chain smallint;
   h_seq bigint;
@@ -79,4 +79,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _previous().upgrade()
-        op.execute("DROP FUNCTION audit_append_events(json)")
+        op.execute("DROP FUNCTION audit_append_events(jsonb)")
