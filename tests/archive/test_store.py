@@ -57,11 +57,14 @@ def test_a_bucket_without_object_lock_falls_back_to_versioning(s3_server):
     bucket.retain("cases/1/x", old, UNTIL)  # nothing to set without object lock
 
 
-def test_the_embedded_local_store_archives_a_case_read_only(db, tmp_path):
-    api = make_api(db, tmp_path, None)
+def test_the_embedded_local_store_archives_a_case_read_only(any_db, tmp_path):
+    """The embedded default on either database (SQLite is the one that runs without setup)."""
+    api = make_api(any_db, tmp_path, None)
     assert isinstance(api.app.state.archive, LocalStore)
     case_id, person = api.start_survey()
     doc = api.upload(case_id, "surveyor1", PDF).json()
+    again = api.upload(case_id, "surveyor1", PDF)
+    assert again.status_code == 409 and again.json()["document_id"] == doc["id"]
     api.approve_to_sealing(case_id, person)
     assert worker.run_due(api.db.sessions) == 1
     assert api.get(f"/cases/{case_id}", "county1").json()["outcome"] == "已入库"
