@@ -14,7 +14,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import forms
@@ -54,21 +54,8 @@ def start(
     data: dict[str, Any] | None = None,
 ) -> Case:
     """Start a case on the current version of a process and run it to its first wait."""
-    open_case = (
-        select(Case.id)
-        .where(
-            Case.process_key == process_key,
-            Case.person_id == person_id,
-            Case.status.in_(("running", "waiting")),
-        )
-        .limit(1)
-        .scalar_subquery()
-        .label("open_case")
-        if person_id is not None
-        else None
-    )
-    definition = definitions.current_for_start(session, key=process_key, open_case=open_case)
-    if open_case is not None and definition.open_case is not None:
+    definition = definitions.current_for_start(session, key=process_key, person_id=person_id)
+    if definition.open_case is not None:
         raise CaseAlreadyOpen(f"该人员已有办理中的案件 {definition.open_case}")
     parsed = parsed_for(session, definition.id)
     case = Case(
@@ -229,16 +216,19 @@ def path(session: Session, *, case: Case) -> Path:
     return Path(completed=ids(done), active=ids(active))
 
 
+# One statement locks both rows; PostgreSQL re-reads both after waiting for a lock, so a completion
+# that committed meanwhile is seen here. Built once: its cache key is not recomputed per completion.
+_LOCK_TASK = (
+    select(CaseTask, Case)
+    .join(Case, Case.id == CaseTask.case_id)
+    .where(CaseTask.task_guid == bindparam("guid"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def _lock_task(session: Session, task_id: str) -> tuple[CaseTask, Case]:
-    # One statement locks both rows; PostgreSQL re-reads both after waiting for a lock, so a
-    # completion that committed meanwhile is seen here.
-    found = session.execute(
-        select(CaseTask, Case)
-        .join(Case, Case.id == CaseTask.case_id)
-        .where(CaseTask.task_guid == task_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    found = session.execute(_LOCK_TASK, {"guid": task_id}).first()
     if found is None:
         raise TaskNotFound()
     row, case = found

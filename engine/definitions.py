@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Row, Select, case, func, select
+from sqlalchemy import BindParameter, Row, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from canbao import audit
@@ -221,7 +221,7 @@ def get_latest(session: Session, *, key: str) -> ProcessDefinition | None:
     ).first()
 
 
-def _current(key: str) -> Select:
+def _current(key: str | BindParameter[str]) -> Select:
     return (
         select(ProcessDefinition)
         .where(
@@ -239,11 +239,28 @@ def find_current(session: Session, *, key: str) -> ProcessDefinition | None:
     return session.scalars(_current(key)).first()
 
 
-def current_for_start(session: Session, *, key: str, open_case: ColumnElement | None = None) -> Row:
+# Built once with bound parameters: starting a case runs it every time, and a statement built per
+# call has its cache key recomputed. A person id of None matches no open case.
+_OPEN_CASE = (
+    select(Case.id)
+    .where(
+        Case.process_key == bindparam("key"),
+        Case.person_id == bindparam("person_id"),
+        Case.status.in_(("running", "waiting")),
+    )
+    .limit(1)
+    .scalar_subquery()
+)
+_FOR_START = _current(bindparam("key")).with_only_columns(
+    ProcessDefinition.id, ProcessDefinition.version, _OPEN_CASE.label("open_case")
+)
+
+
+def current_for_start(session: Session, *, key: str, person_id: str | None) -> Row:
     """The id and version of the current definition of `key` (UnknownProcess without one), and the
-    labelled column `open_case` beside them: starting a case reads what it needs in one statement."""
-    query = _current(key).with_only_columns(ProcessDefinition.id, ProcessDefinition.version)
-    row = session.execute(query.add_columns(open_case) if open_case is not None else query).first()
+    person's open case of it (`open_case`, or None): starting a case reads what it needs in one
+    statement, on the connection (a column query needs none of the ORM's per-statement work)."""
+    row = session.connection().execute(_FOR_START, {"key": key, "person_id": person_id}).first()
     if row is None:
         raise UnknownProcess(f"流程 {key} 不存在或没有已发布的版本")
     return row

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from canbao.actors import SYSTEM
@@ -26,6 +26,18 @@ from .runner import Step, parsed_for
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=30)
+
+
+# The wake-up and its case are locked together; a case busy with a user's action is skipped like a
+# wake-up another worker holds. Built once: its cache key is not recomputed per poll.
+_CLAIM = (
+    select(CaseWakeup.id, CaseWakeup.kind, CaseWakeup.operation, CaseWakeup.attempts, Case)
+    .join(Case, Case.id == CaseWakeup.case_id)
+    .where(CaseWakeup.due_at <= bindparam("now"), CaseWakeup.id.not_in(bindparam("skipped", expanding=True)))
+    .order_by(CaseWakeup.due_at)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
 
 
 def run_due(sessions: sessionmaker[Session], *, now: datetime | None = None, limit: int = 100) -> int:
@@ -54,16 +66,7 @@ def _run_one(sessions: sessionmaker[Session], now: datetime, skipped: set[int]) 
     claimed: _Claimed | None = None
     try:
         with sessions() as session, session.begin():
-            # The wake-up and its case are locked together; a case busy with a user's action is
-            # skipped like a wake-up another worker holds.
-            row = session.execute(
-                select(CaseWakeup.id, CaseWakeup.kind, CaseWakeup.operation, CaseWakeup.attempts, Case)
-                .join(Case, Case.id == CaseWakeup.case_id)
-                .where(CaseWakeup.due_at <= now, CaseWakeup.id.not_in(skipped))
-                .order_by(CaseWakeup.due_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
+            row = session.execute(_CLAIM, {"now": now, "skipped": list(skipped)}).first()
             if row is None:
                 return None
             claimed = _Claimed(row.id, row.Case.id, row.kind, row.operation, row.attempts)
