@@ -15,7 +15,7 @@ import io
 import json
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, func, or_, select
 
 from canbao import audit
 from canbao.audit.models import AuditEvent
@@ -55,23 +55,34 @@ def canonical(document: dict[str, Any]) -> bytes:
     return text.encode()
 
 
+# The case's decision events and its last event, built once (sealing runs for every case).
+_LAST_EVENT = (
+    select(func.max(AuditEvent.id)).where(AuditEvent.case_id == bindparam("case_id")).scalar_subquery()
+)
+_DECISION_EVENTS = (
+    select(
+        AuditEvent.id,
+        AuditEvent.chain,
+        AuditEvent.seq,
+        AuditEvent.hash,
+        AuditEvent.at,
+        AuditEvent.actor_sub,
+        AuditEvent.actor_role,
+        AuditEvent.action,
+        AuditEvent.payload,
+    )
+    .where(
+        AuditEvent.case_id == bindparam("case_id"),
+        or_(AuditEvent.action.in_(DECISIONS), AuditEvent.id == _LAST_EVENT),
+    )
+    .order_by(AuditEvent.id)
+)
+_PROCESS_VERSION = select(ProcessDefinition.version).where(ProcessDefinition.id == bindparam("id"))
+
+
 def _decisions(session, case_id: int) -> tuple[list[dict[str, Any]], Row | None]:
     """The case's decisions, from its audit events, and its last event (the manifest's anchor)."""
-    events = session.execute(
-        select(
-            AuditEvent.id,
-            AuditEvent.chain,
-            AuditEvent.seq,
-            AuditEvent.hash,
-            AuditEvent.at,
-            AuditEvent.actor_sub,
-            AuditEvent.actor_role,
-            AuditEvent.action,
-            AuditEvent.payload,
-        )
-        .where(AuditEvent.case_id == case_id)
-        .order_by(AuditEvent.id)
-    )
+    events = session.connection().execute(_DECISION_EVENTS, {"case_id": case_id})
     decisions, last = [], None
     for event in events:
         last = event
@@ -114,9 +125,7 @@ def document_entry(document: Document) -> dict[str, Any]:
 def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
     session, archive = ctx.session, store.current()
     case = session.get(Case, ctx.case_id)
-    process_version = session.scalar(
-        select(ProcessDefinition.version).where(ProcessDefinition.id == case.definition_id)
-    )
+    process_version = session.connection().execute(_PROCESS_VERSION, {"id": case.definition_id}).scalar()
     docs = documents.get_all(session, case_id=case.id)
     now = utcnow()
     until = PERSONAL_REGISTRATION.until(now)
