@@ -30,6 +30,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -136,11 +137,12 @@ def _serve(env: dict[str, str], workdir: Path, workers: int) -> list[tuple[subpr
             stderr=subprocess.STDOUT,
         )
         servers.append((process, port))
-    for process, port in servers:
+    for n, (process, port) in enumerate(servers):
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"canbao serve exited with {process.returncode}; see {workdir}")
+                log = (workdir / f"serve-{n}.log").read_text(errors="replace")
+                raise RuntimeError(f"canbao serve exited with {process.returncode}:\n{log[-2000:]}")
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1).close()
                 break
@@ -321,6 +323,7 @@ def main() -> None:
             process.wait(30)
         if weed is not None:
             weed.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the S3 server's data: 800 MB a run
 
     print(
         f"{args.files} files of {args.size // 1024} KB, {args.concurrency} concurrent clients each side, "
