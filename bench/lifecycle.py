@@ -1,11 +1,12 @@
 """Full survey lifecycles through the engine on PostgreSQL, against raw SpiffWorkflow in memory.
 
-    python -m bench.lifecycle [--cases 2000] [--single 300]
+    python -m bench.lifecycle [--cases 2000] [--single 300] [--rounds 4]
 
 Each case: start → 入户调查 → 初审 → 审定 (registry.store inline) → 入库 (档案封存 by the worker), five
 persisted transitions. The baseline runs the same BPMN with SpiffWorkflow's own script engine and
 full serializer, parsed once, serializing and deserializing the whole workflow at each wait — the
-least any persistence must do. `ratio_vs_raw` compares one worker's time per case with the baseline's.
+least any persistence must do. `ratio_vs_raw` compares one worker's time per case with the baseline's;
+the two alternate in rounds, so that a change in the machine's speed during the run falls on both.
 """
 
 from __future__ import annotations
@@ -205,16 +206,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000, help="lifecycles in the multi-process run")
     parser.add_argument("--single", type=int, default=300, help="lifecycles in the single-worker run")
+    parser.add_argument("--rounds", type=int, default=4, help="alternations of baseline and one worker")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     # The archive's embedded store (a local directory) lives in the data directory.
     os.environ.setdefault("CANBAO_DATA_DIR", tempfile.mkdtemp(prefix="canbao-bench-"))
 
-    raw = raw_baseline(max(args.single, 200))
-    print(f"raw SpiffWorkflow in memory: {raw * 1000:.2f} ms per case ({1 / raw:.0f} cases/s, one core)")
     with scratch_database() as url:
         deploy_processes(url)
-        run_cases(url, 10_000_000, 20)  # warm-up: spec cache, connections, JIT-free Python paths
+        raw_baseline(20)  # warm-up of both sides: spec caches, connections, first-call paths
+        run_cases(url, 10_000_000, 20)
+        raw_s = single = 0.0
+        sizes: list[int] = []
+        share = args.single // args.rounds
+        for r in range(args.rounds):
+            raw_s += raw_baseline(share) * share
+            wall, part = run_cases(url, r * share, share)
+            single += wall
+            sizes += part
+        raw, per_case = raw_s / (share * args.rounds), single / (share * args.rounds)
+        print(f"raw SpiffWorkflow in memory: {raw * 1000:.2f} ms per case ({1 / raw:.0f} cases/s, one core)")
+        print(f"canbao, one worker: {per_case * 1000:.2f} ms per case over {share * args.rounds} cases")
         statements, commits = count_statements(url)
         commit, trip, floor = postgres_floor(url, statements, commits)
         print(
@@ -222,9 +234,6 @@ def main() -> None:
             f"a case's {statements:.0f} statements ({commits:.0f} commits; 4 are the harness's reads) "
             f"take at least {floor * 1000:.2f} ms = {floor / raw:.2f}× the raw case, before any work"
         )
-        single, sizes = run_cases(url, 0, args.single)
-        per_case = single / args.single
-        print(f"canbao, one worker: {per_case * 1000:.2f} ms per case over {args.single} cases")
         out: mp.Queue = mp.get_context("spawn").Queue()
         share = args.cases // args.workers
         procs = [
