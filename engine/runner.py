@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,7 +122,7 @@ class Step:
     def begin(
         cls, session: Session, case: Case, actor: Actor, parsed: Parsed, workflow: BpmnWorkflow
     ) -> Step:
-        ready = frozenset(str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True))
+        ready = frozenset(_ready_user_tasks(workflow))
         waits = case.status == "waiting" or bool(_due_timers(workflow))
         step = cls(session, case, actor, parsed, workflow, time.time(), [], ready, waits)
         workflow.script_engine = CaseScriptEngine(step)
@@ -200,7 +201,12 @@ class Step:
             set_committed_value(case, name, value)
 
     def _record_engine_events(self) -> None:
-        for task in self.workflow.get_tasks(updated_ts=self.since, state=TaskState.COMPLETED):
+        done = (
+            t
+            for t in _tasks(self.workflow)
+            if t.state == TaskState.COMPLETED and t.last_state_change >= self.since
+        )
+        for task in sorted(done, key=lambda t: t.last_state_change):
             spec = task.task_spec
             if spec.bpmn_id is None or spec.manual:
                 continue
@@ -225,7 +231,7 @@ class Step:
             )
 
     def _project_inbox(self, now: datetime, completed_guid: str | None) -> None:
-        ready = {str(t.id): t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
+        ready = _ready_user_tasks(self.workflow)
         gone = [guid for guid in self.ready_before if guid not in ready]
         if gone:
             self.session.connection().execute(
@@ -304,12 +310,32 @@ class Step:
             connection.execute(insert_missing(self.session, _WAKEUPS), rows)
 
 
+def _changed_at(task: Task) -> float:
+    return task.last_state_change
+
+
+def _tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
+    """Every task of the case, its subprocesses' included. A pass over the task maps costs a fraction
+    of a filtered walk of the task tree (`get_tasks`), and a step looks at the tasks several times."""
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
+
+
+def _ready_user_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
+    return {str(t.id): t for t in _tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual}
+
+
 def _due_timers(workflow: BpmnWorkflow) -> dict[str, datetime]:
     """When each waiting timer event of the workflow falls due, by task id."""
     due = {}
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in _tasks(workflow):
         spec = task.task_spec
-        if isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, TimerEventDefinition):
+        if (
+            task.state == TaskState.WAITING
+            and isinstance(spec, CatchingEvent)
+            and isinstance(spec.event_definition, TimerEventDefinition)
+        ):
             value = spec.event_definition.details(task).value
             if isinstance(value, str):
                 due[str(task.id)] = datetime.fromisoformat(value)
@@ -320,10 +346,10 @@ def _outcome(workflow: BpmnWorkflow) -> str | None:
     """The name of the end event the case reached."""
     ends = [
         t
-        for t in workflow.get_tasks(state=TaskState.COMPLETED)
-        if isinstance(t.task_spec, EndEvent) and t.task_spec.bpmn_id
+        for t in _tasks(workflow)
+        if t.state == TaskState.COMPLETED and isinstance(t.task_spec, EndEvent) and t.task_spec.bpmn_id
     ]
     if not ends:
         return None
-    end = max(ends, key=lambda t: t.last_state_change).task_spec
+    end = max(ends, key=_changed_at).task_spec
     return end.bpmn_name or end.bpmn_id
