@@ -84,13 +84,10 @@ def _closed_detail(case: Row | Case) -> str:
 
 
 # Built once: a statement built per call would have its cache key recomputed on every upload.
+_CASE_COLUMNS = (Case.id, Case.status, Case.status_detail, Case.area, Case.person_id)
 _ADMISSION = (
     select(
-        Case.id,
-        Case.status,
-        Case.status_detail,
-        Case.area,
-        Case.person_id,
+        *_CASE_COLUMNS,
         CaseTask.task_guid,
         CaseTask.role,
         CaseTask.assignee,
@@ -104,11 +101,7 @@ _ADMISSION = (
 # completion takes the row exclusively) until the document's row is in.
 _CASE_FOR_DOCUMENT = (
     select(
-        Case.id,
-        Case.status,
-        Case.status_detail,
-        Case.area,
-        Case.person_id,
+        *_CASE_COLUMNS,
         select(Document.id)
         .where(Document.case_id == Case.id, Document.sha256 == bindparam("sha256"))
         .scalar_subquery()
