@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from canbao import audit, clock
@@ -474,18 +474,27 @@ def _store_enrollments(
     return written
 
 
+_FLAGS = Flag.__table__
+_CLEAR_FLAGS = (
+    update(_FLAGS)
+    .where(
+        _FLAGS.c.person_id == bindparam("b_person"),
+        _FLAGS.c.kind.in_(bindparam("b_kinds", expanding=True)),
+        _FLAGS.c.status == "open",
+    )
+    .values(status="cleared", cleared_at=bindparam("b_at"), cleared_by_case_id=bindparam("b_case"))
+    .returning(_FLAGS.c.id)
+)
+
+
 def clear_flags(
     session: Session, *, person_id: str, kinds: tuple[str, ...], case_id: int, at: datetime
 ) -> list[int]:
-    return sorted(
-        session.scalars(
-            update(Flag)
-            .where(Flag.person_id == person_id, Flag.kind.in_(kinds), Flag.status == "open")
-            .values(status="cleared", cleared_at=at, cleared_by_case_id=case_id)
-            .returning(Flag.id)
-            .execution_options(synchronize_session=False)
-        )
+    """Clear the person's open flags of `kinds` (no Flag object of the session is refreshed)."""
+    cleared = session.connection().execute(
+        _CLEAR_FLAGS, {"b_person": person_id, "b_kinds": list(kinds), "b_at": at, "b_case": case_id}
     )
+    return sorted(cleared.scalars())
 
 
 def _record_field_changes(
