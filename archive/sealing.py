@@ -15,7 +15,7 @@ import io
 import json
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select
+from sqlalchemy import Row, bindparam, func, insert, or_, select
 
 from canbao import audit
 from canbao.audit.models import AuditEvent
@@ -77,6 +77,7 @@ _DECISION_EVENTS = (
     )
     .order_by(AuditEvent.id)
 )
+_ADD_PACKAGE = insert(ArchivePackage.__table__)
 _PROCESS_VERSION = select(ProcessDefinition.version).where(ProcessDefinition.id == bindparam("id"))
 
 
@@ -175,21 +176,22 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
 
     for document in docs:
         document.sealed_at, document.retain_until = now, until
-    session.add(
-        ArchivePackage(
-            case_id=case.id,
-            manifest_key=key,
-            manifest_version=version,
-            sha256=sha,
-            size=len(body),
-            documents=len(docs),
-            protection=archive.protection,
-            retention_class=PERSONAL_REGISTRATION.code,
-            retain_until=until,
-            audit_event_id=last.id if last else None,
-            audit_event_hash=last.hash if last else None,
-            sealed_at=now,
-        )
+    session.connection().execute(
+        _ADD_PACKAGE,
+        {
+            "case_id": case.id,
+            "manifest_key": key,
+            "manifest_version": version,
+            "sha256": sha,
+            "size": len(body),
+            "documents": len(docs),
+            "protection": archive.protection,
+            "retention_class": PERSONAL_REGISTRATION.code,
+            "retain_until": until,
+            "audit_event_id": last.id if last else None,
+            "audit_event_hash": last.hash if last else None,
+            "sealed_at": now,
+        },
     )
     result = {
         "manifest": key,
