@@ -206,7 +206,7 @@ class Step:
             for t in _tasks(self.workflow)
             if t.state == TaskState.COMPLETED and t.last_state_change >= self.since
         )
-        for task in sorted(done, key=lambda t: t.last_state_change):
+        for task in sorted(done, key=_changed_at):
             spec = task.task_spec
             if spec.bpmn_id is None or spec.manual:
                 continue
