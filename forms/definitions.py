@@ -13,6 +13,8 @@ from typing import Any
 
 from . import codes
 
+MAX_INSURANCE = 20  # 险种 relationships on one 登记表
+
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = "1"
 NAME_MAX = 50
@@ -253,7 +255,7 @@ def registration() -> Schema:
                     },
                 },
             ),
-            "insurance": array("现参保情况", insurance_item, max_items=20),
+            "insurance": array("现参保情况", insurance_item, max_items=MAX_INSURANCE),
             "uninsured_reason": obj(
                 "未参保原因",
                 {"code": code("uninsured_reason", "未参保原因"), "text": text("未参保原因说明", 200)},

@@ -15,6 +15,7 @@ from canbao.errors import FieldError
 
 from . import checks, idnumber
 from .compiler import Node, resolve, unescape
+from .definitions import MAX_INSURANCE
 
 Errors = list[FieldError]
 Rule = Callable[[Any, Errors], None]
@@ -124,6 +125,26 @@ def _insurance_dates(doc: dict[str, Any], errs: Errors, born: date | None) -> No
                 )
 
 
+def _insurance_relationships(doc: dict[str, Any], errs: Errors) -> None:
+    """A 险种 at one 参保地 is one relationship in the registry: listed twice, the 登记表 would say two
+    different things about it."""
+    items = doc.get("insurance")
+    if not isinstance(items, list) or len(items) > MAX_INSURANCE:  # the schema refuses a longer list
+        return
+    seen: set[tuple[str, str]] = set()
+    for i, item in enumerate(items):
+        key = (item.get("scheme"), item.get("place")) if isinstance(item, dict) else None
+        if key is None or not all(type(part) is str for part in key):
+            continue
+        if key in seen:
+            errs.append(
+                FieldError(
+                    f"/insurance/{i}/scheme", "insurance.duplicate", "同一险种在同一参保地只能填写一次"
+                )
+            )
+        seen.add(key)
+
+
 def _surveyors(doc: dict[str, Any], errs: Errors) -> None:
     survey = doc.get("survey")
     team = survey.get("surveyors") if isinstance(survey, dict) else None
@@ -150,6 +171,7 @@ def registration(doc: Any, errs: Errors) -> None:
     id18, born = _identity(doc, errs)
     _guardian(doc, errs, id18, born)
     _insurance_dates(doc, errs, born)
+    _insurance_relationships(doc, errs)
     _surveyors(doc, errs)
 
 

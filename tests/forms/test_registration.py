@@ -263,6 +263,13 @@ def test_a_household_survey_needs_team_surveyors_and_the_signature():
     }
 
 
+def test_a_scheme_is_listed_once_per_place():
+    twice = at(reg(), "/insurance/1/scheme", "110")
+    assert errors("registration", twice) == {("/insurance/1/scheme", "insurance.duplicate")}
+    elsewhere = at(twice, "/insurance/1/place", "370200")
+    assert forms.validate("registration", elsewhere) == []
+
+
 def test_a_surveyor_is_listed_once():
     doc = at(reg(), "/survey/surveyors/1/card_no", "DC370102001")
     assert errors("registration", doc) == {("/survey/surveyors/1/card_no", "survey.surveyor_duplicate")}
