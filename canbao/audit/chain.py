@@ -10,7 +10,8 @@ tail of the transaction. The chains are the rows of `audit_chain_head` (CHAINS a
 
 On PostgreSQL that step is one call of the database function `audit_append_events` (migrations 0006,
 0010), which hashes with sha256() over `sql_canonical_text`: one round trip per commit instead of
-three, which is what auditing costs a transition on a busy machine. Elsewhere (SQLite) Python does the same.
+three, which is what auditing costs a transition on a busy machine. Elsewhere (SQLite) Python does
+the same.
 
 Events recorded inside a savepoint that rolls back are dropped with it; an event that cannot be
 written fails the commit of the action it records.
@@ -177,22 +178,7 @@ _APPEND = text("SELECT audit_append_events(CAST(:events AS jsonb))")
 
 
 def _append_arguments(pending: list[PendingEvent]) -> dict[str, str]:
-    rows = [
-        [
-            ev.at.isoformat(),
-            ev.actor_sub,
-            ev.actor_role,
-            ev.area,
-            ev.client_addr,
-            ev.action,
-            ev.object_type,
-            ev.object_id,
-            ev.case_id,
-            ev.person_id,
-            ev.payload,
-        ]
-        for ev in pending
-    ]
+    rows = [[ev.at.isoformat() if c == "at" else getattr(ev, c) for c in APPEND_COLUMNS] for ev in pending]
     return {"events": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))}
 
 
