@@ -4,7 +4,7 @@ the browser (which dates in Asia/Shanghai) is not refused as future-dated, and t
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -17,9 +17,9 @@ from .helpers import at, reg
 
 @pytest.fixture
 def server_far_west(monkeypatch):
-    """The process's local zone at UTC-12, where the local date lags Shanghai's for 20 hours a day;
-    the date caches are emptied so the checks read the clock again."""
-    monkeypatch.setenv("TZ", "Etc/GMT+12")
+    """The process's local zone at UTC-16 (a POSIX zone string), exactly a day behind Shanghai, so
+    the local date is never Shanghai's; the date caches are emptied so the checks read the clock again."""
+    monkeypatch.setenv("TZ", "CBT+16")
     time.tzset()
     monkeypatch.setattr(checks, "_today_cache", (0.0, ""))
     monkeypatch.setattr(idnumber, "_today_cache", (0.0, idnumber._today_cache[1]))
@@ -33,6 +33,7 @@ def shanghai_today() -> str:
 
 
 def test_today_is_the_day_in_shanghai(server_far_west):
+    assert date.today().isoformat() != shanghai_today()  # the fixture's premise
     assert clock.today().isoformat() == shanghai_today()
 
 
