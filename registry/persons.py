@@ -74,11 +74,22 @@ VERSIONED = (
     "insured_elsewhere",
 )
 SURVEY_KINDS = ("needs_survey", "inaccurate")
-# The history rows a store writes go in as Core inserts (one statement each kind); ORM objects
+# What a store writes goes in as Core statements built once (one statement each kind); ORM objects
 # would only be flushed, never read again in the transaction.
 _ADD_FIELD_CHANGES = insert(FieldChange.__table__)
 _ADD_ENROLLMENTS = insert(Enrollment.__table__)
 _ADD_VERSION = insert(PersonVersion.__table__)
+_FLAGS = Flag.__table__
+_CLEAR_FLAGS = (
+    update(_FLAGS)
+    .where(
+        _FLAGS.c.person_id == bindparam("b_person"),
+        _FLAGS.c.kind.in_(bindparam("b_kinds", expanding=True)),
+        _FLAGS.c.status == "open",
+    )
+    .values(status="cleared", cleared_at=bindparam("b_at"), cleared_by_case_id=bindparam("b_case"))
+    .returning(_FLAGS.c.id)
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -472,19 +483,6 @@ def _store_enrollments(
     if rows:
         session.connection().execute(_ADD_ENROLLMENTS, rows)
     return written
-
-
-_FLAGS = Flag.__table__
-_CLEAR_FLAGS = (
-    update(_FLAGS)
-    .where(
-        _FLAGS.c.person_id == bindparam("b_person"),
-        _FLAGS.c.kind.in_(bindparam("b_kinds", expanding=True)),
-        _FLAGS.c.status == "open",
-    )
-    .values(status="cleared", cleared_at=bindparam("b_at"), cleared_by_case_id=bindparam("b_case"))
-    .returning(_FLAGS.c.id)
-)
 
 
 def clear_flags(
