@@ -6,6 +6,7 @@ The caller owns the transaction (`with session.begin(): ...`): services never co
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from sqlalchemy import JSON, DateTime, Insert, MetaData, String, Table, and_, cr
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -86,7 +88,14 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# A pooled PostgreSQL connection is pinged before use only once it has sat idle this long. A ping is a
+# round trip on every checkout (a sixth of a lifecycle's), and a connection handed back seconds ago
+# has just shown the server alive. Should the server restart inside the window, the first statement
+# on such a connection fails and SQLAlchemy then discards every connection the pool held.
+PING_AFTER_IDLE_S = 10.0
+
+
+def make_engine(url: str, *, ping_after_idle_s: float = PING_AFTER_IDLE_S, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -94,8 +103,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # read-then-write transaction holds the write lock from its start (SELECT … FOR UPDATE's stand-in).
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine, ping_after_idle_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, after_s: float) -> None:
+    def checkin(dbapi_connection, record) -> None:
+        if dbapi_connection is not None:  # None when the connection was invalidated
+            record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        # A connection without the mark was opened just now.
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < after_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise DisconnectionError("idle connection is gone") from err  # the pool reconnects
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
