@@ -128,3 +128,38 @@ def test_inbox_pages_through_keyset_cursors(api, office):
     page.get_by_label("每页").select_option("50")
     expect(rows).to_have_count(21)
     o.shot("inbox-21")
+
+
+def test_a_slow_answer_to_an_earlier_filter_does_not_replace_the_current_list(api, office):
+    person, waiting = id_number(seq="031"), id_number(seq="033")
+    api.complete("surveyor1", api.start_survey(person), registration(person))  # now in the platform's lane
+    api.start_survey(waiting)  # still in the surveyors' lane
+    o = office()
+    page = o.login("platform1")
+    rows = page.locator("#tasks tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(person)
+
+    held = []
+
+    def hold_own_lane(route):
+        if "role=surveyor" in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/tasks\?"), hold_own_lane)
+    lane = page.get_by_label("岗位")
+    lane.select_option(label="调查员（督办）")
+    expect(rows.first).to_contain_text(waiting)
+    lane.select_option(label="本岗位")  # its list is held back…
+    lane.select_option(label="调查员（督办）")  # …while this one answers at once
+    expect(rows.first).to_contain_text(waiting)
+    assert len(held) == 1
+    with page.expect_response(lambda r: r.request is held[0].request):
+        held[0].continue_()
+    page.wait_for_load_state("networkidle")
+    page.evaluate("() => new Promise((done) => setTimeout(done, 100))")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(waiting)
+    expect(lane).to_have_value("surveyor")

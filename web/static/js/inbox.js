@@ -84,7 +84,12 @@ function row(t, names, processNames) {
   );
 }
 
+// Filters can change while a list is still loading; only the newest load may render, or a slow
+// answer to an earlier filter would replace the rows of the current one.
+let generation = 0;
+
 async function load() {
+  const ticket = ++generation;
   writeUrl();
   tbody.setAttribute("aria-busy", "true");
   let data;
@@ -98,6 +103,7 @@ async function load() {
       get("/tasks/counts", filters),
     ]);
   } catch (err) {
+    if (ticket !== generation) return;
     tbody.removeAttribute("aria-busy");
     if (err instanceof Problem) announceProblem(err);
     return;
@@ -106,6 +112,7 @@ async function load() {
     divisionPaths(get, data.items.map((t) => t.area)).catch(() => new Map()),
     processes(get),
   ]);
+  if (ticket !== generation) return;
   state.rows = data.items;
   clear(tbody).append(...data.items.map((t) => row(t, names, processNames)));
   tbody.removeAttribute("aria-busy");
