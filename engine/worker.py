@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canbao.actors import SYSTEM
@@ -126,7 +127,13 @@ def serve(
     then the periodic chores the composition root hands in (they decide themselves whether they are due)."""
     log.info("worker started; operations: %s", ", ".join(operations.names()))
     while True:
-        busy = run_due(sessions) + migration.run(sessions, limit=100)
+        try:
+            busy = run_due(sessions) + migration.run(sessions, limit=100)
+        except DBAPIError:
+            # The database restarted or is down: the pool has dropped its connections, the next
+            # poll opens new ones.
+            log.exception("worker poll failed; it polls again in %s s", interval)
+            busy = 0
         for chore in chores:
             try:
                 chore()

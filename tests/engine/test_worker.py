@@ -5,10 +5,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from canbao.audit.models import AuditEvent
-from canbao.db import utcnow
+from canbao.db import make_engine, make_sessionmaker, utcnow
 from canbao.errors import Unavailable
 from engine import cases, definitions, operations, worker
 from engine.models import Case, CaseWakeup
@@ -113,3 +113,26 @@ def test_serve_runs_the_chores_and_survives_a_failing_one(office):
     with pytest.raises(KeyboardInterrupt):
         worker.serve(office.db.sessions, interval=0, chores=[broken, stop])
     assert calls == ["broken", "stop"]
+
+
+def test_serve_outlives_a_lost_database_connection(pg_office):
+    """A server restart between polls: the poll on the dead connection fails, the next one runs."""
+    engine = make_engine(pg_office.db.url, pool_size=1, max_overflow=0)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s:
+        backend = s.scalar(text("SELECT pg_backend_pid()"))
+    with pg_office.db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": backend})
+    polls = []
+
+    def stop_at_second_poll():
+        polls.append(1)
+        if len(polls) == 2:
+            raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            worker.serve(sessions, interval=0, chores=[stop_at_second_poll])
+    finally:
+        engine.dispose()
+    assert len(polls) == 2
