@@ -1,8 +1,13 @@
-"""The FastAPI application: routers under /api/v1, problem+json errors, capped request bodies."""
+"""The HTTP API: routers under /api/v1, problem+json errors, capped request bodies.
+
+The composition (`composition/app.py`) builds the served application from this one: it wires the
+service-task operations, hands in the joins of registry and engine, and installs the web pages.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,8 +17,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from archive import store as archive_store
 from canbao.config import Settings, get_settings
 from canbao.db import make_engine, make_sessionmaker
-from canbao.wiring import wire
-from web import pages as web
 
 from . import problems
 from .auth.tokens import TokenService
@@ -83,9 +86,14 @@ class _TooLarge(StarletteHTTPException):
         super().__init__(413, f"请求体不能超过 {limit // 1024} KB")
 
 
-def create_app(settings: Settings | None = None, sessions: sessionmaker[Session] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    *,
+    open_survey_cases: Callable[..., Any],
+) -> FastAPI:
+    """The API alone; `open_survey_cases` is the composition's join of survey lists and cases."""
     settings = settings or get_settings()
-    wire()
     app = FastAPI(
         title="canbao 全民参保登记",
         version="1",
@@ -98,6 +106,7 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
     app.state.tokens = TokenService(settings)
     app.state.readiness = {}
+    app.state.open_survey_cases = open_survey_cases
     app.state.archive = archive_store.install(archive_store.from_settings(settings))
     app.state.readiness["object_store"] = app.state.archive.ping
     problems.install(app)
@@ -118,6 +127,5 @@ def create_app(settings: Settings | None = None, sessions: sessionmaker[Session]
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(health.router)
-    web.install(app)  # the web office: pages under /, static files under /static
     app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, exempt=lambda path: path.endswith("/documents"))
     return app

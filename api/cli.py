@@ -1,4 +1,4 @@
-"""`canbao serve` and `canbao users …`."""
+"""`canbao users …`: the local users."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-import uvicorn
 from sqlalchemy.orm import Session
 
 from canbao.actors import Actor
@@ -19,15 +18,6 @@ from .auth import service as users
 
 users_app = typer.Typer(help="本地用户管理", no_args_is_help=True)
 CLI_ACTOR = Actor(sub="cli", roles=("system",), area="", name="命令行")
-
-
-def serve(
-    host: str = typer.Option("127.0.0.1", help="监听地址"),
-    port: int = typer.Option(8000, help="端口"),
-    workers: int = typer.Option(1, help="进程数"),
-) -> None:
-    """启动 HTTP 服务（API 与网页）。"""
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
 
 
 @contextmanager

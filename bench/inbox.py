@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
 def _deploy(url: str) -> None:
     """The four processes of bpmn/, so that cases reference real definitions."""
     from canbao.config import PROJECT_ROOT
-    from canbao.wiring import wire
+    from composition.wiring import wire
     from engine import definitions
 
     wire()

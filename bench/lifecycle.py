@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from canbao.actors import Actor
 from canbao.config import PROJECT_ROOT
 from canbao.db import make_engine, make_sessionmaker
-from canbao.wiring import wire
+from composition.wiring import wire
 from engine import cases, specs, worker
 from engine.models import Case, CaseTask
 from forms.idnumber import check_char

@@ -30,7 +30,7 @@ from canbao import migrate
 from canbao.actors import Actor
 from canbao.config import PROJECT_ROOT
 from canbao.db import make_engine, make_sessionmaker
-from canbao.wiring import wire
+from composition.wiring import wire
 from engine import cases, definitions, migration, specs
 from forms.idnumber import check_char
 

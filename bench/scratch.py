@@ -49,7 +49,7 @@ def deploy_processes(url: str) -> None:
     from canbao.actors import SYSTEM
     from canbao.config import PROJECT_ROOT
     from canbao.db import make_engine, make_sessionmaker
-    from canbao.wiring import wire
+    from composition.wiring import wire
     from engine import definitions
 
     migrate.upgrade(url)

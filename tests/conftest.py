@@ -21,7 +21,7 @@ from archive.seaweed import WeedServer
 from canbao import migrate
 from canbao.audit.chain import CHAINS, GENESIS
 from canbao.db import make_engine, make_sessionmaker
-from canbao.schema import metadata
+from composition.schema import metadata
 
 PG_ADMIN_URL = os.environ.get("CANBAO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

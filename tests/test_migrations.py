@@ -11,7 +11,7 @@ from sqlalchemy.pool import NullPool
 
 from canbao import migrate
 from canbao.db import make_engine
-from canbao.schema import metadata
+from composition.schema import metadata
 
 from .conftest import PG_ADMIN_URL
 

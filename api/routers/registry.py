@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
 from canbao import audit
 from canbao.actors import Actor
-from canbao.casework import open_survey_cases
 from canbao.errors import FieldError, Invalid, NotFound
 from registry import comparison, documents, imports, persons, survey
 
@@ -134,10 +133,12 @@ class OpenCases(BaseModel):
 @router.post(
     "/survey-lists/{area}/cases", status_code=201, summary="为名单中的人员批量生成入户调查案件（幂等）"
 )
-def open_cases(area: str, body: OpenCases, actor: Planner, db: Db) -> dict[str, Any]:
+def open_cases(area: str, body: OpenCases, actor: Planner, db: Db, request: Request) -> dict[str, Any]:
     if not actor.reaches(area):
         raise NotFound("名单不存在")
-    opened = open_survey_cases(db, actor=actor, area=area, team_id=body.team_id, limit=body.limit)
+    opened = request.app.state.open_survey_cases(
+        db, actor=actor, area=area, team_id=body.team_id, limit=body.limit
+    )
     return {"opened": len(opened.case_ids), "case_ids": opened.case_ids, "more": opened.limit_reached}
 
 

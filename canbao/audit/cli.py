@@ -1,6 +1,6 @@
 """`canbao audit verify | anchor | verify-export`.
 
-The archive is handed in by the composition root (`canbao/cli.py`), since `canbao.audit` sits below
+The archive is handed in by the composition root (`composition/cli.py`), since `canbao.audit` sits below
 the archive package.
 """
 

@@ -2,7 +2,6 @@ from alembic import context
 from sqlalchemy import pool
 
 from canbao.db import make_engine
-from canbao.schema import metadata
 
 config = context.config
 
@@ -13,7 +12,6 @@ def run_migrations() -> None:
     with engine.connect() as connection:
         context.configure(
             connection=connection,
-            target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
         )

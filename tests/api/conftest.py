@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
 from api.auth import authorizations
 from api.auth.models import User
 from api.auth.passwords import hash_password
@@ -16,6 +15,7 @@ from canbao.actors import Actor
 from canbao.audit.models import AuditEvent
 from canbao.config import PROJECT_ROOT, Settings
 from canbao.db import utcnow
+from composition.app import create_app
 from engine import definitions
 from engine.models import CaseTask
 from engine.specs import SPECS

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from jose import jwk, jwt
 
-from api.app import create_app
 from api.auth import service as users
 from canbao.config import PROJECT_ROOT, Settings
+from composition.app import create_app
 from registry import survey
 
 from .conftest import PASSWORD, SECRET, SYSTEM

@@ -18,8 +18,8 @@ from api.auth import passwords
 from api.auth.models import User
 from canbao import migrate
 from canbao.audit.models import AuditEvent
-from canbao.cli import app
 from canbao.config import get_settings
+from composition.cli import app
 
 STRONG = "a-long-enough-password"
 

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from minio import Minio
 
-from api.app import create_app
 from api.auth.passwords import hash_password
 from archive.seaweed import WeedServer
 from archive.store import S3Store
 from canbao.config import PROJECT_ROOT, Settings
+from composition.app import create_app
 from engine.specs import SPECS
 
 from ..api.conftest import PASSWORD, SECRET, Api, seed_office

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from archive.models import Document
 from archive.verify import verify
-from canbao import cli
 from canbao.audit.models import AuditEvent
 from canbao.config import get_settings
+from composition import cli
 from engine import worker
 
 from .conftest import JPEG, PDF

@@ -11,7 +11,7 @@ from canbao import audit
 from canbao.audit.models import AuditChainHead, AuditEvent
 from canbao.config import PROJECT_ROOT
 from canbao.db import make_engine, make_sessionmaker
-from canbao.wiring import wire
+from composition.wiring import wire
 from engine import definitions
 from engine.specs import SPECS
 

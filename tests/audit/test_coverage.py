@@ -6,8 +6,8 @@ import time
 
 from typer.testing import CliRunner
 
-from canbao.cli import app
 from canbao.config import get_settings
+from composition.cli import app
 from engine import cases, worker
 
 from ..definitions import variants

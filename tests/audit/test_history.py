@@ -12,9 +12,9 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from canbao.audit import signing
-from canbao.cli import app
 from canbao.config import get_settings
 from canbao.db import utcnow
+from composition.cli import app
 from engine import worker
 
 from ..engine.office import APPROVE, RETURN, id_number, registration

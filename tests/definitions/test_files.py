@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from canbao.cli import app
 from canbao.config import PROJECT_ROOT, get_settings
+from composition.cli import app
 from engine.models import ProcessDefinition
 
 from .variants import FIXTURES, with_precheck

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from canbao.config import PROJECT_ROOT
-from canbao.wiring import wire
+from composition.wiring import wire
 from engine import specs
 
 from .variants import FIXTURES

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from canbao.wiring import wire
+from composition.wiring import wire
 from engine import specs
 
 from ..engine import samples

@@ -1,7 +1,7 @@
 import pytest
 
 from canbao.config import PROJECT_ROOT
-from canbao.wiring import wire
+from composition.wiring import wire
 from engine import definitions
 from engine.specs import SPECS
 

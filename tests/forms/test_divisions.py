@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 import forms
 from canbao.actors import SYSTEM
 from canbao.audit.models import AuditEvent
-from canbao.cli import app
 from canbao.config import get_settings
 from canbao.errors import Invalid
+from composition.cli import app
 from forms import divisions
 from forms.models import Division
 

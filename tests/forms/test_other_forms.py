@@ -192,7 +192,7 @@ def test_the_forms_cli_lists_prints_and_validates(tmp_path):
 
     from typer.testing import CliRunner
 
-    from canbao.cli import app
+    from composition.cli import app
 
     runner = CliRunner()
     listed = runner.invoke(app, ["forms", "list"])

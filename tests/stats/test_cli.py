@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from canbao.cli import app
 from canbao.config import get_settings
+from composition.cli import app
 from registry.stats import build
 
 from .helpers import phase1, phase2

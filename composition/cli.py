@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 import typer
+import uvicorn
 
 from api import cli as api_cli
 from archive import cli as archive_cli
@@ -16,7 +17,7 @@ from canbao.audit import anchors
 from canbao.audit import cli as audit_cli
 from canbao.config import get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
-from canbao.wiring import wire
+from composition.wiring import wire
 from engine import cli as engine_cli
 from engine import worker
 from forms.cli import divisions_app, forms_app
@@ -26,7 +27,6 @@ from registry.stats.cli import app as stats_app
 app = typer.Typer(help="canbao 全民参保登记", no_args_is_help=True, add_completion=False)
 
 
-app.command("serve")(api_cli.serve)
 app.command("deploy")(engine_cli.deploy)
 app.add_typer(engine_cli.definitions_app, name="definitions")
 app.add_typer(api_cli.users_app, name="users")
@@ -42,6 +42,18 @@ register_registry(app)
 def root() -> None:
     """canbao 全民参保登记 — BPMN 案件、登记库、统计与归档。"""
     wire()  # every command sees the service-task operations the packages provide
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="监听地址"),
+    port: int = typer.Option(8000, help="端口"),
+    workers: int = typer.Option(1, help="进程数"),
+) -> None:
+    """启动 HTTP 服务（API 与网页）。"""
+    uvicorn.run(
+        "composition.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+    )
 
 
 @app.command("worker")
@@ -76,7 +88,7 @@ def demo_command(
     cases: int = typer.Option(60, help="为解放路街道调查名单生成的入户调查案件数"),
 ) -> None:
     """载入济南演示数据：区划、流程、各岗位用户、合成人口、信息比对、调查小组与调查案件。"""
-    from canbao import demo
+    from composition import demo
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)

@@ -19,9 +19,9 @@ from api.auth import authorizations
 from api.auth import service as users
 from api.auth.models import CountyAuthorization
 from canbao.actors import Actor
-from canbao.casework import open_survey_cases
 from canbao.config import Settings
 from canbao.db import utcnow
+from composition.casework import open_survey_cases
 from engine import definitions
 from forms import divisions
 from registry import comparison, demo, survey
