@@ -51,6 +51,7 @@ START_ROLES: dict[str, set[str]] = {
     "counter_collection": {"platform_reviewer"},
     "self_service_update": {"citizen"},
     "change_approval": {"surveyor", "platform_reviewer"},
+    "id_correction": {"platform_reviewer", "county_approver"},
 }
 
 # Roles that see full 公民身份号码 and phone numbers; everyone else sees them masked.

@@ -1,11 +1,13 @@
-"""Actions that join the registry and the engine: opening survey cases for a survey list (第十七–十八条).
+"""Actions that join the registry and the engine: opening survey cases for a survey list (第十七–十八条),
+and correcting a person's 公民身份号码 in both.
 
-It lives in the composition layer because the engine never imports the registry.
+They live in the composition layer because the engine never imports the registry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +16,8 @@ from canbao.actors import Actor
 from canbao.errors import FieldError, Invalid
 from engine import cases
 from engine.models import Case
-from registry import persons, survey
+from engine.operations import OperationContext
+from registry import corrections, persons, survey
 
 SURVEY = "survey_registration"
 
@@ -60,3 +63,18 @@ def _has_open_survey(session: Session, person_ids: list[str]) -> set[str]:
             )
         )
     )
+
+
+def correct_id_number(ctx: OperationContext) -> dict[str, Any]:
+    """`registry.correct_id_number`: the approved correction of an `id_correction` case, in the registry
+    and in the person's cases alike, in the case's transaction."""
+    result = corrections.correct_id_number(
+        ctx.session,
+        actor=ctx.actor,
+        case_id=ctx.case_id,
+        case_area=ctx.case_area,
+        person_id=ctx.person_id,
+        correction=ctx.data["id_correction"],
+    )
+    result["cases"] = cases.rekey_person(ctx.session, old=result["corrected_from"], new=result["person_id"])
+    return result

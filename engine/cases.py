@@ -14,8 +14,9 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
 from canbao import audit
@@ -23,7 +24,7 @@ from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import FieldError
 
-from . import definitions, serializer
+from . import binding, definitions, serializer
 from .errors import (
     CaseAlreadyOpen,
     CaseNotFound,
@@ -120,6 +121,10 @@ def complete(
     props = properties(task.task_spec)
     _check_separation(session, actor, case, props)
     data = _validated(row.form_key, props, data)
+    bound = binding.check(session, case=case, form_key=row.form_key, data=data)
+    if bound is not None:  # written with the case row when the step finishes
+        set_committed_value(case, "person_id", bound.id_number)
+        set_committed_value(case, "person_name", bound.name)
     task.data[props.get("dataKey") or row.form_key] = data
     step = Step.begin(session, case, actor, parsed, workflow)
     decision = data.get("decision")
@@ -168,14 +173,24 @@ def assign(session: Session, *, actor: Actor, task_id: str, assignee: str) -> Ca
 def get(session: Session, *, actor: Actor, case_id: int) -> Case:
     """A case the actor's area reaches; otherwise not found (its existence is not revealed)."""
     case = session.get(Case, case_id)
-    if case is None or not may_see(actor, area=case.area, person_id=case.person_id):
+    if case is None or not actor.may_see(area=case.area, person_id=case.person_id):
         raise CaseNotFound()
     return case
 
 
-def may_see(actor: Actor, *, area: str, person_id: str | None) -> bool:
-    """A case is within reach of its area's staff, and of the citizen it is about."""
-    return actor.reaches(area) or (actor.has_role("citizen") and person_id == actor.sub)
+def rekey_person(session: Session, *, old: str, new: str) -> int:
+    """A person's corrected 公民身份号码: their cases and inbox rows follow it (the audit log keeps the
+    old number in the events written before). Returns how many cases moved."""
+    moved = session.connection().execute(
+        update(Case.__table__).where(Case.__table__.c.person_id == old).values(person_id=new)
+    )
+    session.connection().execute(
+        update(CaseTask.__table__).where(CaseTask.__table__.c.person_id == old).values(person_id=new)
+    )
+    for held in list(session.identity_map.values()):
+        if isinstance(held, Case | CaseTask) and held.person_id == old:
+            set_committed_value(held, "person_id", new)
+    return moved.rowcount
 
 
 def get_task(session: Session, *, actor: Actor, task_id: str) -> CaseTask:
@@ -266,8 +281,7 @@ def _lock_row(session: Session, task_id: str) -> CaseTask:
 
 
 def _check_reach(actor: Actor, row: CaseTask) -> None:
-    reaches = row.person_id == actor.sub if row.role == "citizen" else actor.reaches(row.area)
-    if not reaches:
+    if not actor.may_see(area=row.area, person_id=row.person_id):
         raise TaskNotFound()
 
 

@@ -52,7 +52,17 @@ _CLOSE_TASKS = (
 )
 _OPEN_TASKS = insert(_TASKS)
 _CASES = Case.__table__
-_CASE_WRITTEN = ("status", "status_detail", "outcome", "completed_at", "state", "updated_at", "version")
+_CASE_WRITTEN = (
+    "status",
+    "status_detail",
+    "outcome",
+    "completed_at",
+    "state",
+    "updated_at",
+    "version",
+    "person_id",
+    "person_name",
+)
 _WRITE_CASE = (
     update(_CASES)
     .where(_CASES.c.id == bindparam("b_id"), _CASES.c.version == bindparam("b_expected"))
@@ -173,7 +183,14 @@ class Step:
         self._project_inbox(now, completed_guid)
         self._project_wakeups(now, deferred)
         case, wf = self.case, self.workflow
-        values = {"outcome": case.outcome, "completed_at": case.completed_at, "status_detail": None}
+        values = {
+            "outcome": case.outcome,
+            "completed_at": case.completed_at,
+            "status_detail": None,
+            # A case without a person is bound by its first accepted form (`binding`).
+            "person_id": case.person_id,
+            "person_name": case.person_name,
+        }
         if wf.is_completed():
             values.update(status="completed", completed_at=now, outcome=_outcome(wf))
             self.record("case.complete", "case", case.id, {"outcome": values["outcome"]})

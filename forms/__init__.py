@@ -1,6 +1,7 @@
 """Forms, code lists and validation for 全民参保登记.
 
-    forms.keys()                     → ["change_request", "registration", "review_decision", "summary_row"]
+    forms.keys()                     → ["change_request", "id_correction", "registration", "review_decision",
+                                        "summary_row"]
     forms.get("registration")        → its JSON Schema (draft 2020-12), code lists expanded into
                                        `oneOf: [{"const": code, "title": 中文}]`, division fields marked
                                        `x-division: {"level": …}`
@@ -9,6 +10,7 @@
     forms.validate_or_raise(key, d)  → None, or Invalid naming every bad field
     forms.normalize(key, data)       → a copy with ID numbers in their 18-character form and name dots unified
     forms.field_schema(key, pointer) → the schema of one field (what a change request may set there)
+    forms.identity(key, data)        → whose record a valid document is about (the schema's `x-identity`)
     forms.apply_changes(doc, changes), forms.summary_row_from(registration, seq=…)
     forms.codes, forms.divisions, forms.idnumber
 
@@ -37,6 +39,7 @@ __all__ = [
     "example",
     "field_schema",
     "get",
+    "identity",
     "idnumber",
     "keys",
     "normalize",
@@ -69,6 +72,7 @@ def _catalog() -> dict[str, Form]:
     form_rules: dict[str, tuple[rules.Rule, ...]] = {
         "registration": (rules.registration,),
         "change_request": (rules.change_request(reg),),
+        "id_correction": (rules.id_correction,),
         "review_decision": (rules.review_decision(reg),),
         "summary_row": (rules.summary_row,),
     }
@@ -121,6 +125,38 @@ def validate_or_raise(key: str, data: Any) -> None:
         raise Invalid(errs)
 
 
+@dataclass(frozen=True)
+class Identity:
+    """The person a document is about: the number as the registry keys it, and what else names them."""
+
+    id_number: str
+    id_type: str | None = None
+    name: str | None = None
+
+
+def identity(key: str, data: Any) -> Identity | None:
+    """Whose record a document of form `key` that passed `validate` is about, read at the pointers its
+    schema declares in `x-identity`; None for a form that names no person (a review decision)."""
+    pointers = _form(key).schema.get("x-identity")
+    if not pointers or not isinstance(data, dict):
+        return None
+    found = {part: _at(data, pointer) for part, pointer in pointers.items()}
+    number, id_type = found["id_number"], found.get("id_type")
+    if not isinstance(number, str):
+        return None
+    number = _id(number) if id_type in (None, rules.RESIDENT_ID) else number.strip().upper()
+    return Identity(number, id_type, found.get("name"))
+
+
+def _at(data: dict[str, Any], pointer: str) -> Any:
+    node: Any = data
+    for token in pointer.strip("/").split("/"):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(unescape(token))
+    return node
+
+
 # -- normalisation ----------------------------------------------------------------------------------------
 
 _DOTS = str.maketrans(dict.fromkeys(NAME_DOTS[1:], NAME_DOTS[0]))
@@ -160,6 +196,10 @@ def normalize(key: str, data: Any) -> Any:
     doc = copy.deepcopy(data)
     if key == "registration":
         _normalize_registration(doc)
+    elif key == "id_correction":
+        for name in ("id_number", "new_id_number"):
+            if name in doc:
+                doc[name] = _id(doc[name])
     elif key in ("change_request", "summary_row"):
         if "id_number" in doc:
             doc["id_number"] = _id(doc["id_number"])

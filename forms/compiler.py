@@ -15,7 +15,8 @@ code lists), minimum, maximum, allOf, if/then/else, not.
 canbao: x-check (a function in checks.CHECKS), x-division (level, accept), x-not-future, x-multiline,
 x-codes / x-messages (override the machine code / message of a keyword's error at this node).
 Annotations that change nothing: title, description, examples, default, $schema, $id, $comment, x-code,
-x-columns, x-unverified, x-version, readOnly.
+x-columns, x-unverified, x-version, readOnly, x-identity (whose record the form is about), x-personal
+(the field holds personal data of a kind: `id_number` or `phone`; masked for roles that do not need it).
 
 Every string must carry maxLength and every array maxItems: nothing unbounded gets through.
 """
@@ -45,6 +46,8 @@ ANNOTATIONS = {
     "$comment",
     "x-code",
     "x-columns",
+    "x-identity",
+    "x-personal",
     "x-unverified",
     "x-version",
     "readOnly",

@@ -142,6 +142,7 @@ def id_number(title: str = "证件号码") -> Schema:
         "pattern": r"^\s*[0-9A-Za-z０-９Ｘｘ()（）\-]+\s*$",
         "x-codes": {"pattern": "id_number.format"},
         "x-messages": {"pattern": f"{title}：只能由数字和字母组成"},
+        "x-personal": "id_number",
     }
 
 
@@ -162,6 +163,7 @@ def phone(title: str = "联系电话") -> Schema:
         "minLength": 1,
         "maxLength": 20,
         "x-check": "phone",
+        "x-personal": "phone",
     }
 
 
@@ -333,6 +335,8 @@ def registration() -> Schema:
             "description": "全民参保登记表（人社厅发〔2015〕44号 附件1）。" + UNVERIFIED,
             "x-version": VERSION,
             "x-unverified": True,
+            # Whose record the form is about: a case takes only its own person's forms.
+            "x-identity": {"id_type": "/id_type", "id_number": "/id_number", "name": "/name"},
             # 未参保原因 is required when no 险种 is in an active 参保状态.
             "if": {
                 "required": ["insurance"],
@@ -397,6 +401,41 @@ def change_request() -> Schema:
             "$id": f"urn:canbao:form:change_request:{VERSION}",
             "description": "登记信息变更申请（规程第二十一条：采集、初审→县级审定→入库），列明原值与新值。",
             "x-version": VERSION,
+            "x-identity": {"id_number": "/id_number"},
+        },
+    )
+
+
+# -- 公民身份号码更正 -------------------------------------------------------------------------------------
+
+
+def id_correction() -> Schema:
+    return obj(
+        "公民身份号码更正申请",
+        {
+            "id_number": id_number("登记库中现有的公民身份号码"),
+            "new_id_number": id_number("更正后的公民身份号码"),
+            "reason": text(
+                "更正原因", TEXT_MAX, multiline=True, description="如：原登记号码录入错误，以公安户籍为准"
+            ),
+            "evidence": array(
+                "证明材料",
+                pattern("证明材料编号", r"^[0-9A-Za-z][0-9A-Za-z._:\-]*$", 64, description="归档文档编号"),
+                max_items=20,
+                min_items=1,
+                uniqueItems=True,
+            ),
+        },
+        ["id_number", "new_id_number", "reason", "evidence"],
+        **{
+            "$schema": DRAFT,
+            "$id": f"urn:canbao:form:id_correction:{VERSION}",
+            "description": (
+                "更正登记库中错误的公民身份号码：以户籍证明等材料为据，经初审、县级审定后更正，"
+                "该人员的登记信息、参保记录和案件随之更正，原号码保留在变更历史中。"
+            ),
+            "x-version": VERSION,
+            "x-identity": {"id_number": "/id_number"},
         },
     )
 
@@ -514,6 +553,7 @@ def summary_row() -> Schema:
 FORMS = {
     "registration": registration,
     "change_request": change_request,
+    "id_correction": id_correction,
     "review_decision": review_decision,
     "summary_row": summary_row,
 }

@@ -70,6 +70,13 @@ CHANGE_REQUEST: dict[str, Any] = {
     "evidence": ["doc-20250618-0001"],
 }
 
+ID_CORRECTION: dict[str, Any] = {
+    "id_number": "370102199001011231",
+    "new_id_number": "370102199001011215",
+    "reason": "原登记时号码录入错误，以户口簿为准",
+    "evidence": ["doc-20250618-0002"],
+}
+
 REVIEW_DECISION: dict[str, Any] = {
     "decision": "return",
     "reason": "联系电话无法接通，请核实后补正",
@@ -101,6 +108,7 @@ SUMMARY_ROW: dict[str, Any] = {
 EXAMPLES = {
     "registration": REGISTRATION,
     "change_request": CHANGE_REQUEST,
+    "id_correction": ID_CORRECTION,
     "review_decision": REVIEW_DECISION,
     "summary_row": SUMMARY_ROW,
 }

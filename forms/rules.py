@@ -273,6 +273,16 @@ def change_request(registration_root: Node) -> Rule:
 # -- review decision --------------------------------------------------------------------------------------
 
 
+def id_correction(doc: Any, errs: Errors) -> None:
+    """Both numbers are valid 公民身份号码, and the corrected one is another number."""
+    if not isinstance(doc, dict):
+        return
+    current = _resident_id(doc.get("id_number"), "/id_number", errs)
+    corrected = _resident_id(doc.get("new_id_number"), "/new_id_number", errs)
+    if current and corrected and current[0] == corrected[0]:
+        errs.append(FieldError("/new_id_number", "id_correction.same", "更正后的号码与现有号码相同"))
+
+
 def review_decision(registration_root: Node) -> Rule:
     def rule(doc: Any, errs: Errors) -> None:
         items = doc.get("return_items") if isinstance(doc, dict) else None

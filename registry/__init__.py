@@ -2,9 +2,10 @@
 
 What other packages call (all keyword-only, the caller owns the transaction):
 
-- engine (via canbao/wiring.py): `registry.operations.OPERATIONS` — `registry.store`,
-  `registry.apply_change`, each `fn(ctx: OperationContext) -> dict`; and, to open
-  `survey_registration` cases in bulk, `registry.survey.candidates(session, area=, has_open_case=)`.
+- engine (via composition/wiring.py): `registry.operations.store` and `apply_change`, each
+  `fn(ctx: OperationContext) -> dict`; `persons.guard_case_person` (whose record a case may take);
+  `corrections.correct_id_number`; and, to open `survey_registration` cases in bulk,
+  `registry.survey.candidates(session, area=, has_open_case=)`.
 - api: `persons.read / missing / history`, `imports.import_file` (+ `get`, `get_all`),
   `comparison.run` (registry) / `comparison.run_files` (extract files), `comparison.get_or_raise`,
   `summary`, `counts_by_division`, `changes`; `survey.list_counts / list_persons / add_found_person`,

@@ -1,11 +1,7 @@
-"""The registry's named service-task operations. `canbao/wiring.py` registers them into the engine:
+"""The registry's named service-task operations; `composition/wiring.py` registers them into the engine.
 
-    from engine import operations
-    from registry.operations import OPERATIONS
-    for name, (fn, title) in OPERATIONS.items():
-        operations.register(name, fn, title=title)
-
-Each takes the engine's `OperationContext` and writes in the caller's transaction.
+Each takes the engine's `OperationContext` and writes in the caller's transaction, to the case's own
+person only (`ctx.person_id`).
 """
 
 from __future__ import annotations
@@ -22,6 +18,7 @@ def store(ctx: Any) -> dict[str, Any]:
         actor=ctx.actor,
         case_id=ctx.case_id,
         case_area=ctx.case_area,
+        person_id=ctx.person_id,
         registration=ctx.data["registration"],
     )
 
@@ -33,11 +30,6 @@ def apply_change(ctx: Any) -> dict[str, Any]:
         actor=ctx.actor,
         case_id=ctx.case_id,
         case_area=ctx.case_area,
+        person_id=ctx.person_id,
         change_request=ctx.data["change_request"],
     )
-
-
-OPERATIONS = {
-    "registry.store": (store, "写入全民参保登记库（入库）"),
-    "registry.apply_change": (apply_change, "登记信息变更入库"),
-}

@@ -22,12 +22,12 @@ from forms.idnumber import IdNumberError, normalize
 
 from . import checks
 from .common import (
+    AreaForbidden,
     PersonNotFound,
     StaleValue,
     is_division,
     parse_date,
     place_covers,
-    require_reach,
     value_text,
 )
 from .models import PERSON_STATUSES, Enrollment, FieldChange, Flag, Person, PersonVersion
@@ -119,7 +119,8 @@ def read(session: Session, *, actor: Actor, id_number: str, purpose: str = "view
 def _read_person(session: Session, *, actor: Actor, id_number: str, purpose: str) -> Person:
     """The person, for a user who reaches them, with the read recorded in the audit log."""
     person = get_or_raise(session, id_number=id_number)
-    require_reach(actor, person.area)
+    if not actor.may_see(area=person.area, person_id=person.id):
+        raise AreaForbidden("所查询的人员不在您的管辖范围内")
     audit.record_reads(session, actor=actor, shown=[(person.id, person.area, None)], purpose=purpose)
     return person
 
@@ -270,6 +271,49 @@ def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Whose record a case may write (design §2)
+
+PERSON_MISMATCH = "登记表或变更申请中的证件号码不是本案件所办理的人员"
+PERSON_UNAVAILABLE = "该证件号码的人员不能在本案件中办理（由其他地区管理），请核实证件号码"
+
+
+def in_case_county(area: str | None, case_area: str) -> bool:
+    """Whether a managing area lies within the county whose 县级经办机构 审定s the case (第十九、二十一条)."""
+    return bool(area) and area.startswith(case_area[:6])
+
+
+def guard_case_person(session: Session, *, case_area: str, identity: Any) -> None:
+    """The engine's check of a person a case names (registered by the composition): a person the registry
+    holds must be managed within the case's county and carry the same 证件类型."""
+    person = session.get(Person, identity.id_number)
+    if person is None:
+        return
+    if not in_case_county(person.area, case_area):
+        raise Invalid([FieldError("/id_number", "case.person_unavailable", PERSON_UNAVAILABLE)])
+    if identity.id_type and person.id_type and identity.id_type != person.id_type:
+        raise Invalid(
+            [FieldError("/id_type", "case.person_mismatch", "证件类型与登记库中该人员的证件类型不一致")]
+        )
+
+
+def case_person(number: Any, *, person_id: str | None) -> str:
+    """The registry key of the number a case submitted, refused unless it is the case's own person (checked
+    again here, under the row lock, whatever the engine checked at the task)."""
+    try:
+        key = normalize(str(number or ""))
+    except IdNumberError as exc:
+        raise Invalid([FieldError("/id_number", exc.code, exc.message)]) from None
+    if key != person_id:
+        raise Invalid([FieldError("/id_number", "case.person_mismatch", PERSON_MISMATCH)])
+    return key
+
+
+def require_case_county(area: str | None, case_area: str) -> None:
+    if not in_case_county(area, case_area):
+        raise Invalid([FieldError("/id_number", "case.person_outside_area", PERSON_UNAVAILABLE)])
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Writes (through cases)
 
 
@@ -350,7 +394,7 @@ def open_version(
     )
 
 
-def _change_row(
+def change_row(
     *,
     person_id: str,
     pointer: str,
@@ -381,7 +425,7 @@ def _change_of(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_change(session: Session, **fields: Any) -> dict:
-    row = _change_row(**fields)
+    row = change_row(**fields)
     session.add(FieldChange(**row))
     return _change_of(row)
 
@@ -514,14 +558,21 @@ def _record_field_changes(
 
 
 def store(
-    session: Session, *, actor: Actor, case_id: int, case_area: str, registration: dict[str, Any]
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    case_area: str,
+    person_id: str | None,
+    registration: dict[str, Any],
 ) -> dict[str, Any]:
     """入库: write an approved 全民参保登记表 into the registry (person, enrollments, history, audit) and
-    clear the person's 需调查登记 / 信息不准 flags, in the caller's transaction."""
+    clear the person's 需调查登记 / 信息不准 flags, in the caller's transaction. Only the case's own
+    person (`person_id`), managed within the case's county, is written."""
     errors = checks.validate_registration(registration)
     if errors:
         raise Invalid(errors)
-    person_id = normalize(registration["id_number"])
+    person_id = case_person(registration["id_number"], person_id=person_id)
     values = _registration_values(registration)
     values.pop("/id_number", None)
     at = utcnow()
@@ -530,6 +581,7 @@ def store(
     created = person is None
     if created:
         hukou, residence = values.get("/hukou/division"), values.get("/residence/division")
+        require_case_county(managing_area(hukou, residence, case_area), case_area)
         person = Person(
             id=person_id,
             id_type=values.get("/id_type", "01"),
@@ -543,7 +595,7 @@ def store(
         )
         session.add(person)
         history = [
-            _change_row(
+            change_row(
                 person_id=person_id,
                 pointer=p,
                 old=None,
@@ -562,6 +614,7 @@ def store(
             setattr(person, f"{group}_source", origin)
             setattr(person, f"{group}_confirmed_at", at)
     else:
+        require_case_county(person.area, case_area)
         changes = _apply_values(session, person, values, at=at, origin=origin, actor=actor, case_id=case_id)
         person.area = (
             managing_area(person.hukou_division, person.residence_division, case_area) or person.area
@@ -630,15 +683,19 @@ def _check_new_value(field: Field, new: Any, index: int) -> FieldError | None:
 
 
 def apply_change(
-    session: Session, *, actor: Actor, case_id: int, case_area: str, change_request: dict[str, Any]
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    case_area: str,
+    person_id: str | None,
+    change_request: dict[str, Any],
 ) -> dict[str, Any]:
     """Apply an approved change request (`{"id_number", "changes": [{"field", "old", "new"}], "reason",
-    "evidence"}`). Refused whole with StaleValue when any `old` no longer matches the registry."""
+    "evidence"}`) to the case's own person, managed within the case's county. Refused whole with
+    StaleValue when any `old` no longer matches the registry."""
     errors: list[FieldError] = []
-    try:
-        person_id = normalize(str(change_request.get("id_number", "")))
-    except IdNumberError as exc:
-        raise Invalid([FieldError("/id_number", exc.code, exc.message)]) from None
+    person_id = case_person(change_request.get("id_number"), person_id=person_id)
     changes = change_request.get("changes") or []
     if not changes:
         errors.append(FieldError("/changes", "changes.empty", "变更申请没有变更项"))
@@ -666,6 +723,7 @@ def apply_change(
     person = session.get(Person, person_id, with_for_update=True)
     if person is None:
         raise PersonNotFound(f"登记库中没有公民身份号码为 {person_id[:6]}… 的人员")
+    require_case_county(person.area, case_area)
     stale = [
         f"{field.label or field.pointer}（登记库现为“{value_text(getattr(person, field.column)) or '空'}”）"
         for field, old, _ in parsed

@@ -20,7 +20,9 @@ from .helpers import longest_chain, rehash, tamper
 def person(api) -> str:
     number = id_number(seq="555")
     with api.db.sessions() as s, s.begin():
-        persons.store(s, actor=SYSTEM, case_id=0, case_area=VILLAGE, registration=registration(number))
+        persons.store(
+            s, actor=SYSTEM, case_id=0, case_area=VILLAGE, person_id=number, registration=registration(number)
+        )
     return number
 
 

@@ -41,6 +41,7 @@ def test_export_then_import_round_trips_without_new_versions(cli, office, tmp_pa
     assert exported == [
         "change_approval.bpmn",
         "counter_collection.bpmn",
+        "id_correction.bpmn",
         "prioritised_review.bpmn",
         "prioritised_review/review_priority.dmn",
         "self_service_update.bpmn",
@@ -51,7 +52,7 @@ def test_export_then_import_round_trips_without_new_versions(cli, office, tmp_pa
     ).read_bytes()
     again = cli.invoke(app, ["definitions", "import", str(tmp_path / "out")])
     assert again.exit_code == 0, again.output
-    assert again.output.count("未变化") == 5 and _versions(office) == before
+    assert again.output.count("未变化") == 6 and _versions(office) == before
 
 
 def test_an_edited_file_becomes_a_new_version_and_a_bad_one_stops_the_whole_import(cli, office, tmp_path):

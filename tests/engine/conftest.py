@@ -10,7 +10,7 @@ from .office import MANAGER, Office
 
 @pytest.fixture
 def office(any_db) -> Office:
-    """The four processes of bpmn/ deployed on an empty database (each backend in turn)."""
+    """The processes of bpmn/ deployed on an empty database (each backend in turn)."""
     wire()
     SPECS.clear()
     with any_db.sessions() as s, s.begin():

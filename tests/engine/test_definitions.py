@@ -12,7 +12,13 @@ from engine.models import ProcessDefinition
 from . import samples
 from .office import MANAGER, SURVEYOR1, id_number, registration
 
-PROCESSES = {"survey_registration", "counter_collection", "self_service_update", "change_approval"}
+PROCESSES = {
+    "survey_registration",
+    "counter_collection",
+    "self_service_update",
+    "change_approval",
+    "id_correction",
+}
 
 
 def _deploy(db, xml: str, **kw):
@@ -33,11 +39,11 @@ def test_all_processes_deploy_once(office):
         assert {r.key for r in rows} == PROCESSES and {r.version for r in rows} == {1}
     with office.db.sessions() as s, s.begin():
         again = definitions.deploy_directory(s, actor=MANAGER, directory=PROJECT_ROOT / "bpmn")
-    assert [created for _, created in again] == [False] * 4
+    assert [created for _, created in again] == [False] * len(PROCESSES)
     with office.db.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(ProcessDefinition)) == 4
+        assert s.scalar(select(func.count()).select_from(ProcessDefinition)) == len(PROCESSES)
         deploys = s.scalars(select(AuditEvent.payload).where(AuditEvent.action == "definition.deploy")).all()
-        assert len(deploys) == 4
+        assert len(deploys) == len(PROCESSES)
 
 
 def test_changed_xml_is_the_next_version_and_running_cases_stay(office):

@@ -25,7 +25,14 @@ from .office import (
 def _registered(office, person: str) -> None:
     """Put a person in the registry the way a finished survey case does."""
     with office.db.sessions() as s, s.begin():
-        persons.store(s, actor=COUNTY1, case_id=0, case_area=VILLAGE, registration=registration(person))
+        persons.store(
+            s,
+            actor=COUNTY1,
+            case_id=0,
+            case_area=VILLAGE,
+            person_id=person,
+            registration=registration(person),
+        )
 
 
 def _change(person: str, old: str = "13805310000", new: str = "13905319999") -> dict:

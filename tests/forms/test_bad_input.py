@@ -11,7 +11,7 @@ from canbao.errors import FieldError
 
 from .helpers import at, errors, reg
 
-KEYS = ["change_request", "registration", "review_decision", "summary_row"]
+KEYS = ["change_request", "id_correction", "registration", "review_decision", "summary_row"]
 
 
 @pytest.mark.parametrize("key", KEYS)

@@ -14,11 +14,12 @@ from forms.compiler import Compiler, SchemaError
 
 from .helpers import errors
 
-KEYS = ["change_request", "registration", "review_decision", "summary_row"]
+KEYS = ["change_request", "id_correction", "registration", "review_decision", "summary_row"]
 BROKEN = {
     # one broken copy per form, and the error each must give
     "registration": (lambda d: d.update(ethnicity="57"), ("/ethnicity", "code.unknown")),
     "change_request": (lambda d: d.update(changes=[]), ("/changes", "field.too_few")),
+    "id_correction": (lambda d: d.update(evidence=[]), ("/evidence", "field.too_few")),
     "review_decision": (lambda d: d.pop("reason"), ("/reason", "review.reason_required")),
     "summary_row": (lambda d: d.update(seq=0), ("/seq", "field.range")),
 }
@@ -28,7 +29,7 @@ def reference(key):
     return jsonschema.Draft202012Validator(forms.get(key))
 
 
-def test_the_four_forms_are_listed():
+def test_every_form_is_listed():
     assert forms.keys() == KEYS
 
 

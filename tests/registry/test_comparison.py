@@ -246,7 +246,9 @@ def test_rerun_diffs_and_resolves_and_store_clears(any_db):
             filename="e2.csv",
             content=csv_bytes(ENR_HEADER, [enr_row(a, "390", status="4", end="2026-01-01")]),
         )
-        persons.store(s, actor=CLERK, case_id=41, case_area="370102", registration=registration(b, "张二"))
+        persons.store(
+            s, actor=CLERK, case_id=41, case_area="370102", person_id=b, registration=registration(b, "张二")
+        )
         second = comparison.run(s, actor=CLERK, area="370102", as_of=AS_OF).run
         assert second.previous_run_id == first.id
         assert second.diff["resolved"]["duplicate"] == 1

@@ -69,6 +69,7 @@ def test_round_trip_between_two_registries(db, sqlite_database):
             actor=CLERK,
             case_id=5,
             case_area="370102",
+            person_id=a,
             registration=registration(a, "郑一", phone="13700000001"),
         )
         result = exchange.import_elsewhere(s, actor=CLERK, content=down)

@@ -11,6 +11,7 @@ from canbao.actors import Actor
 from canbao.audit.models import AuditEvent
 from canbao.errors import Invalid
 from engine.operations import OperationContext
+from forms.idnumber import is_valid, normalize
 from registry import comparison, imports, operations, persons
 from registry.common import AreaForbidden, StaleValue
 from registry.models import Enrollment, FieldChange, Flag, Person, PersonVersion
@@ -29,12 +30,15 @@ from tests.registry.helpers import (
 
 
 def ctx(s, data, case_id=11):
+    """The context of a case whose person its form names (as the engine binds it)."""
+    [form] = data.values()
+    number = form["id_number"]
     return OperationContext(
         session=s,
         actor=CLERK,
         case_id=case_id,
         case_area="370102",
-        person_id=None,
+        person_id=normalize(number) if is_valid(number) else number,
         process_key="survey_registration",
         data=data,
     )
@@ -182,3 +186,58 @@ def test_missing_lists_what_the_counter_must_collect(any_db):
     assert ("/insurance", "missing.pension", "missing") in codes
     assert {f["kind"] for f in result["flags"]} == {"inaccurate", "needs_survey"}
     assert VILLAGE.startswith(result["person_id"][:6])
+
+
+def _case(s, person_id: str, data: dict, case_area: str = "370102") -> OperationContext:
+    return OperationContext(
+        session=s,
+        actor=CLERK,
+        case_id=31,
+        case_area=case_area,
+        person_id=person_id,
+        process_key="change_approval",
+        data=data,
+    )
+
+
+def test_a_case_writes_only_its_own_person_whatever_reached_the_operation(any_db):
+    """Defence in depth (design §2): the registry checks again, under the row lock, that the form is the
+    case's own person — even if a form naming someone else got past the task."""
+    a, b = pid(seq=1), pid(seq=3)
+    with any_db.sessions() as s, s.begin():
+        operations.store(ctx(s, {"registration": registration(b, "吴二")}))
+    with any_db.sessions() as s, s.begin(), pytest.raises(Invalid) as err:
+        operations.store(_case(s, a, {"registration": registration(b, "冒名")}))
+    assert [(e.pointer, e.code) for e in err.value.errors] == [("/id_number", "case.person_mismatch")]
+    change = {"id_number": b, "changes": [{"field": "/name", "old": "吴二", "new": "冒名"}], "reason": "改名"}
+    with any_db.sessions() as s, s.begin(), pytest.raises(Invalid) as err:
+        operations.apply_change(_case(s, a, {"change_request": change}))
+    assert [(e.pointer, e.code) for e in err.value.errors] == [("/id_number", "case.person_mismatch")]
+    with any_db.sessions() as s:
+        assert s.get(Person, b).name == "吴二" and s.get(Person, a) is None
+
+
+def test_a_case_writes_only_persons_managed_within_its_county(any_db):
+    """A 市中区 person is not written by a 历下区 case, even when the case is bound to them."""
+    there = pid(seq=5, area="370103")
+    place = {"division": "370103002001", "address": "济南市市中区纬一路1号"}
+    reg = registration(there, "郑三", hukou={**place, "nature": "10"}, residence=place)
+    with any_db.sessions() as s, s.begin():
+        operations.store(_case(s, there, {"registration": reg}, case_area="370103002001"))
+    change = {
+        "id_number": there,
+        "changes": [{"field": "/phone", "old": "13800000000", "new": "13900000000"}],
+    }
+    with any_db.sessions() as s, s.begin(), pytest.raises(Invalid) as err:
+        operations.apply_change(_case(s, there, {"change_request": {**change, "reason": "换号"}}))
+    assert err.value.errors[0].code == "case.person_outside_area"
+    with any_db.sessions() as s, s.begin(), pytest.raises(Invalid) as err:
+        operations.store(_case(s, there, {"registration": reg}))
+    assert err.value.errors[0].code == "case.person_outside_area"
+    newcomer = pid(seq=7, area="370103")
+    far = registration(newcomer, "王四", hukou={**place, "nature": "10"}, residence=place)
+    with any_db.sessions() as s, s.begin(), pytest.raises(Invalid) as err:
+        operations.store(_case(s, newcomer, {"registration": far}))
+    assert err.value.errors[0].code == "case.person_outside_area"
+    with any_db.sessions() as s:
+        assert s.get(Person, there).phone == "13800000000" and s.get(Person, newcomer) is None

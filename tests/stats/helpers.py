@@ -94,6 +94,7 @@ def change(s, who: str, field: str, old, new, case_id: int) -> None:
         actor=COUNTY,
         case_id=case_id,
         case_area=WHERE[who],
+        person_id=P[who],
         change_request={"id_number": P[who], "changes": [{"field": field, "old": old, "new": new}]},
     )
 
@@ -122,7 +123,7 @@ def phase1(s) -> None:
         residence={"division": VILLAGE, "address": "历下区解放桥社区2号"},
         insurance=[{"scheme": "390", "status": "1", "place": "370102", "first_date": "2020-01-01"}],
     )
-    persons.store(s, actor=COUNTY, case_id=903, case_area=VILLAGE, registration=reg)
+    persons.store(s, actor=COUNTY, case_id=903, case_area=VILLAGE, person_id=P["J"], registration=reg)
 
 
 def phase2(s) -> None:
@@ -133,7 +134,7 @@ def phase2(s) -> None:
         residence={"division": VILLAGE2, "address": "历下区某街1号"},
         insurance=[{"scheme": "390", "status": "1", "place": "370102", "first_date": "2026-01-01"}],
     )
-    persons.store(s, actor=COUNTY, case_id=904, case_area=VILLAGE2, registration=reg)
+    persons.store(s, actor=COUNTY, case_id=904, case_area=VILLAGE2, person_id=P["D"], registration=reg)
     imports.import_file(
         s,
         actor=COUNTY,
