@@ -1,27 +1,17 @@
-"""What an actor may see, beyond the area prefix the engine checks: a citizen sees only their own cases
-and tasks, a surveyor only the tasks of their own teams, and staff only the lanes they work or lead.
-Anything else is "not found", so that its existence is not revealed. Lists that show persons are
-reads of personal data and are audited like any other read."""
+"""Which tasks an actor sees, beyond the one rule for cases (`Actor.may_see`: staff by area, a citizen
+only their own person's): a citizen only the tasks of their own lane, a surveyor only the tasks of
+their own teams, and staff only the lanes they work or lead. Anything else is "not found", so that its
+existence is not revealed. Lists that show persons are reads of personal data and are audited like any
+other read."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from canbao.actors import Actor
-from engine.errors import CaseNotFound, TaskNotFound
-from engine.models import Case
+from engine.errors import TaskNotFound
 
 from .policy import LEADS
-
-
-def citizen_only(actor: Actor) -> bool:
-    return actor.roles == ("citizen",)
-
-
-def check_case(actor: Actor, case: Case) -> Case:
-    if citizen_only(actor) and case.person_id != actor.sub:
-        raise CaseNotFound()
-    return case
 
 
 def sees_task(actor: Actor, row: Any) -> bool:

@@ -119,7 +119,7 @@ def admit(session: Session, *, actor: Actor, case_id: int) -> Admission:
     tasks (a handful; the actor's roles are matched here rather than bound into the query)."""
     rows = session.connection().execute(_ADMISSION, {"case_id": case_id}).all()
     case = rows[0] if rows else None
-    if case is None or not cases.may_see(actor, area=case.area, person_id=case.person_id):
+    if case is None or not actor.may_see(area=case.area, person_id=case.person_id):
         raise CaseNotFound()
     if case.status != "running":
         raise CaseClosed(_closed_detail(case))

@@ -34,9 +34,22 @@ class Actor:
     def has_role(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
 
+    @property
+    def is_staff(self) -> bool:
+        """Holds a role other than 参保人: reaches by area."""
+        return any(r != "citizen" for r in self.roles)
+
     def reaches(self, area: str | None) -> bool:
-        """An actor reaches a resource whose area code starts with the actor's area."""
-        return area is not None and area.startswith(self.area)
+        """Staff reach a resource whose area code starts with their area. A citizen reaches nothing by
+        area (a citizen's token carries no area): only their own person, see `may_see`."""
+        return area is not None and self.is_staff and area.startswith(self.area)
+
+    def may_see(self, *, area: str | None, person_id: str | None) -> bool:
+        """The one rule for whether an actor may see a case, task, document or person (design §2):
+        staff within their area, a citizen only their own person's. Which operations a role may use at
+        all is the API's policy; which lanes' tasks a staff member sees, the inbox's."""
+        own = person_id is not None and person_id == self.sub and self.has_role("citizen")
+        return own or self.reaches(area)
 
 
 SYSTEM = Actor(sub="system", roles=("system",), area="", name="系统")

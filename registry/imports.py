@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from canbao import audit
 from canbao.actors import Actor
 from canbao.config import get_settings
-from canbao.db import utcnow
+from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid
 from forms.idnumber import IdNumberError
 from forms.idnumber import normalize as normalize_id
@@ -435,6 +435,7 @@ def import_file(
         accepted=len(accepted),
         rejected=len(rejections),
         actor_sub=actor.sub,
+        area=actor.area,
         at=at,
     )
     session.add(record)
@@ -496,14 +497,22 @@ def import_path(
     )
 
 
-def get(session: Session, *, import_id: int) -> DataImport | None:
-    return session.get(DataImport, import_id)
+def get(session: Session, *, actor: Actor, import_id: int) -> DataImport | None:
+    """An import made within the actor's area (the rows it rejected name persons of that area)."""
+    record = session.get(DataImport, import_id)
+    return record if record is not None and actor.reaches(record.area) else None
 
 
 def get_all(
-    session: Session, *, kind: str | None = None, limit: int = 50, offset: int = 0
+    session: Session, *, actor: Actor, kind: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[DataImport]:
-    query = select(DataImport).order_by(DataImport.id.desc()).limit(limit).offset(offset)
+    query = (
+        select(DataImport)
+        .where(area_within(DataImport.area, actor.area))
+        .order_by(DataImport.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     if kind:
         query = query.where(DataImport.kind == kind)
     return list(session.scalars(query))

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from canbao.db import Base, utcnow
+from canbao.db import AreaCode, Base, utcnow
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -249,6 +249,8 @@ class DataImport(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rejection_file: Mapped[str | None] = mapped_column(String(300))
     actor_sub: Mapped[str] = mapped_column(String(64))
+    # The importer's area: the file and its rejected rows are seen within it only.
+    area: Mapped[str] = mapped_column(AreaCode, default="")
     at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("kind", "system", "sha256"),)

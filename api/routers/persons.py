@@ -12,11 +12,10 @@ from forms import idnumber
 from registry import persons
 from registry.common import PersonNotFound
 
-from .. import masking
 from ..deps import Db, permit
-from ..reach import citizen_only
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["persons 登记库人员"])
+router = APIRouter(tags=["persons 登记库人员"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("persons.read"))]
 IdNumber = Annotated[str, Path(min_length=15, max_length=18, description="公民身份号码")]
 
@@ -29,8 +28,7 @@ def _reach(db: Db, actor: Actor, id_number: str) -> str:
     except idnumber.IdNumberError as err:
         raise Invalid([FieldError("/path/id_number", err.code, err.message)]) from err
     person = persons.get(db, id_number=key)
-    own = actor.has_role("citizen") and key == actor.sub
-    if person is None or (not actor.reaches(person.area) if not citizen_only(actor) else not own):
+    if person is None or not actor.may_see(area=person.area, person_id=person.id):
         raise PersonNotFound("登记库中没有该人员，或不在您的管辖范围内")
     return key
 
@@ -38,11 +36,10 @@ def _reach(db: Db, actor: Actor, id_number: str) -> str:
 @router.get("/persons/{id_number}", summary="人员登记信息（按岗位脱敏）")
 def get_person(id_number: IdNumber, actor: Reader, db: Db) -> dict[str, Any]:
     key = _reach(db, actor, id_number)
-    return masking.document(persons.read(db, actor=actor, id_number=key, purpose="GET /persons/{id}"), actor)
+    return persons.read(db, actor=actor, id_number=key, purpose="GET /persons/{id}")
 
 
 @router.get("/persons/{id_number}/missing", summary="需采集、补正的信息（窗口弹出）")
 def get_missing(id_number: IdNumber, actor: Reader, db: Db) -> dict[str, Any]:
     key = _reach(db, actor, id_number)
-    result = persons.missing(db, actor=actor, id_number=key)
-    return {**result, "person_id": masking.id_number(result["person_id"], actor)}
+    return persons.missing(db, actor=actor, id_number=key)

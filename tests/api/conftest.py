@@ -19,9 +19,10 @@ from composition.app import create_app
 from engine import definitions
 from engine.models import CaseTask
 from engine.specs import SPECS
-from registry import survey
+from registry import imports, persons, survey
 
 from ..engine.office import COUNTY, TOWNSHIP, VILLAGE
+from ..registry.helpers import POP_HEADER, csv_bytes, pop_row
 
 PASSWORD = "correct-horse-battery"
 _HASH = hash_password(PASSWORD)
@@ -63,7 +64,14 @@ class Api:
                 stmt = stmt.where(AuditEvent.action == action)
             return list(s.scalars(stmt))
 
-    def start_survey(self, person: str, user: str = "platform1", team_id: int | None = 1) -> int:
+    def population(self, *numbers: str) -> None:
+        population(self.db, *numbers)
+
+    def start_survey(self, person: str | None, user: str = "platform1", team_id: int | None = 1) -> int:
+        """A survey case for a person of the survey list (put into the registry first when unknown), or
+        with no person, a case bound by its first 登记表."""
+        if person is not None:
+            population(self.db, person)
         r = self.post(
             "/cases",
             user,
@@ -112,6 +120,18 @@ class Api:
 
     def delete(self, path: str, user: str):
         return self.client.delete(f"/api/v1{path}", headers=self.as_(user))
+
+
+def population(db, *numbers: str, division: str = VILLAGE) -> None:
+    """Persons from the 公安 population file, as the comparison finds them before a survey; numbers the
+    registry already holds are left as they are."""
+    with db.sessions() as s:
+        rows = [pop_row(n, "赵某", division=division) for n in numbers if persons.get(s, id_number=n) is None]
+    if rows:
+        with db.sessions() as s, s.begin():
+            imports.import_file(
+                s, actor=SYSTEM, kind="population", filename="p.csv", content=csv_bytes(POP_HEADER, rows)
+            )
 
 
 def seed_office(session, *, password_hash: str) -> None:

@@ -20,6 +20,7 @@ def _complete(api, user, task, data):
 
 def test_survey_to_registry_over_http(api):
     person = id_number()
+    api.population(person)
     r = api.post(
         "/cases",
         "platform1",

@@ -20,7 +20,7 @@ from canbao.config import PROJECT_ROOT, Settings
 from composition.app import create_app
 from engine.specs import SPECS
 
-from ..api.conftest import PASSWORD, SECRET, Api, seed_office
+from ..api.conftest import PASSWORD, SECRET, Api, population, seed_office
 from ..engine.office import APPROVE, VILLAGE, id_number, registration
 
 PDF = b"%PDF-1.7\n" + os.urandom(4096) + b"\n%%EOF\n"
@@ -62,6 +62,7 @@ class ArchiveApi(Api):
 
     def start_survey(self, person: str | None = None) -> tuple[int, str]:
         person = person or id_number()
+        population(self.db, person)
         r = self.post(
             "/cases",
             "platform1",

@@ -117,6 +117,7 @@ def test_xlsx_and_csv_reports_add_up_and_are_audited(api):  # noqa: F811
 
 def test_survey_progress_and_storage_rate_from_cases(api):  # noqa: F811
     stored, surveyed, rejected, waiting = (id_number(seq=s) for s in ("301", "303", "305", "307"))
+    api.population(stored, surveyed, rejected, waiting)
     for person in (stored, surveyed, rejected, waiting):
         r = api.post(
             "/cases",

@@ -82,6 +82,7 @@ def fill_registration(page: Page, person: str, wrong_id: str) -> None:
 def test_survey_case_from_survey_to_approval(api, office):
     person = id_number()
     wrong = person[:-1] + ("1" if person[-1] != "1" else "2")
+    api.population(person)  # on the survey list: the case is the person's from the start
     r = api.post(
         "/cases",
         "platform1",
