@@ -67,7 +67,7 @@ def current_actor(request: Request, db: Db, bearer: Annotated[str | None, Depend
         if (tuple(roles), area) != (claims.roles, claims.area):
             raise Unauthenticated("岗位或区域已变更，请重新登录")
     teams = standing.teams if "surveyor" in claims.roles else ()
-    return Actor(
+    actor = Actor(
         sub=claims.sub,
         roles=claims.roles,
         area=claims.area,
@@ -75,6 +75,8 @@ def current_actor(request: Request, db: Db, bearer: Annotated[str | None, Depend
         client_addr=client_addr(request),
         teams=teams,
     )
+    request.state.actor = actor  # the response is masked for this actor's roles (masking.MaskingRoute)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -157,8 +158,11 @@ def _form_page(page: Page, reg: dict[str, Any], reasons: list[str]) -> None:
     page.text(left, 800, "本表依据《全民参保登记经办规程（试行）》第十七条生成；所填个人信息依法保密。", 8)
 
 
-def registration_pdf(session: Session, *, actor: Actor, id_numbers: list[str]) -> bytes:
-    """The pre-filled 全民参保登记表, one A4 page per person, for printing before the household visit."""
+def registration_pdf(
+    session: Session, *, actor: Actor, id_numbers: list[str], mask: Callable[[Any], Any]
+) -> bytes:
+    """The pre-filled 全民参保登记表, one A4 page per person, for printing before the household visit;
+    personal data as `mask` shows it to the actor."""
     if not id_numbers:
         raise Invalid([FieldError("/id_numbers", "id_numbers.empty", "请至少选择一名人员")])
     if len(id_numbers) > MAX_PER_DOCUMENT:
@@ -171,7 +175,7 @@ def registration_pdf(session: Session, *, actor: Actor, id_numbers: list[str]) -
         person = get_or_raise(session, id_number=id_number)
         require_reach(actor, person.area)
         reasons = [r for f in open_flags(session, person.id) for r in f.reasons.split()]
-        _form_page(doc.page(), as_registration(session, person), reasons)
+        _form_page(doc.page(), mask(as_registration(session, person)), reasons)
         printed.append((person.id, person.area))
     audit.record_reads(
         session,
@@ -182,31 +186,28 @@ def registration_pdf(session: Session, *, actor: Actor, id_numbers: list[str]) -
     return doc.render()
 
 
-def village_pdf(session: Session, *, actor: Actor, village: str) -> bytes:
+def village_pdf(session: Session, *, actor: Actor, village: str, mask: Callable[[Any], Any]) -> bytes:
     """Pre-filled forms for everyone on the survey list of one village/community."""
     persons = survey.list_persons(
         session,
         actor=actor,
         area=village[:6] if actor.reaches(village[:6]) else village,
         village=village,
-        masked=False,
         limit=MAX_PER_DOCUMENT,
     )
-    return registration_pdf(session, actor=actor, id_numbers=[p["id_number"] for p in persons])
+    return registration_pdf(session, actor=actor, id_numbers=[p["id_number"] for p in persons], mask=mask)
 
 
-def summary_xlsx(session: Session, *, actor: Actor, village: str) -> bytes:
+def summary_xlsx(session: Session, *, actor: Actor, village: str, mask: Callable[[Any], Any]) -> bytes:
     """附件2 全民参保登记个人信息汇总表 of one village/community: everyone on its survey list, one row
-    each, with the columns of the `summary_row` form."""
+    each, with the columns of the `summary_row` form; personal data as `mask` shows it to the actor."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
     import forms
 
     require_reach(actor, village)
-    listed = survey.list_persons(
-        session, actor=actor, area=village, village=village, masked=False, limit=100_000
-    )
+    listed = survey.list_persons(session, actor=actor, area=village, village=village, limit=100_000)
     properties = forms.get("summary_row")["properties"]
     keys = list(properties)
     wb = Workbook()
@@ -232,10 +233,14 @@ def summary_xlsx(session: Session, *, actor: Actor, village: str) -> bytes:
         person = get_or_raise(session, id_number=entry["id_number"])
         reg = as_registration(session, person)
         reg["insurance"] = [{"scheme": i["scheme"], "status": i["status"]} for i in reg["insurance"]]
-        row = forms.summary_row_from(
-            reg,
-            seq=seq,
-            remarks="；".join(REASON_ITEMS.get(r, ("", r))[1] for rs in entry["flags"].values() for r in rs),
+        row = mask(
+            forms.summary_row_from(
+                reg,
+                seq=seq,
+                remarks="；".join(
+                    REASON_ITEMS.get(r, ("", r))[1] for rs in entry["flags"].values() for r in rs
+                ),
+            )
         )
         ws.append([_cell(k, row.get(k)) for k in keys])
     from openpyxl.utils import get_column_letter

@@ -18,7 +18,7 @@ from canbao import audit
 from canbao.actors import Actor
 from canbao.db import area_within, utcnow
 from canbao.errors import Conflict, FieldError, Invalid, NotFound
-from forms.idnumber import IdNumberError, mask, normalize
+from forms.idnumber import IdNumberError, normalize
 
 from . import checks
 from .common import check_area, require_reach
@@ -81,12 +81,11 @@ def list_persons(
     actor: Actor,
     area: str,
     village: str | None = None,
-    masked: bool = True,
     limit: int = 200,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The survey list (调查对象名单) of `area` (optionally one village), persons with their flag reasons.
-    Audited as a read of personal data; numbers and phones masked unless `masked=False`."""
+    Audited as a read of personal data."""
     check_area(area)
     require_reach(actor, area)
     village_col = _village()
@@ -107,15 +106,13 @@ def list_persons(
                 break
             areas[person.id] = person.area
             entry = persons[person.id] = {
-                "id_number": mask(person.id) if masked else person.id,
+                "id_number": person.id,
                 "name": person.name,
                 "sex": person.sex,
                 "birth_date": person.birth_date.isoformat(),
                 "village": person.residence_division or person.hukou_division,
                 "address": person.residence_address or person.hukou_address,
-                "phone": (person.phone[:3] + "****" + person.phone[-4:])
-                if masked and person.phone and len(person.phone) >= 7
-                else person.phone,
+                "phone": person.phone,
                 "flags": {},
             }
         entry["flags"][kind] = reasons.split()

@@ -16,11 +16,12 @@ from canbao.audit.cli import record_verification
 from canbao.errors import FieldError, Invalid, NotFound
 from engine import cases
 from forms import idnumber
+from registry import persons
 
-from .. import masking
 from ..deps import Db, permit
+from ..masking import EVIDENCE, MaskingRoute
 
-router = APIRouter(tags=["audit 审计"])
+router = APIRouter(tags=["audit 审计"], route_class=MaskingRoute)
 Auditor = Annotated[Actor, Depends(permit("audit.read"))]
 Verifier = Annotated[Actor, Depends(permit("audit.verify"))]
 Exporter = Annotated[Actor, Depends(permit("audit.export"))]
@@ -34,51 +35,6 @@ def _id_number(value: str, pointer: str) -> str:
         return idnumber.normalize(value)
     except idnumber.IdNumberError as err:
         raise Invalid([FieldError(pointer, err.code, err.message)]) from err
-
-
-# Registered fields whose old and new values are masked like the record itself.
-_MASKED_FIELDS = {
-    "/id_number": "id",
-    "/guardian/id_number": "id",
-    "/phone": "phone",
-    "/guardian/phone": "phone",
-}
-
-
-def _mask_value(kind: str, value: Any, actor: Actor) -> Any:
-    if not isinstance(value, str):
-        return value
-    return masking.id_number(value, actor) if kind == "id" else masking.phone(value)
-
-
-def _event_view(event, actor: Actor) -> dict[str, Any]:
-    view = events.view(event)
-    view["person_id"] = masking.id_number(view["person_id"], actor)
-    if view["object_type"] == "person":
-        view["object_id"] = masking.id_number(view["object_id"], actor)
-    view["payload"] = masking.document(view["payload"], actor)
-    return view
-
-
-def timeline_view(entries: list[dict[str, Any]], actor: Actor) -> list[dict[str, Any]]:
-    """A case timeline (`canbao.audit.history`) masked for the actor's role."""
-    if masking.sees_unmasked(actor):
-        return entries
-    shown = []
-    for entry in entries:
-        entry = {**entry, "payload": masking.document(entry["payload"], actor)}
-        if entry["object_type"] == "person":
-            entry["object_id"] = masking.id_number(entry["object_id"], actor)
-        kind = _MASKED_FIELDS.get(entry["payload"].get("field")) if entry["kind"] == "field_change" else None
-        if kind:
-            change = entry["payload"]
-            entry["payload"] = {
-                **change,
-                "old": _mask_value(kind, change.get("old"), actor),
-                "new": _mask_value(kind, change.get("new"), actor),
-            }
-        shown.append(entry)
-    return shown
 
 
 @router.get("/audit/events", summary="审计日志（按案件、人员、操作人、操作、时间、区域过滤，键集分页）")
@@ -107,7 +63,7 @@ def list_events(
         area=area,
     )
     page = events.get_all(db, actor=actor, filters=filters, limit=limit, before=before)
-    return {"items": [_event_view(e, actor) for e in page.items], "next": page.next}
+    return {"items": [events.view(e) for e in page.items], "next": page.next}
 
 
 @router.get("/audit/verify", summary="校验审计日志：重算哈希链，并与归档锚点核对")
@@ -142,7 +98,8 @@ def access_log(
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
     person_id = _id_number(id_number, "/path/id_number")
-    if actor.roles == ("citizen",) and person_id != actor.sub:
+    person = persons.get(db, id_number=person_id)
+    if person is None or not actor.may_see(area=person.area, person_id=person.id):
         raise NotFound("没有该人员的访问记录")
     page = events.access_log(db, actor=actor, person_id=person_id, limit=limit, before=before)
     return {"items": [events.access_view(e) for e in page.items], "next": page.next}
@@ -152,7 +109,7 @@ def access_log(
     "/audit/cases/{case_id}/export",
     summary="导出案件经办记录（Ed25519 签名的 JSON，可用 canbao audit verify-export 离线核验）",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}},
+    responses={200: {"content": {EVIDENCE: {}}}},
 )
 def export_case(case_id: int, request: Request, actor: Exporter, db: Db) -> Response:
     case = cases.get(db, actor=actor, case_id=case_id)
@@ -174,6 +131,6 @@ def export_case(case_id: int, request: Request, actor: Exporter, db: Db) -> Resp
     )
     return Response(
         json.dumps(document, ensure_ascii=False, indent=1),
-        media_type="application/json",
+        media_type=EVIDENCE,
         headers={"Content-Disposition": f'attachment; filename="case-{case.id}-history.json"'},
     )

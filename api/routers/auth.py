@@ -14,8 +14,9 @@ from ..auth import service as users
 from ..auth.tokens import TokenService
 from ..deps import CurrentActor, Db, bearer_scheme, client_addr, token_from_request
 from ..inputs import has_control
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["auth 登录"])
+router = APIRouter(tags=["auth 登录"], route_class=MaskingRoute)
 
 
 @router.post("/auth/token", summary="登录，换取访问令牌（OAuth2 密码模式）")

@@ -14,8 +14,9 @@ from ..auth import authorizations
 from ..auth.models import CountyAuthorization
 from ..deps import Db, RowId, permit
 from ..inputs import Text
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["authorizations 审定授权"])
+router = APIRouter(tags=["authorizations 审定授权"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("authorizations.read"))]
 CityAdmin = Annotated[Actor, Depends(permit("authorizations.write"))]
 

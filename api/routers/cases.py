@@ -17,16 +17,15 @@ from engine import cases, definitions
 from engine.models import Case, CaseTask
 from forms import idnumber
 from registry import persons
-from registry.models import SurveyTeam
+from registry.models import Person, SurveyTeam
 
-from .. import masking, reach
 from ..deps import MAX_ID, Db, RowId, permit
 from ..inputs import NAME, NO_CONTROL
+from ..masking import MaskingRoute
 from ..policy import START_ROLES
-from .audit import timeline_view
 from .tasks import task_view
 
-router = APIRouter(tags=["cases 案件"])
+router = APIRouter(tags=["cases 案件"], route_class=MaskingRoute)
 Starter = Annotated[Actor, Depends(permit("cases.start"))]
 Reader = Annotated[Actor, Depends(permit("cases.read"))]
 
@@ -40,7 +39,7 @@ class StartCase(BaseModel):
     team_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="入户调查小组")
 
 
-def case_view(case: Case, actor: Actor) -> dict[str, Any]:
+def case_view(case: Case) -> dict[str, Any]:
     return {
         "id": case.id,
         "process": case.process_key,
@@ -49,7 +48,7 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
         "status_detail": case.status_detail,
         "outcome": case.outcome,
         "area": case.area,
-        "person_id": masking.id_number(case.person_id, actor),
+        "person_id": case.person_id,
         "person_name": case.person_name,
         "team_id": case.team_id,
         "version": case.version,
@@ -66,20 +65,8 @@ def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
         raise Invalid([FieldError("/process", "process.unknown", f"流程 {body.process} 不存在")])
     if not START_ROLES[body.process].intersection(actor.roles):
         raise Forbidden(f"您的岗位不能发起流程 {body.process}", reason="process_role")
-    person_id, name, prefill = None, None, {}
-    if body.person_id is not None:
-        try:
-            person_id = idnumber.normalize(body.person_id)
-        except idnumber.IdNumberError as err:
-            raise Invalid([FieldError("/person_id", err.code, err.message)]) from err
-    if actor.has_role("citizen"):
-        person_id = actor.sub
-    person = persons.get(db, id_number=person_id) if person_id else None
-    if person is not None and not (actor.reaches(person.area) or person.id == actor.sub):
-        person = None  # registered elsewhere: neither read nor revealed; the case needs an area here
-    if person is not None:
-        name = person.name
-        prefill = persons.as_registration(db, person)
+    person = _person_of_new_case(db, actor, body)
+    person_id = actor.sub if actor.has_role("citizen") else person.id if person is not None else None
     area = body.area or (person.area if person is not None else None)
     if area is None:
         raise Invalid([FieldError("/area", "area.required", "请指定案件所属区划，或指定登记库中已有的人员")])
@@ -89,11 +76,7 @@ def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
         team = db.get(SurveyTeam, body.team_id)
         if team is None or not team.active or not area.startswith(team.area):
             raise Invalid([FieldError("/team_id", "team.not_here", "调查小组不存在、已停用或不负责该区域")])
-    data = (
-        {"registration": prefill}
-        if prefill and body.process in ("survey_registration", "counter_collection")
-        else {}
-    )
+    data = _prefill(db, person, body.process) if person is not None else {}
     if person is not None:
         audit.record(
             db,
@@ -111,11 +94,38 @@ def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
         process_key=body.process,
         area=area,
         person_id=person_id,
-        person_name=name,
+        person_name=person.name if person is not None else None,
         team_id=body.team_id,
         data=data,
     )
-    return case_view(case, actor)
+    return case_view(case)
+
+
+def _prefill(db, person: Person, process: str) -> dict[str, Any]:
+    """The case's forms filled in from the person's record where the process collects it anew."""
+    if process in ("survey_registration", "counter_collection"):
+        return {"registration": persons.as_registration(db, person)}
+    if process == "id_correction":
+        return {"id_correction": {"id_number": person.id}}
+    return {}
+
+
+def _person_of_new_case(db, actor: Actor, body: StartCase) -> Person | None:
+    """The registry person a new case is for, fixing whose case it is from the start: a citizen's own
+    record (the token decides, never the body), or the person the body names when the starter reaches
+    them. Anyone else — not registered, or managed in another area — gets a case that is nobody's yet,
+    bound by its first accepted 登记表: the answer is the same for both, so nothing about persons of
+    other areas (whether they exist, whether they have an open case) is revealed."""
+    if actor.has_role("citizen"):
+        return persons.get(db, id_number=actor.sub)
+    if body.person_id is None:
+        return None
+    try:
+        key = idnumber.normalize(body.person_id)
+    except idnumber.IdNumberError as err:
+        raise Invalid([FieldError("/person_id", err.code, err.message)]) from err
+    person = persons.get(db, id_number=key)
+    return person if person is not None and actor.reaches(person.area) else None
 
 
 @router.get("/cases", summary="本区域的案件")
@@ -129,7 +139,7 @@ def list_cases(
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="上一页最后一条的案件号")] = None,
 ) -> dict[str, Any]:
     stmt = select(Case)
-    if actor.has_role("citizen") and len(actor.roles) == 1:
+    if not actor.is_staff:
         stmt = stmt.where(Case.person_id == actor.sub)
     else:
         stmt = stmt.where(area_within(Case.area, actor.area))
@@ -151,7 +161,7 @@ def list_cases(
         route="GET /cases",
     )
     return {
-        "items": [case_view(c, actor) for c in items],
+        "items": [case_view(c) for c in items],
         "next": items[-1].id if len(rows) > limit else None,
     }
 
@@ -175,9 +185,9 @@ def get_case(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
             person_id=case.person_id,
         )
     return {
-        **case_view(case, actor),
-        "tasks": [task_view(t, actor, now) for t in tasks],
-        "data": masking.document(data, actor),
+        **case_view(case),
+        "tasks": [task_view(t, now) for t in tasks],
+        "data": data,
     }
 
 
@@ -187,7 +197,7 @@ def history(case_id: RowId, actor: Reader, db: Db) -> list[dict[str, Any]]:
     entries = case_history.timeline(
         db, actor=actor, case_id=case.id, area=case.area, person_id=case.person_id
     )
-    return timeline_view(entries, actor)
+    return entries
 
 
 @router.get("/cases/{case_id}/diagram", summary="流程图及已完成、当前环节")
@@ -204,4 +214,4 @@ def diagram(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
 
 
 def _case(db, actor: Actor, case_id: int) -> Case:
-    return reach.check_case(actor, cases.get(db, actor=actor, case_id=case_id))
+    return cases.get(db, actor=actor, case_id=case_id)

@@ -20,8 +20,9 @@ from engine.errors import InvalidDefinition, Problem, UnknownProcess
 from engine.models import ProcessDefinition
 
 from ..deps import Db, permit
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["definitions 流程定义"])
+router = APIRouter(tags=["definitions 流程定义"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("definitions.read"))]
 Manager = Annotated[Actor, Depends(permit("definitions.write"))]
 

@@ -12,8 +12,9 @@ from canbao.errors import FieldError, Invalid, NotFound
 from forms import divisions
 
 from ..deps import CurrentActor
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["divisions 行政区划"])
+router = APIRouter(tags=["divisions 行政区划"], route_class=MaskingRoute)
 Code = r"^\d{2,12}$"
 MAX_CODES = 200
 

@@ -15,8 +15,9 @@ from canbao.db import transaction
 from engine import cases
 
 from ..deps import Db, bearer_scheme, current_actor, permit
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["documents 材料"])
+router = APIRouter(tags=["documents 材料"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("documents.read"))]
 
 UPLOAD_BODY = {

@@ -11,8 +11,9 @@ from canbao.actors import Actor
 from canbao.errors import NotFound
 
 from ..deps import permit
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["forms 表单"])
+router = APIRouter(tags=["forms 表单"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("forms.read"))]
 
 

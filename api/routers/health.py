@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-router = APIRouter(tags=["health 运行状态"])
+from ..masking import MaskingRoute
+
+router = APIRouter(tags=["health 运行状态"], route_class=MaskingRoute)
 
 
 @router.get("/healthz", summary="进程存活")

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from canbao import audit
@@ -16,10 +16,10 @@ from canbao.actors import Actor
 from canbao.errors import FieldError, Invalid, NotFound
 from registry import comparison, documents, imports, persons, survey
 
-from .. import masking
 from ..deps import Db, permit
+from ..masking import MaskingRoute, for_actor
 
-router = APIRouter(tags=["registry 登记库"])
+router = APIRouter(tags=["registry 登记库"], route_class=MaskingRoute)
 Importer = Annotated[Actor, Depends(permit("registry.import"))]
 Comparer = Annotated[Actor, Depends(permit("registry.compare"))]
 Planner = Annotated[Actor, Depends(permit("survey.plan"))]
@@ -59,17 +59,22 @@ async def import_file(
 def list_imports(
     actor: Importer, db: Db, kind: Literal["population", "enrollments"] | None = None
 ) -> list[dict]:
-    return [imports.ImportResult(record=r, repeated=False).as_dict() for r in imports.get_all(db, kind=kind)]
+    return [
+        imports.ImportResult(record=r, repeated=False).as_dict()
+        for r in imports.get_all(db, actor=actor, kind=kind)
+    ]
 
 
 @router.get("/imports/{import_id}/rejections.csv", summary="下载被拒绝的行及原因")
-def rejections(import_id: int, actor: Importer, db: Db) -> FileResponse:
-    record = imports.get(db, import_id=import_id)
+def rejections(import_id: int, actor: Importer, db: Db) -> Response:
+    record = imports.get(db, actor=actor, import_id=import_id)
     if record is None or not record.rejection_file or not Path(record.rejection_file).exists():
         raise NotFound("没有该导入的拒绝文件")
     audit.record(db, actor=actor, action="import.export", object_type="data_import", object_id=import_id)
-    return FileResponse(
-        record.rejection_file, media_type="text/csv", filename=f"import-{import_id}-rejected.csv"
+    return _download(
+        Path(record.rejection_file).read_bytes(),
+        "text/csv; charset=utf-8",
+        f"import-{import_id}-rejected.csv",
     )
 
 
@@ -119,7 +124,6 @@ def survey_persons(
         actor=actor,
         area=area,
         village=village,
-        masked=not masking.sees_unmasked(actor),
         limit=limit,
         offset=offset,
     )
@@ -156,13 +160,13 @@ class FoundPerson(BaseModel):
 )
 def add_found(body: FoundPerson, actor: Fielder, db: Db) -> dict[str, Any]:
     result = survey.add_found_person(db, actor=actor, **body.model_dump())
-    return {**result, "person_id": masking.id_number(result["person_id"], actor)}
+    return result
 
 
 @router.get("/survey-lists/{village}/registration.pdf", summary="预填的全民参保登记表（供打印）")
 def village_forms(village: str, actor: Reader, db: Db) -> Response:
     return _download(
-        documents.village_pdf(db, actor=actor, village=village),
+        documents.village_pdf(db, actor=actor, village=village, mask=for_actor(actor)),
         "application/pdf",
         f"{village}-全民参保登记表.pdf",
     )
@@ -171,14 +175,16 @@ def village_forms(village: str, actor: Reader, db: Db) -> Response:
 @router.get("/survey-lists/{village}/summary.xlsx", summary="个人信息汇总表（附件2）")
 def village_summary(village: str, actor: Reader, db: Db) -> Response:
     return _download(
-        documents.summary_xlsx(db, actor=actor, village=village), XLSX, f"{village}-个人信息汇总表.xlsx"
+        documents.summary_xlsx(db, actor=actor, village=village, mask=for_actor(actor)),
+        XLSX,
+        f"{village}-个人信息汇总表.xlsx",
     )
 
 
 @router.get("/persons/{id_number}/registration.pdf", summary="某人的预填登记表")
 def person_form(id_number: str, actor: Reader, db: Db) -> Response:
     return _download(
-        documents.registration_pdf(db, actor=actor, id_numbers=[id_number]),
+        documents.registration_pdf(db, actor=actor, id_numbers=[id_number], mask=for_actor(actor)),
         "application/pdf",
         "全民参保登记表.pdf",
     )
@@ -186,7 +192,7 @@ def person_form(id_number: str, actor: Reader, db: Db) -> Response:
 
 @router.get("/persons/{id_number}/history", summary="登记信息变更历史（原值 → 新值）")
 def person_history(id_number: str, actor: Reader, db: Db) -> list[dict[str, Any]]:
-    return masking.document(persons.history(db, actor=actor, id_number=id_number), actor)
+    return persons.history(db, actor=actor, id_number=id_number)
 
 
 class Member(BaseModel):

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from canbao.actors import Actor
 from registry.stats import queries, reports
 
-from .. import masking
 from ..deps import Db, permit
+from ..masking import MaskingRoute, for_actor
 from .stats import AsOf, By
 
-router = APIRouter(tags=["reports 报表"])
+router = APIRouter(tags=["reports 报表"], route_class=MaskingRoute)
 Exporter = Annotated[Actor, Depends(permit("stats.export"))]
 Area = Annotated[str | None, Query(max_length=12, description="区划代码，默认为本人辖区")]
 
@@ -48,7 +48,7 @@ def xlsx(
         sc=sc,
         details=details,
         indicator=indicator,
-        mask=lambda value: masking.id_number(value, actor) or "",
+        mask=for_actor(actor),
     )
     return _send(content, filename, media)
 

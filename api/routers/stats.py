@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query
 from canbao.actors import Actor
 from registry.stats import queries, rules
 
-from .. import masking
 from ..deps import Db, permit
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["stats 统计"])
+router = APIRouter(tags=["stats 统计"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("stats.read"))]
 Area = Annotated[str | None, Query(max_length=12, description="区划代码（2、4、6、9或12位），默认为本人辖区")]
 AsOf = Annotated[date | None, Query(description="统计日期（北京时间自然日），默认今天")]
@@ -61,7 +61,4 @@ def persons(
     offset: Annotated[int, Query(ge=0, description="上一页的 next_offset")] = 0,
 ) -> dict[str, Any]:
     sc = queries.scope(actor, area=area, as_of=as_of, by=None)
-    result = queries.persons(db, actor=actor, sc=sc, indicator=indicator, limit=limit, offset=offset)
-    for item in result["items"]:
-        item["id_number"] = masking.id_number(item["id_number"], actor)
-    return result
+    return queries.persons(db, actor=actor, sc=sc, indicator=indicator, limit=limit, offset=offset)

@@ -16,13 +16,14 @@ from engine import cases, inbox
 from engine.models import CaseTask
 from registry import survey
 
-from .. import masking, reach
+from .. import reach
 from ..auth import authorizations
 from ..auth import service as users
 from ..deps import Db, permit
 from ..inputs import NAME, NO_CONTROL, Text, control_errors
+from ..masking import MaskingRoute
 
-router = APIRouter(tags=["tasks 待办任务"])
+router = APIRouter(tags=["tasks 待办任务"], route_class=MaskingRoute)
 Role = Literal["surveyor", "platform_reviewer", "county_approver", "citizen"]
 TaskId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{1,36}$", description="任务号")]
 Reader = Annotated[Actor, Depends(permit("tasks.read"))]
@@ -36,7 +37,7 @@ class PreconditionRequired(CanbaoError):
     title = "请在 If-Match 中提供案件版本"
 
 
-def task_view(row: CaseTask, actor: Actor, now: datetime) -> dict[str, Any]:
+def task_view(row: CaseTask, now: datetime) -> dict[str, Any]:
     return {
         "id": row.task_guid,
         "case_id": row.case_id,
@@ -47,7 +48,7 @@ def task_view(row: CaseTask, actor: Actor, now: datetime) -> dict[str, Any]:
         "area": row.area,
         "team_id": row.team_id,
         "form": row.form_key,
-        "person_id": masking.id_number(row.person_id, actor),
+        "person_id": row.person_id,
         "person_name": row.person_name,
         "assignee": row.assignee,
         "state": row.state,
@@ -123,7 +124,7 @@ def list_tasks(
         route="GET /tasks",
     )
     now = utcnow()
-    return {"items": [task_view(t, actor, now) for t in page.items], "next": page.next}
+    return {"items": [task_view(t, now) for t in page.items], "next": page.next}
 
 
 @router.get("/tasks/counts", summary="待办任务各状态数量：待认领、我的、他人的、超期、合计")
@@ -158,14 +159,13 @@ def get_task(task_id: TaskId, actor: Reader, db: Db) -> dict[str, Any]:
             case_id=row.case_id,
             person_id=row.person_id,
         )
-    detail["data"] = masking.document(detail["data"], actor)
-    return {**task_view(row, actor, utcnow()), "case_version": case.version, **detail}
+    return {**task_view(row, utcnow()), "case_version": case.version, **detail}
 
 
 @router.post("/tasks/{task_id}/claim", summary="认领任务")
 def claim(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     _task(db, actor, task_id)
-    return task_view(cases.claim(db, actor=actor, task_id=task_id), actor, utcnow())
+    return task_view(cases.claim(db, actor=actor, task_id=task_id), utcnow())
 
 
 class NotClaimed(CanbaoError):
@@ -180,7 +180,7 @@ def unclaim(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     if row.assignee is None:
         raise NotClaimed()
     lead = row.assignee != actor.sub and row.role in reach.led_roles(actor)
-    return task_view(cases.unclaim(db, actor=actor, task_id=task_id, by_lead=lead), actor, utcnow())
+    return task_view(cases.unclaim(db, actor=actor, task_id=task_id, by_lead=lead), utcnow())
 
 
 class Assignment(BaseModel):
@@ -206,7 +206,7 @@ def assign(task_id: TaskId, body: Assignment, actor: Lead, db: Db) -> dict[str, 
         problems.append(FieldError("/assignee", "assignee.not_in_team", "该调查员不在本案件的调查小组"))
     if problems:
         raise Invalid(problems)
-    return task_view(cases.assign(db, actor=actor, task_id=task_id, assignee=body.assignee), actor, utcnow())
+    return task_view(cases.assign(db, actor=actor, task_id=task_id, assignee=body.assignee), utcnow())
 
 
 @router.post("/tasks/{task_id}/complete", summary="提交表单，办结任务（If-Match：案件版本）")

@@ -107,13 +107,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _detail_value(item: dict[str, Any], key: str, mask: Callable[[str], str]) -> Any:
-    if key == "id_number":
-        return mask(item[key])
-    return _cell(item.get(key))
+def _detail_value(item: dict[str, Any], key: str, mask: Callable[[Any], Any]) -> Any:
+    return _cell(mask(item).get(key))
 
 
-def to_xlsx(t: Table, details: list[dict[str, Any]] | None, mask: Callable[[str], str]) -> bytes:
+def to_xlsx(t: Table, details: list[dict[str, Any]] | None, mask: Callable[[Any], Any]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -181,9 +179,10 @@ def export(
     sc: queries.Scope,
     details: bool = False,
     indicator: str | None = None,
-    mask: Callable[[str], str] = lambda v: v,
+    mask: Callable[[Any], Any] = lambda v: v,
 ) -> tuple[bytes, str, str]:
-    """The report `name` as `fmt` ("xlsx" or "csv"): (content, filename, media type). Audited."""
+    """The report `name` as `fmt` ("xlsx" or "csv"): (content, filename, media type), the persons in
+    its details as `mask` shows them to the actor. Audited."""
     if name not in REPORTS:
         raise ReportNotFound(f"报表 {name} 不存在（可用：{'、'.join(REPORTS)}）")
     errors = []
