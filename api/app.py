@@ -100,7 +100,7 @@ def create_app(
         version="1",
         description="全民参保登记经办：信息比对、入户调查、初审、审定、入库、变更、统计与归档。",
         openapi_url=f"{API}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # the web office serves /api/docs from vendored files (web/pages.py)
         redoc_url=None,
     )
     app.state.settings = settings
