@@ -2,7 +2,8 @@
 that grows with every failure past it:
 
 - one account from one address (`pair`): 5 failures, then 1, 2, 4, 8 and at most 15 minutes between
-  attempts, counted over 24 hours; the account's owner signing in from there clears it;
+  attempts, counted over 24 hours; the owner signing in from there clears it and takes its failures
+  off the address's and the account's counts (they were the owner's own mistakes);
 - one address, whatever the account (`address`): 20 failures in 15 minutes, then 2 s doubling to at
   most 60 s, so that the others behind an office's one NAT address wait seconds while someone there
   guesses;
@@ -12,7 +13,7 @@ that grows with every failure past it:
   at one address cannot lock the owner out elsewhere.
 
 An attempt is counted as a failure *before* its password is checked, with the key rows locked, so
-that attempts arriving together are counted one by one; a success gives its count back.
+that attempts arriving together are counted one by one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -102,7 +103,7 @@ def admit(session: Session, *, account: str, address: str, now: datetime) -> Ref
         fresh = now >= row.window_start + RULES[row.scope].window
         session.execute(
             update(T)
-            .where(T.c.scope == row.scope, T.c.account == row.account, T.c.address == row.address)
+            .where(*_is(row))
             .values(
                 failures=1 if fresh else T.c.failures + 1,
                 window_start=now if fresh else T.c.window_start,
@@ -113,28 +114,24 @@ def admit(session: Session, *, account: str, address: str, now: datetime) -> Ref
 
 
 def settle(session: Session, *, account: str, address: str, ok: bool, now: datetime) -> int | None:
-    """After the password check: a success gives its count back and clears the pair; a failure stays
-    counted. Returns the account's failures when this failure leaves it locked, else None."""
+    """After the password check. A failure stays counted; returns the account's failures when it leaves
+    the account locked, else None. A success clears the pair and forgives its failures (the owner's
+    own mistakes at this address, this attempt included) on the address and the account too."""
     rows = {row.scope: row for row in _lock(session, _keys(account, address), now)}
     if not ok:
         failures = _counted(rows["account"], now)
         return failures if ACCOUNT.delay(failures) is not None else None
-    pair = rows["pair"]
-    session.execute(_DELETE_KEY, {"scope": "pair", "account": pair.account, "address": pair.address})
+    forgiven = rows["pair"].failures
+    session.execute(delete(T).where(*_is(rows["pair"])))
     for scope in ("address", "account"):
         row = rows[scope]
-        session.execute(
-            update(T)
-            .where(T.c.scope == scope, T.c.account == row.account, T.c.address == row.address)
-            .values(failures=max(row.failures - 1, 0))
-        )
+        session.execute(update(T).where(*_is(row)).values(failures=max(row.failures - forgiven, 0)))
     _forget_stale(session, now)
     return None
 
 
-_DELETE_KEY = delete(T).where(
-    T.c.scope == bindparam("scope"), T.c.account == bindparam("account"), T.c.address == bindparam("address")
-)
+def _is(row) -> tuple:
+    return T.c.scope == row.scope, T.c.account == row.account, T.c.address == row.address
 
 
 def _forget_stale(session: Session, now: datetime) -> None:

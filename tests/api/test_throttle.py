@@ -54,12 +54,21 @@ def test_one_account_at_one_address_waits_longer_after_each_failure(any_db):
     assert _admit(any_db, last + timedelta(seconds=61), account="platform1") is None
 
 
-def test_a_success_clears_the_pair_and_gives_its_count_back(any_db):
-    for i in range(4):
-        _fail(any_db, T0 + timedelta(seconds=i))
+def test_a_success_clears_the_pair_and_forgives_its_failures_elsewhere(any_db):
+    for i in range(3):
+        _fail(any_db, T0 + timedelta(seconds=i))  # the owner's typos
+    _fail(any_db, T0, account="guess1")  # someone else's guess from the same address
+    _fail(any_db, T0, address="192.0.2.1")  # and a guess at the owner's account from elsewhere
     assert _admit(any_db, T0 + timedelta(seconds=10)) is None
     _settle(any_db, T0 + timedelta(seconds=10), True)
-    assert _rows(any_db) == {("address", "", "10.0.0.1"): 4, ("account", "county1", ""): 4}
+    assert _rows(any_db) == {
+        ("address", "", "10.0.0.1"): 1,
+        ("account", "county1", ""): 1,
+        ("pair", "guess1", "10.0.0.1"): 1,
+        ("account", "guess1", ""): 1,
+        ("pair", "county1", "192.0.2.1"): 1,
+        ("address", "", "192.0.2.1"): 1,
+    }
 
 
 def test_counts_start_over_when_their_window_is_past(any_db):
