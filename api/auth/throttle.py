@@ -119,6 +119,8 @@ def settle(session: Session, *, account: str, address: str, ok: bool, now: datet
     own mistakes at this address, this attempt included) on the address and the account too."""
     rows = {row.scope: row for row in _lock(session, _keys(account, address), now)}
     if not ok:
+        for row in rows.values():  # the delays run from when the failure was known
+            session.execute(update(T).where(*_is(row)).values(last_failure_at=now))
         failures = _counted(rows["account"], now)
         return failures if ACCOUNT.delay(failures) is not None else None
     forgiven = rows["pair"].failures
