@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from archive import store as archive_store
 from canbao.config import Settings, get_settings
@@ -99,7 +100,7 @@ def create_app(
         version="1",
         description="全民参保登记经办：信息比对、入户调查、初审、审定、入库、变更、统计与归档。",
         openapi_url=f"{API}/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # the web office serves /api/docs from vendored files (web/pages.py)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -128,4 +129,8 @@ def create_app(
         app.include_router(module.router, prefix=API)
     app.include_router(health.router)
     app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, exempt=lambda path: path.endswith("/documents"))
+    if settings.trusted_proxies:
+        # The client is the nearest address in X-Forwarded-For that is not a trusted proxy; from any
+        # other peer the headers are ignored, whichever server runs the app.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app

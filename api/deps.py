@@ -61,11 +61,11 @@ def current_actor(request: Request, db: Db, bearer: Annotated[str | None, Depend
     if standing.revoked:
         raise Unauthenticated("登录凭证已注销，请重新登录")
     if standing.user is not None:
-        disabled, roles, area = standing.user
+        disabled, roles, area, generation = standing.user
         if disabled:
             raise Unauthenticated("账号已停用")
-        if (tuple(roles), area) != (claims.roles, claims.area):
-            raise Unauthenticated("岗位或区域已变更，请重新登录")
+        if (tuple(roles), area) != (claims.roles, claims.area) or claims.generation not in (None, generation):
+            raise Unauthenticated("账号的岗位、区域、状态或密码已变更，请重新登录")
     teams = standing.teams if "surveyor" in claims.roles else ()
     actor = Actor(
         sub=claims.sub,

@@ -61,7 +61,9 @@ def from_error(err: CanbaoError) -> JSONResponse:
     if problems is not None:
         extra["problems"] = [p.as_dict() for p in problems]
     # RFC 6750: a 401 names the scheme the client should authenticate with.
-    headers = {"WWW-Authenticate": 'Bearer realm="canbao"'} if err.status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="canbao"'} if err.status == 401 else {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return problem(err.status, err.code, err.title, err.detail, headers=headers, **extra)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,6 +41,9 @@ class Settings:
     jwt_jwks_file: Path | None = None
     jwt_ttl_minutes: int = 30
     demo_password: str = "canbao-demo"
+    # Networks of the reverse proxies whose X-Forwarded-For / -Proto are believed (none: the peer is the
+    # client).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def archive_dir(self) -> Path:
@@ -48,6 +52,17 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _networks(name: str) -> tuple[str, ...]:
+    networks = []
+    for item in (_env(name) or "").split(","):
+        if item.strip():
+            try:
+                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError as err:
+                raise ValueError(f"{name}: {item.strip()!r} is not an IP address or network") from err
+    return tuple(networks)
 
 
 def from_environ() -> Settings:
@@ -71,6 +86,7 @@ def from_environ() -> Settings:
         jwt_jwks_file=Path(jwks) if jwks else None,
         jwt_ttl_minutes=int(_env("CANBAO_JWT_TTL_MINUTES", "30")),
         demo_password=_env("CANBAO_DEMO_PASSWORD", "canbao-demo"),
+        trusted_proxies=_networks("CANBAO_TRUSTED_PROXIES"),
     )
 
 

@@ -50,9 +50,10 @@ def serve(
     port: int = typer.Option(8000, help="端口"),
     workers: int = typer.Option(1, help="进程数"),
 ) -> None:
-    """启动 HTTP 服务（API 与网页）。"""
+    """启动 HTTP 服务（API 与网页）。反向代理的 X-Forwarded-For 仅在 CANBAO_TRUSTED_PROXIES 列出时采信。"""
+    # uvicorn's own proxy_headers would believe any loopback peer; the app does it for configured proxies.
     uvicorn.run(
-        "composition.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+        "composition.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=False
     )
 
 

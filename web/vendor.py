@@ -20,6 +20,10 @@ FILES = [
     ("bpmn-js", "dist/assets/bpmn-font/css/bpmn.css", "bpmn-js/bpmn-font/css/bpmn.css"),
     ("bpmn-js", "dist/assets/bpmn-font/font", "bpmn-js/bpmn-font/font"),
     ("bpmn-js", "LICENSE", "bpmn-js/LICENSE"),
+    ("swagger-ui-dist", "swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
+    ("swagger-ui-dist", "swagger-ui.css", "swagger-ui/swagger-ui.css"),
+    ("swagger-ui-dist", "LICENSE", "swagger-ui/LICENSE"),
+    ("swagger-ui-dist", "NOTICE", "swagger-ui/NOTICE"),
 ]
 
 

@@ -1,11 +1,11 @@
-"""Local users, revoked tokens and login attempts."""
+"""Local users, revoked tokens and the counts of the login limit."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canbao.db import Base, utcnow
@@ -23,6 +23,9 @@ class User(Base):
     roles: Mapped[list[Any]] = mapped_column(default=list)
     area: Mapped[str] = mapped_column(String(12))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Carried in every token issued to the user (`gen`); raised by each disable, enable, role, area or
+    # password change, so tokens issued before it stop working even if the change is undone.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -35,19 +38,18 @@ class RevokedToken(Base):
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LoginAttempt(Base):
-    __tablename__ = "login_attempt"
+class LoginThrottle(Base):
+    """Failed sign-ins under one key of the login limit (api/auth/throttle.py): one account at one
+    address, one address, or one account; the part a key does not name is ''."""
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(64))
-    client_addr: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    ok: Mapped[bool] = mapped_column(Boolean)
+    __tablename__ = "login_throttle"
 
-    __table_args__ = (
-        Index("ix_login_attempt_user", "username", "at"),
-        Index("ix_login_attempt_addr", "client_addr", "at"),
-    )
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class CountyAuthorization(Base):

@@ -1,45 +1,24 @@
-"""Users, logins and token revocation."""
+"""Users and token revocation (signing in is login.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from canbao import audit
 from canbao.actors import ROLES, Actor
 from canbao.db import utcnow
-from canbao.errors import CanbaoError, Conflict, FieldError, Invalid, NotFound
+from canbao.errors import Conflict, FieldError, Invalid, NotFound
 from registry.models import SurveyTeam, SurveyTeamMember
 
 from . import passwords
-from .models import LoginAttempt, RevokedToken, User
+from .models import RevokedToken, User
 
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
-WINDOW = timedelta(minutes=15)
 # Roles whose reach may be the whole country (an empty area): citizens reach only their own record.
 NATIONAL_ROLES = {"ministry", "process_manager", "citizen"}
-
-
-class LoginFailed(CanbaoError):
-    status = 401
-    code = "auth.login_failed"
-    title = "用户名或密码错误"
-
-
-class TooManyAttempts(CanbaoError):
-    status = 429
-    code = "auth.too_many_attempts"
-    title = "登录失败次数过多，请稍后再试"
-
-
-class UserDisabled(CanbaoError):
-    status = 401
-    code = "auth.user_disabled"
-    title = "账号已停用"
 
 
 def get_by_username(session: Session, *, username: str) -> User | None:
@@ -83,6 +62,7 @@ def set_password(session: Session, *, actor: Actor, username: str, password: str
         raise Invalid([FieldError("/password", "password.too_short", f"密码至少 {passwords.MIN_LENGTH} 位")])
     user = get_or_raise(session, username=username)
     user.password_hash, user.updated_at = passwords.hash_password(password), utcnow()
+    user.token_generation += 1
     audit.record(
         session,
         actor=actor,
@@ -97,6 +77,7 @@ def set_password(session: Session, *, actor: Actor, username: str, password: str
 def set_disabled(session: Session, *, actor: Actor, username: str, disabled: bool) -> User:
     user = get_or_raise(session, username=username)
     user.disabled, user.updated_at = disabled, utcnow()
+    user.token_generation += 1
     audit.record(
         session,
         actor=actor,
@@ -109,13 +90,15 @@ def set_disabled(session: Session, *, actor: Actor, username: str, disabled: boo
 
 
 def set_roles(session: Session, *, actor: Actor, username: str, roles: list[str], area: str) -> User:
-    """Change a user's roles and area; tokens issued before the change stop working (deps checks them)."""
+    """Change a user's roles and area; tokens issued before the change stop working, even once it is
+    undone (deps compares the token's generation)."""
     errors = _role_errors(roles=roles, area=area)
     if errors:
         raise Invalid(errors)
     user = get_or_raise(session, username=username)
     old = {"roles": list(user.roles), "area": user.area}
     user.roles, user.area, user.updated_at = roles, area, utcnow()
+    user.token_generation += 1
     audit.record(
         session,
         actor=actor,
@@ -125,29 +108,6 @@ def set_roles(session: Session, *, actor: Actor, username: str, roles: list[str]
         payload={"old": old, "new": {"roles": roles, "area": area}},
         area=area,
     )
-    return user
-
-
-def authenticate(session: Session, *, username: str, password: str, client_addr: str) -> User:
-    """The user, or an error; every attempt is recorded and failures are rate-limited per user and address.
-
-    The caller commits even when this raises, so failed attempts are kept.
-    """
-    since = utcnow() - WINDOW
-    if (
-        _failures(session, LoginAttempt.username == username, since) >= MAX_FAILURES_PER_USER
-        or _failures(session, LoginAttempt.client_addr == client_addr, since) >= MAX_FAILURES_PER_ADDRESS
-    ):
-        _attempt(session, username, client_addr, ok=False, reason="rate_limited")
-        raise TooManyAttempts(f"{int(WINDOW.total_seconds() // 60)} 分钟内失败次数过多，请稍后再试")
-    user = get_by_username(session, username=username)
-    if not passwords.verify(user.password_hash if user else None, password):
-        _attempt(session, username, client_addr, ok=False, reason="bad_credentials")
-        raise LoginFailed()
-    if user.disabled:
-        _attempt(session, username, client_addr, ok=False, reason="disabled")
-        raise UserDisabled()
-    _attempt(session, username, client_addr, ok=True, reason=None, user=user)
     return user
 
 
@@ -167,7 +127,7 @@ class Standing:
     row as it is now (None for a subject without a local account), and the active survey teams."""
 
     revoked: bool
-    user: tuple[bool, list[str], str] | None  # disabled, roles, area
+    user: tuple[bool, list[str], str, int] | None  # disabled, roles, area, token generation
     teams: tuple[int, ...]
 
 
@@ -180,8 +140,7 @@ _ACTIVE_TEAMS = (
 )
 
 
-# Built once (a statement built per request would have its cache key recomputed every time); a
-# token without a jti matches no revocation (`= NULL`).
+# Built once (a statement built per request would have its cache key recomputed every time).
 _STANDING = (
     select(
         select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists().label("revoked"),
@@ -189,6 +148,7 @@ _STANDING = (
         User.disabled,
         User.roles,
         User.area,
+        User.token_generation,
     )
     .add_columns(_ACTIVE_TEAMS.c.team_id)
     .select_from(_ONE)
@@ -198,53 +158,18 @@ _STANDING = (
 )
 
 
-def standing(session: Session, *, username: str, jti: str | None) -> Standing:
+def standing(session: Session, *, username: str, jti: str) -> Standing:
     """One statement for every authenticated request: revocation, user row and teams, left-joined
     onto a single row so that each part may be missing. On the connection: a column query needs
     none of the ORM's per-statement work."""
-    rows = session.connection().execute(_STANDING, {"username": username, "jti": jti or None}).all()
+    rows = session.connection().execute(_STANDING, {"username": username, "jti": jti}).all()
     first = rows[0]
     return Standing(
         revoked=bool(first.revoked),
-        user=None if first.id is None else (first.disabled, list(first.roles), first.area),
+        user=None
+        if first.id is None
+        else (first.disabled, list(first.roles), first.area, first.token_generation),
         teams=tuple(r.team_id for r in rows if r.team_id is not None),
-    )
-
-
-def _failures(session: Session, condition, since: datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(condition, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
-        )
-        or 0
-    )
-
-
-def _attempt(
-    session: Session,
-    username: str,
-    client_addr: str,
-    *,
-    ok: bool,
-    reason: str | None,
-    user: User | None = None,
-) -> None:
-    session.add(LoginAttempt(username=username[:64], client_addr=client_addr[:64], ok=ok))
-    actor = Actor(
-        sub=username[:64],
-        roles=tuple(user.roles) if user else (),
-        area=user.area if user else "",
-        client_addr=client_addr,
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="auth.login" if ok else "auth.login_failed",
-        object_type="user",
-        object_id=username[:64],
-        payload={"reason": reason} if reason else {},
     )
 
 

@@ -4,7 +4,11 @@ Local tokens are HS256 with a secret from the environment (generated into the da
 0600 on first run when none is given). Tokens from the organisation's identity provider are RS256,
 checked with a configured public key or JWKS file. The key is chosen by the token's algorithm and each
 algorithm has exactly one kind of key, so an RS256 public key can never verify an HS256 token, and
-`alg: none` is refused.
+`alg: none` is refused. An RS256 token naming a `kid` is checked with that JWKS key only; a `kid` no
+configured key has is refused.
+
+Every token must carry a `jti` (logout revokes it). Tokens canbao issues also carry the user's token
+generation (`gen`), which the request checks against the user's row.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class Claims:
     area: str
     jti: str
     expires_at: datetime
+    generation: int | None = None  # None: from the identity provider, which knows no generations
 
 
 def _local_secret(settings: Settings) -> str:
@@ -73,10 +78,18 @@ class TokenService:
                 if key.get("kty") == "RSA":
                     self._rsa[key.get("kid")] = key
 
-    def issue(self, *, sub: str, name: str, roles: list[str], area: str) -> tuple[str, Claims]:
+    def issue(
+        self, *, sub: str, name: str, roles: list[str], area: str, generation: int
+    ) -> tuple[str, Claims]:
         now = utcnow()
         claims = Claims(
-            sub=sub, name=name, roles=tuple(roles), area=area, jti=uuid.uuid4().hex, expires_at=now + self.ttl
+            sub=sub,
+            name=name,
+            roles=tuple(roles),
+            area=area,
+            jti=uuid.uuid4().hex,
+            expires_at=now + self.ttl,
+            generation=generation,
         )
         token = jwt.encode(
             {
@@ -87,6 +100,7 @@ class TokenService:
                 "iat": int(now.timestamp()),
                 "exp": int(claims.expires_at.timestamp()),
                 "jti": claims.jti,
+                "gen": generation,
                 "iss": ISSUER,
             },
             self._secret,
@@ -103,7 +117,7 @@ class TokenService:
         if alg == "HS256":
             key: Any = self._secret
         elif alg == "RS256" and self._rsa:
-            key = self._rsa.get(header.get("kid")) or self._rsa.get(None)
+            key = self._rsa.get(header.get("kid"))
             if key is None:
                 raise Unauthenticated("登录凭证的签名密钥未知")
         else:
@@ -127,11 +141,18 @@ class TokenService:
             or not isinstance(area, str)
         ):
             raise Unauthenticated("登录凭证缺少岗位或区域")
+        jti = payload.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise Unauthenticated("登录凭证缺少编号（jti），无法注销，不予接受")
+        generation = payload.get("gen")
+        if alg == "HS256" and (not isinstance(generation, int) or isinstance(generation, bool)):
+            raise Unauthenticated("登录凭证版本过旧，请重新登录")
         return Claims(
             sub=str(payload["sub"]),
             name=str(payload.get("name", "")),
             roles=tuple(roles),
             area=area,
-            jti=str(payload.get("jti", "")),
+            jti=jti,
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            generation=generation if alg == "HS256" else None,
         )

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from canbao.actors import ROLES
-from canbao.errors import CanbaoError, FieldError, Invalid
+from canbao.errors import FieldError, Invalid
 
+from ..auth import login
 from ..auth import service as users
 from ..auth.tokens import TokenService
 from ..deps import CurrentActor, Db, bearer_scheme, client_addr, token_from_request
@@ -24,20 +25,17 @@ def issue_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     bad = [f"/{name}" for name in ("username", "password") if has_control(getattr(form, name))]
     if bad:
         raise Invalid([FieldError(pointer, "text.control_character", "不能包含控制字符") for pointer in bad])
-    failure: CanbaoError | None = None
-    with request.app.state.sessions() as session, session.begin():
-        # Committed whether or not the login succeeds, so failed attempts count towards the limit.
-        try:
-            user = users.authenticate(
-                session, username=form.username, password=form.password, client_addr=client_addr(request)
-            )
-            name, roles, area = user.name, list(user.roles), user.area
-        except CanbaoError as err:
-            failure = err
-    if failure is not None:
-        raise failure
+    user = login.sign_in(
+        request.app.state.sessions,
+        username=form.username,
+        password=form.password,
+        client_addr=client_addr(request),
+    )
+    name, roles, area = user.name, list(user.roles), user.area
     tokens: TokenService = request.app.state.tokens
-    token, _ = tokens.issue(sub=form.username, name=name, roles=roles, area=area)
+    token, _ = tokens.issue(
+        sub=form.username, name=name, roles=roles, area=area, generation=user.token_generation
+    )
     return {
         "access_token": token,
         "token_type": "bearer",

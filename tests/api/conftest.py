@@ -54,7 +54,9 @@ class Api:
 
     def mint(self, sub: str, roles: list[str], area: str, name: str = "") -> dict[str, str]:
         """Headers with a token issued by the app's own key, for a user who has no local account."""
-        token, _ = self.app.state.tokens.issue(sub=sub, name=name or sub, roles=roles, area=area)
+        token, _ = self.app.state.tokens.issue(
+            sub=sub, name=name or sub, roles=roles, area=area, generation=0
+        )
         return {"Authorization": f"Bearer {token}"}
 
     def events(self, action: str | None = None) -> list[AuditEvent]:

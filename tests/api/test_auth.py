@@ -161,35 +161,9 @@ def test_disabled_user_is_refused_with_a_live_token_and_at_login(api):
         users.set_disabled(s, actor=SYSTEM, username="platform2", disabled=True)
     body = _assert_unauthenticated(api.client.get(ME, headers=_bearer(token)))
     assert "停用" in body["detail"]
-    refused = _login(api.client, "platform2")
-    assert refused.status_code == 401 and refused.json()["code"] == "auth.user_disabled"
+    refused = _login(api.client, "platform2")  # the same answer as a wrong password (test_login_limits)
+    assert refused.status_code == 401 and refused.json()["code"] == "auth.login_failed"
     assert [e.payload_json["reason"] for e in api.events("auth.login_failed")] == ["disabled"]
-
-
-def test_failed_logins_are_limited_per_user(api):
-    for _ in range(users.MAX_FAILURES_PER_USER):
-        assert _login(api.client, "county1", "wrong-password-x").status_code == 401
-    # Even the right password is refused now, from any address.
-    elsewhere = TestClient(api.app, client=("10.9.8.7", 40000))
-    limited = _login(elsewhere, "county1")
-    assert limited.status_code == 429 and limited.json()["code"] == "auth.too_many_attempts"
-    assert _login(api.client, "platform1").status_code == 200  # other users are not affected
-    reasons = [(e.object_id, e.payload_json["reason"]) for e in api.events("auth.login_failed")]
-    assert reasons == [("county1", "bad_credentials")] * users.MAX_FAILURES_PER_USER + [
-        ("county1", "rate_limited")
-    ]
-    assert api.events("auth.login_failed")[-1].client_addr == "10.9.8.7"
-
-
-def test_failed_logins_are_limited_per_address(api):
-    attacker = TestClient(api.app, client=("203.0.113.9", 40000))
-    for i in range(users.MAX_FAILURES_PER_ADDRESS):
-        assert _login(attacker, f"guess{i}", "wrong-password-x").status_code == 401
-    limited = _login(attacker, "county1")
-    assert limited.status_code == 429
-    assert _login(api.client, "county1").status_code == 200  # the user may still log in from elsewhere
-    rate_limited = [e for e in api.events("auth.login_failed") if e.payload_json["reason"] == "rate_limited"]
-    assert [(e.object_id, e.client_addr) for e in rate_limited] == [("county1", "203.0.113.9")]
 
 
 def test_login_form_with_missing_fields_names_each(api):
@@ -203,7 +177,7 @@ def test_local_secret_is_generated_once_with_mode_0600(db, tmp_path):
     first = create_app(settings, sessions=db.sessions).state.tokens
     path = tmp_path / "data" / "jwt-secret"
     assert path.stat().st_mode & 0o777 == 0o600
-    token, _ = first.issue(sub="a", name="a", roles=["auditor"], area="3701")
+    token, _ = first.issue(sub="a", name="a", roles=["auditor"], area="3701", generation=0)
     second = create_app(settings, sessions=db.sessions).state.tokens
     assert second.verify(token).roles == ("auditor",)
 
@@ -269,3 +243,77 @@ def test_rs256_token_verified_with_a_jwks_file(db, tmp_path):
     assert "密钥" in body["detail"]
     # Without any RSA key configured, RS256 is not accepted at all.
     _assert_unauthenticated(_idp_client(db, tmp_path).get(ME, headers=_bearer(token)))
+
+
+def _reissued(token: str, **changes) -> str:
+    """The same claims signed again with the app's key, with `changes` applied (None drops a claim)."""
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    for name, value in changes.items():
+        if value is None:
+            claims.pop(name, None)
+        else:
+            claims[name] = value
+    return jwt.encode(claims, SECRET, "HS256")
+
+
+def test_a_token_without_jti_is_refused(api, db, tmp_path):
+    token = api.token("platform1")
+    assert api.client.get(ME, headers=_bearer(_reissued(token))).status_code == 200
+    body = _assert_unauthenticated(api.client.get(ME, headers=_bearer(_reissued(token, jti=None))))
+    assert "编号" in body["detail"]
+    _assert_unauthenticated(api.client.get(ME, headers=_bearer(_reissued(token, jti=""))))
+    # nor from the identity provider
+    private, public = _rsa_pair()
+    (tmp_path / "idp.pem").write_text(public)
+    client = _idp_client(db, tmp_path, jwt_public_key_file=tmp_path / "idp.pem")
+    claims = _claims(sub="idp-user", roles=["auditor"], area="3701")
+    del claims["jti"]
+    _assert_unauthenticated(client.get(ME, headers=_bearer(jwt.encode(claims, private, "RS256"))))
+
+
+def test_tokens_issued_before_a_role_change_stay_dead_when_it_is_undone(api):
+    token = api.token("platform1")
+    with api.db.sessions() as s, s.begin():
+        users.set_roles(s, actor=SYSTEM, username="platform1", roles=["county_approver"], area="370102")
+    with api.db.sessions() as s, s.begin():
+        users.set_roles(s, actor=SYSTEM, username="platform1", roles=["platform_reviewer"], area="370102001")
+    body = _assert_unauthenticated(api.client.get(ME, headers=_bearer(token)))
+    assert "重新登录" in body["detail"]
+    fresh = _login(api.client, "platform1").json()["access_token"]
+    assert api.client.get(ME, headers=_bearer(fresh)).status_code == 200
+
+
+def test_tokens_issued_before_a_disable_stay_dead_after_enabling(api):
+    token = api.token("platform2")
+    for disabled in (True, False):
+        with api.db.sessions() as s, s.begin():
+            users.set_disabled(s, actor=SYSTEM, username="platform2", disabled=disabled)
+    _assert_unauthenticated(api.client.get(ME, headers=_bearer(token)))
+    assert _login(api.client, "platform2").status_code == 200
+
+
+def test_tokens_issued_before_a_password_change_are_refused(api):
+    token = api.token("county1")
+    with api.db.sessions() as s, s.begin():
+        users.set_password(s, actor=SYSTEM, username="county1", password="another-long-password")
+    _assert_unauthenticated(api.client.get(ME, headers=_bearer(token)))
+
+
+def test_a_forged_generation_is_refused(api):
+    token = api.token("platform1")
+    with api.db.sessions() as s, s.begin():
+        users.set_disabled(s, actor=SYSTEM, username="platform1", disabled=False)
+    # Only the app's key can say which generation a token belongs to; with it, the current one works.
+    _assert_unauthenticated(api.client.get(ME, headers=_bearer(_reissued(token, gen=None))))
+    assert api.client.get(ME, headers=_bearer(_reissued(token, gen=1))).status_code == 200
+
+
+def test_an_rs256_token_with_an_unknown_kid_is_refused_beside_a_pem_key(db, tmp_path):
+    private, public = _rsa_pair()
+    (tmp_path / "idp.pem").write_text(public)
+    client = _idp_client(db, tmp_path, jwt_public_key_file=tmp_path / "idp.pem")
+    claims = _claims(sub="idp-user", roles=["auditor"], area="3701")
+    assert client.get(ME, headers=_bearer(jwt.encode(claims, private, "RS256"))).status_code == 200
+    unknown = jwt.encode(claims, private, "RS256", headers={"kid": "retired-key"})
+    body = _assert_unauthenticated(client.get(ME, headers=_bearer(unknown)))
+    assert "密钥" in body["detail"]
