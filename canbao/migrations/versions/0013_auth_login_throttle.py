@@ -2,8 +2,8 @@
 counted one by one) instead of summing `login_attempt` rows, which the audit log already duplicates;
 each user gets a token generation that every disable, enable, role, area or password change raises.
 
-Revision ID: 0012_auth
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import canbao.db
 
-revision: str = "0012_auth"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
