@@ -18,7 +18,7 @@ from engine import cases
 from forms import idnumber
 
 from .. import masking
-from ..deps import Db, permit
+from ..deps import MAX_ID, Db, RowId, permit
 
 router = APIRouter(tags=["audit 审计"])
 Auditor = Annotated[Actor, Depends(permit("audit.read"))]
@@ -85,7 +85,7 @@ def timeline_view(entries: list[dict[str, Any]], actor: Actor) -> list[dict[str,
 def list_events(
     actor: Auditor,
     db: Db,
-    case_id: Annotated[int | None, Query(ge=1)] = None,
+    case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     person_id: Annotated[str | None, Query(min_length=15, max_length=18)] = None,
     actor_sub: Annotated[str | None, Query(alias="actor", max_length=64)] = None,
     action: Annotated[
@@ -95,7 +95,7 @@ def list_events(
     until: AwareDatetime | None = None,
     area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="上一页最后一条的事件号")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="上一页最后一条的事件号")] = None,
 ) -> dict[str, Any]:
     filters = events.Filters(
         case_id=case_id,
@@ -139,7 +139,7 @@ def access_log(
     actor: AccessLogReader,
     db: Db,
     limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     person_id = _id_number(id_number, "/path/id_number")
     if actor.roles == ("citizen",) and person_id != actor.sub:
@@ -154,7 +154,7 @@ def access_log(
     response_class=Response,
     responses={200: {"content": {"application/json": {}}}},
 )
-def export_case(case_id: int, request: Request, actor: Exporter, db: Db) -> Response:
+def export_case(case_id: RowId, request: Request, actor: Exporter, db: Db) -> Response:
     case = cases.get(db, actor=actor, case_id=case_id)
     summary = {
         "id": case.id,
