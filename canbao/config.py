@@ -40,6 +40,8 @@ class Settings:
     jwt_jwks_file: Path | None = None
     jwt_ttl_minutes: int = 30
     demo_password: str = "canbao-demo"
+    # How long one BPMN script or condition may run before its step fails (engine/limits.py).
+    script_time_limit_ms: int = 300
 
     @property
     def archive_dir(self) -> Path:
@@ -71,6 +73,7 @@ def from_environ() -> Settings:
         jwt_jwks_file=Path(jwks) if jwks else None,
         jwt_ttl_minutes=int(_env("CANBAO_JWT_TTL_MINUTES", "30")),
         demo_password=_env("CANBAO_DEMO_PASSWORD", "canbao-demo"),
+        script_time_limit_ms=int(_env("CANBAO_SCRIPT_TIME_LIMIT_MS", "300")),
     )
 
 
