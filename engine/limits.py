@@ -8,9 +8,9 @@ to its end between two ticks, so the operators, builtins and methods that can bu
 check the size of their result before building it: at most MAX_LENGTH items or characters, integers
 of at most MAX_INT_BITS bits.
 
-Not bounded: memory a script fills by copying within its time (time × memory bandwidth; the process
-supervisor's memory limit is the outer bound), and C-level work on data within the caps (sorting a
-million long strings).
+Not bounded: memory a script fills by copying within its time (time × memory bandwidth: a loop copying
+a million-item list grew the process by about 90 MB in 300 ms here; the service's memory limit is the
+outer bound), and C-level work on data within the caps (sorting a million long strings).
 """
 
 from __future__ import annotations
