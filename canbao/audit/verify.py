@@ -21,7 +21,6 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import chain as concatenated
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text, tuple_
@@ -248,25 +247,23 @@ _COLUMNS = (
 
 
 def _scan_python(session: Session, progress: Progress | None = None) -> dict[int, ChainResult]:
-    result = session.connection().execute(
+    rows = session.connection().execute(
         select(*_COLUMNS)
         .order_by(AuditEvent.chain, AuditEvent.seq)
         .execution_options(stream_results=True, yield_per=20_000)
     )
-    batches = result.partitions()
-    return check_rows(
-        session, concatenated.from_iterable(_counted(batches, progress) if progress else batches)
-    )
+    return check_rows(session, rows if progress is None else _counted(rows, progress))
 
 
-def _counted(batches: Iterable[Sequence[Any]], progress: Progress) -> Iterator[Sequence[Any]]:
-    """The batches, telling `progress` the rows handed out so far as each next batch is asked for."""
+def _counted(
+    rows: Iterable[Sequence[Any]], progress: Progress, every: int = 20_000
+) -> Iterator[Sequence[Any]]:
+    """The rows, telling `progress` every `every` rows (and at the end) how many were handed out."""
     done = 0
-    for batch in batches:
-        if done:
+    for done, row in enumerate(rows, 1):
+        yield row
+        if not done % every:
             progress(done)
-        yield batch
-        done += len(batch)
     progress(done)
 
 
