@@ -24,9 +24,12 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
-# Row ids are 64-bit: a larger number in a path or query is bad input (422), not a database error.
+# Row ids are 64-bit and version numbers 32-bit: a larger number in a path, query or body is bad input
+# (422), not a database error (tests/api/test_integer_bounds.py holds every route to this).
 MAX_ID = 2**63 - 1
+MAX_VERSION = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+VersionNo = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 
 
 def get_db(request: Request) -> Iterator[Session]:

@@ -44,6 +44,8 @@ class Settings:
     # Networks of the reverse proxies whose X-Forwarded-For / -Proto are believed (none: the peer is the
     # client).
     trusted_proxies: tuple[str, ...] = ()
+    # How long one BPMN script or condition may run before its step fails (engine/limits.py).
+    script_time_limit_ms: int = 300
 
     @property
     def archive_dir(self) -> Path:
@@ -87,6 +89,7 @@ def from_environ() -> Settings:
         jwt_ttl_minutes=int(_env("CANBAO_JWT_TTL_MINUTES", "30")),
         demo_password=_env("CANBAO_DEMO_PASSWORD", "canbao-demo"),
         trusted_proxies=_networks("CANBAO_TRUSTED_PROXIES"),
+        script_time_limit_ms=int(_env("CANBAO_SCRIPT_TIME_LIMIT_MS", "300")),
     )
 
 

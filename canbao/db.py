@@ -99,9 +99,7 @@ def make_engine(url: str, *, ping_after_idle_s: float = PING_AFTER_IDLE_S, **kwa
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that a
-        # read-then-write transaction holds the write lock from its start (SELECT … FOR UPDATE's stand-in).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine, ping_after_idle_s)
@@ -125,6 +123,28 @@ def _ping_when_idle(engine: Engine, after_s: float) -> None:
 
     event.listen(engine, "checkin", checkin)
     event.listen(engine, "checkout", checkout)
+
+
+# The execution option of a connection that only reads (`read_snapshot`).
+READ_ONLY = "canbao_read_only"
+
+
+def _sqlite_begin(conn) -> None:
+    # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that a read-then-write
+    # transaction holds the write lock from its start (SELECT … FOR UPDATE's stand-in). A read-only
+    # transaction takes no lock: in WAL mode it reads one snapshot while writers go on.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def read_snapshot(session: Session) -> None:
+    """Begin `session` (not yet begun) as a read-only transaction over one snapshot that holds nobody
+    up: REPEATABLE READ on PostgreSQL, a deferred BEGIN on SQLite (no write lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+    else:
+        session.connection(execution_options={READ_ONLY: True})
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -60,7 +60,9 @@ def serve(
 @app.command("worker")
 def worker_command(
     interval: float = typer.Option(2.0, help="轮询间隔（秒）"),
-    anchor_every: int = typer.Option(3600, help="每隔多少秒把审计链头写入档案存储（0：不写）"),
+    anchor_every: int = typer.Option(
+        int(anchors.EVERY.total_seconds()), help="有新审计事件时，每隔多少秒把链头写入档案存储（0：不写）"
+    ),
 ) -> None:
     """运行后台任务：到期的定时器、待重试的档案封存、流程迁移，以及定期的审计锚点。"""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

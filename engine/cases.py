@@ -39,7 +39,7 @@ from .errors import (
     WrongLane,
 )
 from .models import Case, CaseTask
-from .runner import Step, parsed_for
+from .runner import Step, parsed_for, scripts_fail_as_problems
 from .specs import properties
 
 # The case row is inserted with a Core statement and its object joins the session as already
@@ -134,7 +134,8 @@ def complete(
         row.task_guid,
         {"task": row.spec_name, "name": row.title, "form": row.form_key, "data": data},
     )
-    task.run()
+    with scripts_fail_as_problems():  # the task's postScript
+        task.run()
     step.finish(step.advance(), completed_guid=row.task_guid)
     session.flush()
     return case

@@ -99,3 +99,11 @@ class ScriptFailed(CanbaoError):
         super().__init__(detail, task=task, line=line)
         self.task = task
         self.line = line
+
+
+class ScriptLimit(ScriptFailed):
+    """A script or condition went over its time or size limit (engine/limits.py), or the process went
+    round without waiting for anyone; nothing was saved."""
+
+    code = "case.script_limit"
+    title = "流程脚本超出运行限制"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,8 @@ from canbao.db import insert_missing, utcnow
 from canbao.errors import CanbaoError
 
 from . import operations, serializer
-from .errors import ScriptFailed, StaleCaseVersion
+from .errors import ScriptFailed, ScriptLimit, StaleCaseVersion
+from .limits import LimitExceeded
 from .models import Case, CaseTask, CaseWakeup, ProcessDefinition
 from .sandbox import ENVIRONMENT
 from .specs import DEFAULT_DUE, SPECS, Parsed, due_at, properties, role_of
@@ -69,6 +71,10 @@ _WRITE_CASE = (
     .values({name: bindparam(f"b_{name}") for name in _CASE_WRITTEN})
 )
 _ADD_WAKEUPS = insert(_WAKEUPS)
+# Engine tasks one step may complete. A process that goes round without waiting for anyone (a loop of
+# scripts and gateways) would otherwise run until SpiffWorkflow's task tree reaches its depth of 1000,
+# where the engine stops seeing the ready tasks and reports the case completed.
+MAX_STEP_TASKS = 200
 
 
 def parsed_for(session: Session, definition_id: int) -> Parsed:
@@ -133,7 +139,8 @@ class Step:
         cls, session: Session, case: Case, actor: Actor, parsed: Parsed, workflow: BpmnWorkflow
     ) -> Step:
         ready = frozenset(_ready_user_tasks(workflow))
-        waits = case.status == "waiting" or bool(_due_timers(workflow))
+        with scripts_fail_as_problems():
+            waits = case.status == "waiting" or bool(_due_timers(workflow))
         step = cls(session, case, actor, parsed, workflow, time.time(), [], ready, waits)
         workflow.script_engine = CaseScriptEngine(step)
         return step
@@ -153,8 +160,18 @@ class Step:
 
     def advance(self, *, allow_deferred: bool = False) -> Task | None:
         """Run engine steps to the next wait; a deferred operation stops the run and is returned."""
+        completed = 0
 
         def guard(task: Task) -> None:
+            nonlocal completed
+            completed += 1
+            if completed > MAX_STEP_TASKS:
+                raise ScriptLimit(
+                    f"{_label(task)}：流程在一次推进中执行了超过 {MAX_STEP_TASKS} 个环节而没有停下等待办理，"
+                    "可能陷入了无等待的循环，已中止；案件未作任何改动",
+                    task=task.task_spec.bpmn_id,
+                    line=None,
+                )
             name = getattr(task.task_spec, "operation_name", None)
             if name and not allow_deferred:
                 op = operations.get(name)
@@ -162,18 +179,10 @@ class Step:
                     raise _Deferred(task)
 
         try:
-            self.workflow.do_engine_steps(will_complete_task=guard)
+            with scripts_fail_as_problems():
+                self.workflow.do_engine_steps(will_complete_task=guard)
         except _Deferred as deferred:
             return deferred.task
-        except CanbaoError:
-            raise
-        except SpiffWorkflowException as err:
-            task = getattr(err, "task", None)
-            raise ScriptFailed(
-                str(err).splitlines()[0],
-                task=task.task_spec.bpmn_id if task is not None else None,
-                line=getattr(err, "line_number", None) or None,
-            ) from err
         return None
 
     def finish(self, deferred: Task | None, *, completed_guid: str | None = None) -> None:
@@ -181,7 +190,8 @@ class Step:
         now = utcnow()
         self._record_engine_events()
         self._project_inbox(now, completed_guid)
-        self._project_wakeups(now, deferred)
+        with scripts_fail_as_problems():  # timer expressions are evaluated here
+            self._project_wakeups(now, deferred)
         case, wf = self.case, self.workflow
         values = {
             "outcome": case.outcome,
@@ -325,6 +335,47 @@ class Step:
         connection.execute(stale)
         if rows:
             connection.execute(insert_missing(self.session, _WAKEUPS), rows)
+
+
+@contextmanager
+def scripts_fail_as_problems() -> Iterator[None]:
+    """A script, condition or timer expression that fails inside the engine, as ScriptFailed (ScriptLimit
+    when it went over a limit) naming the element and the line."""
+    try:
+        yield
+    except CanbaoError:
+        raise
+    except SpiffWorkflowException as err:
+        task = getattr(err, "task", None)
+        element = task.task_spec.bpmn_id if task is not None else None
+        line = getattr(err, "line_number", None) or None
+        limit = _limit_exceeded(err)
+        if limit is not None:
+            where = _label(task) if task is not None else "流程脚本"
+            raise ScriptLimit(
+                f"{where}的脚本或条件{limit}，已中止；案件未作任何改动", task=element, line=line
+            ) from err
+        raise ScriptFailed(str(err).splitlines()[0], task=element, line=line) from err
+
+
+def _limit_exceeded(err: BaseException) -> LimitExceeded | None:
+    """The LimitExceeded behind an engine error, which SpiffWorkflow wraps (and may wrap again)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [err]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        if isinstance(current, LimitExceeded):
+            return current
+        seen.add(id(current))
+        pending += [getattr(current, "exception", None), current.__cause__, current.__context__]
+    return None
+
+
+def _label(task: Task) -> str:
+    spec = task.task_spec
+    return f"“{spec.bpmn_name}”（{spec.bpmn_id}）" if spec.bpmn_name else f"“{spec.bpmn_id}”"
 
 
 def _changed_at(task: Task) -> float:

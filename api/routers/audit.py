@@ -11,21 +11,21 @@ from pydantic import AwareDatetime
 
 from archive import store as archive_store
 from canbao.actors import Actor
-from canbao.audit import anchors, events, export, verify
-from canbao.audit.cli import record_verification
+from canbao.audit import anchors, events, export, verifications, verify
+from canbao.db import transaction
 from canbao.errors import FieldError, Invalid, NotFound
 from engine import cases
 from forms import idnumber
 from registry import persons
 
-from ..deps import Db, permit
+from ..deps import MAX_ID, Db, RowId, bearer_scheme, current_actor, permit
 from ..masking import EVIDENCE, MaskingRoute
 
 router = APIRouter(tags=["audit 审计"], route_class=MaskingRoute)
 Auditor = Annotated[Actor, Depends(permit("audit.read"))]
-Verifier = Annotated[Actor, Depends(permit("audit.verify"))]
 Exporter = Annotated[Actor, Depends(permit("audit.export"))]
 Anchorer = Annotated[Actor, Depends(permit("audit.anchor"))]
+VerificationReader = Annotated[Actor, Depends(permit("audit.verify"))]
 AccessLogReader = Annotated[Actor, Depends(permit("audit.access_log"))]
 IdNumber = Annotated[str, Path(min_length=15, max_length=18, description="公民身份号码")]
 
@@ -41,7 +41,7 @@ def _id_number(value: str, pointer: str) -> str:
 def list_events(
     actor: Auditor,
     db: Db,
-    case_id: Annotated[int | None, Query(ge=1)] = None,
+    case_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     person_id: Annotated[str | None, Query(min_length=15, max_length=18)] = None,
     actor_sub: Annotated[str | None, Query(alias="actor", max_length=64)] = None,
     action: Annotated[
@@ -51,7 +51,7 @@ def list_events(
     until: AwareDatetime | None = None,
     area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="上一页最后一条的事件号")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="上一页最后一条的事件号")] = None,
 ) -> dict[str, Any]:
     filters = events.Filters(
         case_id=case_id,
@@ -66,14 +66,53 @@ def list_events(
     return {"items": [events.view(e) for e in page.items], "next": page.next}
 
 
-@router.get("/audit/verify", summary="校验审计日志：重算哈希链，并与归档锚点核对")
-def verify_log(request: Request, actor: Verifier, db: Db) -> dict[str, Any]:
-    settings = request.app.state.settings
-    found = anchors.read_all(archive_store.current(), data_dir=settings.data_dir)
-    with request.app.state.sessions() as snapshot:
+def verifier(request: Request, bearer: Annotated[str | None, Depends(bearer_scheme)]) -> Actor:
+    """The auditor, checked in a short transaction of its own: a verification takes long, and a request's
+    transaction would hold its locks meanwhile (on SQLite, the write lock every other user waits for)."""
+    with transaction(request.app.state.sessions) as session:
+        return permit("audit.verify")(current_actor(request, session, bearer))
+
+
+Verifier = Annotated[Actor, Depends(verifier)]
+
+
+@router.get(
+    "/audit/verify",
+    summary="校验审计日志并等待结果：重算哈希链，与归档锚点核对（日志大时请用 POST /audit/verifications）",
+)
+def verify_log(request: Request, actor: Verifier) -> dict[str, Any]:
+    sessions = request.app.state.sessions
+    found = anchors.read_all(archive_store.current(), data_dir=request.app.state.settings.data_dir)
+    with sessions() as snapshot:
         report = verify.run(snapshot, anchors=found)
-    record_verification(db, actor, report)
+    with transaction(sessions) as session:
+        verifications.record(session, actor, report)
     return report.as_dict()
+
+
+@router.post(
+    "/audit/verifications",
+    status_code=202,
+    summary="开始校验审计日志（后台任务）；进度和结果见 Location",
+    description=(
+        "在后台重算全部哈希链并与归档锚点核对，不阻塞其他用户。返回任务及其地址（Location），"
+        "轮询该地址可见已校验的事件数（done / total），完成后 report 为校验报告。已有校验在进行时返回那一个。"
+    ),
+)
+def start_verification(request: Request, response: Response, actor: Verifier) -> dict[str, Any]:
+    job = verifications.start(
+        request.app.state.sessions,
+        actor=actor,
+        store=archive_store.current(),
+        data_dir=request.app.state.settings.data_dir,
+    )
+    response.headers["Location"] = f"{request.url.path}/{job.id}"
+    return verifications.view(job)
+
+
+@router.get("/audit/verifications/{job_id}", summary="校验任务的进度和结果")
+def get_verification(job_id: RowId, actor: VerificationReader, db: Db) -> dict[str, Any]:
+    return verifications.view(verifications.get(db, job_id=job_id))
 
 
 @router.post("/audit/anchors", status_code=201, summary="立即把各链链头哈希写入档案存储（锚点）")
@@ -95,7 +134,7 @@ def access_log(
     actor: AccessLogReader,
     db: Db,
     limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     person_id = _id_number(id_number, "/path/id_number")
     person = persons.get(db, id_number=person_id)
@@ -111,7 +150,7 @@ def access_log(
     response_class=Response,
     responses={200: {"content": {EVIDENCE: {}}}},
 )
-def export_case(case_id: int, request: Request, actor: Exporter, db: Db) -> Response:
+def export_case(case_id: RowId, request: Request, actor: Exporter, db: Db) -> Response:
     case = cases.get(db, actor=actor, case_id=case_id)
     summary = {
         "id": case.id,

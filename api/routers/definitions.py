@@ -19,7 +19,7 @@ from engine.change_models import MigrationItem, MigrationJob
 from engine.errors import InvalidDefinition, Problem, UnknownProcess
 from engine.models import ProcessDefinition
 
-from ..deps import Db, permit
+from ..deps import MAX_ID, MAX_VERSION, Db, RowId, VersionNo, permit
 from ..masking import MaskingRoute
 
 router = APIRouter(tags=["definitions 流程定义"], route_class=MaskingRoute)
@@ -155,7 +155,7 @@ def versions(key: str, actor: Reader, db: Db) -> list[dict[str, Any]]:
 
 
 @router.get("/definitions/{key}/versions/{version}", summary="某个版本")
-def version(key: str, version: int, actor: Reader, db: Db) -> dict[str, Any]:
+def version(key: str, version: VersionNo, actor: Reader, db: Db) -> dict[str, Any]:
     d = definitions.get_version_or_raise(db, key=key, version=version)
     return version_view(d, definitions.usage(db, key=key).get(d.id), definitions.find_current(db, key=key))
 
@@ -166,7 +166,7 @@ def version(key: str, version: int, actor: Reader, db: Db) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"content": {"application/xml": {}}}},
 )
-def version_xml(key: str, version: int, actor: Reader, db: Db) -> Response:
+def version_xml(key: str, version: VersionNo, actor: Reader, db: Db) -> Response:
     row = definitions.get_version_or_raise(db, key=key, version=version)
     return Response(row.bpmn_xml, media_type="application/xml")
 
@@ -208,23 +208,23 @@ def deploy(
 
 
 @router.post("/definitions/{key}/versions/{version}/publish", summary="发布：新案件从此版本开始")
-def publish(key: str, version: int, actor: Manager, db: Db) -> dict[str, Any]:
+def publish(key: str, version: VersionNo, actor: Manager, db: Db) -> dict[str, Any]:
     return version_view(definitions.publish(db, actor=actor, key=key, version=version))
 
 
 @router.post("/definitions/{key}/versions/{version}/retire", summary="停用：不再以此版本发起新案件")
-def retire(key: str, version: int, actor: Manager, db: Db) -> dict[str, Any]:
+def retire(key: str, version: VersionNo, actor: Manager, db: Db) -> dict[str, Any]:
     return version_view(definitions.retire(db, actor=actor, key=key, version=version))
 
 
 @router.delete("/definitions/{key}/versions/{version}", status_code=204, summary="删除从未被案件使用的版本")
-def delete_version(key: str, version: int, actor: Manager, db: Db) -> Response:
+def delete_version(key: str, version: VersionNo, actor: Manager, db: Db) -> Response:
     definitions.delete(db, actor=actor, key=key, version=version)
     return Response(status_code=204)
 
 
 @router.get("/definitions/{key}/versions/{a}/diff/{b}", summary="两个版本间新增、删除和修改的元素")
-def version_diff(key: str, a: int, b: int, actor: Reader, db: Db) -> dict[str, Any]:
+def version_diff(key: str, a: VersionNo, b: VersionNo, actor: Reader, db: Db) -> dict[str, Any]:
     old = definitions.get_version_or_raise(db, key=key, version=a)
     new = definitions.get_version_or_raise(db, key=key, version=b)
     return {"key": key, "from": a, "to": b, **diff.diff(old.bpmn_xml, new.bpmn_xml).as_dict()}
@@ -234,7 +234,9 @@ class MigrationFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     area: str | None = Field(None, pattern=r"^\d{2,12}$", description="只迁移该区划（及下级）的案件")
-    case_ids: list[int] | None = Field(None, max_length=10_000, description="只迁移这些案件（至多 10000 个）")
+    case_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        None, max_length=10_000, description="只迁移这些案件（至多 10000 个）"
+    )
     waiting_at: list[Annotated[str, Field(max_length=100)]] | None = Field(
         None, max_length=100, description="只迁移停在这些用户任务（BPMN id）上的案件"
     )
@@ -243,8 +245,8 @@ class MigrationFilter(BaseModel):
 class MigrationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: int = Field(alias="from", ge=1, description="原版本号")
-    to: int = Field(ge=1, description="目标版本号")
+    from_: int = Field(alias="from", ge=1, le=MAX_VERSION, description="原版本号")
+    to: int = Field(ge=1, le=MAX_VERSION, description="目标版本号")
     filter: MigrationFilter = Field(default_factory=MigrationFilter)
     dry_run: bool = Field(description="true：只判断每个案件能否迁移，不做任何修改")
 
@@ -323,11 +325,11 @@ def list_migrations(key: str, actor: Manager, db: Db) -> list[dict[str, Any]]:
 @router.get("/definitions/{key}/migrations/{job_id}", summary="迁移任务的进度和逐案结果")
 def get_migration(
     key: str,
-    job_id: int,
+    job_id: RowId,
     actor: Manager,
     db: Db,
     outcome: Literal["pending", "migrated", "movable", "refused", "skipped", "failed"] | None = None,
-    after: Annotated[int, Query(ge=0, description="上一页返回的 next_after")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="上一页返回的 next_after")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     job = migration.get_or_raise(db, key=key, job_id=job_id)

@@ -14,7 +14,7 @@ from canbao.actors import Actor
 from canbao.db import transaction
 from engine import cases
 
-from ..deps import Db, bearer_scheme, current_actor, permit
+from ..deps import Db, RowId, bearer_scheme, current_actor, permit
 from ..masking import MaskingRoute
 
 router = APIRouter(tags=["documents 材料"], route_class=MaskingRoute)
@@ -57,7 +57,7 @@ def document_view(document: Document) -> dict[str, Any]:
 
 
 def admitted(
-    request: Request, case_id: int, bearer: Annotated[str | None, Depends(bearer_scheme)]
+    request: Request, case_id: RowId, bearer: Annotated[str | None, Depends(bearer_scheme)]
 ) -> tuple[Actor, documents.Admission]:
     """Who uploads, and to which case: checked in one short transaction before the body is read,
     so no database connection waits on a slow upload."""
@@ -73,7 +73,7 @@ def admitted(
     openapi_extra={"requestBody": UPLOAD_BODY},
 )
 async def upload(
-    case_id: int, request: Request, who: Annotated[tuple[Actor, documents.Admission], Depends(admitted)]
+    case_id: RowId, request: Request, who: Annotated[tuple[Actor, documents.Admission], Depends(admitted)]
 ) -> dict[str, Any]:
     actor, admission = who
     received = await intake.receive(
@@ -97,7 +97,7 @@ async def upload(
 
 
 @router.get("/cases/{case_id}/documents", summary="案件的材料")
-def list_documents(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
+def list_documents(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     case = cases.get(db, actor=actor, case_id=case_id)
     return {"items": [document_view(d) for d in documents.get_all(db, case_id=case.id)]}
 
@@ -108,7 +108,7 @@ def list_documents(case_id: int, actor: Reader, db: Db) -> dict[str, Any]:
     response_class=StreamingResponse,
     responses={200: {"content": {media: {} for media in documents.EXTENSIONS}}},
 )
-def read_document(document_id: int, actor: Reader, db: Db, request: Request) -> StreamingResponse:
+def read_document(document_id: RowId, actor: Reader, db: Db, request: Request) -> StreamingResponse:
     document, reader = documents.read(db, request.app.state.archive, actor=actor, document_id=document_id)
     name = f"document-{document.id}.{documents.EXTENSIONS[document.media_type]}"
     return StreamingResponse(

@@ -16,7 +16,7 @@ from canbao.actors import Actor
 from canbao.errors import FieldError, Invalid, NotFound
 from registry import comparison, documents, imports, persons, survey
 
-from ..deps import Db, permit
+from ..deps import MAX_ID, Db, RowId, permit
 from ..masking import MaskingRoute, for_actor
 
 router = APIRouter(tags=["registry 登记库"], route_class=MaskingRoute)
@@ -66,7 +66,7 @@ def list_imports(
 
 
 @router.get("/imports/{import_id}/rejections.csv", summary="下载被拒绝的行及原因")
-def rejections(import_id: int, actor: Importer, db: Db) -> Response:
+def rejections(import_id: RowId, actor: Importer, db: Db) -> Response:
     record = imports.get(db, actor=actor, import_id=import_id)
     if record is None or not record.rejection_file or not Path(record.rejection_file).exists():
         raise NotFound("没有该导入的拒绝文件")
@@ -98,7 +98,7 @@ def list_comparisons(actor: Comparer, db: Db, area: Area | None = None) -> list[
 
 
 @router.get("/comparisons/{run_id}", summary="一次比对的结果：各类人数及与上次的差异")
-def get_comparison(run_id: int, actor: Comparer, db: Db) -> dict[str, Any]:
+def get_comparison(run_id: RowId, actor: Comparer, db: Db) -> dict[str, Any]:
     run = comparison.get_or_raise(db, run_id=run_id)
     if not actor.reaches(run.area):
         raise NotFound("比对记录不存在")
@@ -117,7 +117,7 @@ def survey_persons(
     db: Db,
     village: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[dict[str, Any]]:
     return survey.list_persons(
         db,
@@ -130,7 +130,7 @@ def survey_persons(
 
 
 class OpenCases(BaseModel):
-    team_id: int = Field(ge=1, description="承担调查的小组")
+    team_id: int = Field(ge=1, le=MAX_ID, description="承担调查的小组")
     limit: int = Field(default=500, ge=1, le=5000, description="本次最多生成的案件数")
 
 
@@ -221,15 +221,15 @@ def list_teams(actor: Reader, db: Db, area: Area | None = None) -> list[dict[str
 
 
 @router.get("/survey-teams/{team_id}", summary="调查小组")
-def get_team(team_id: int, actor: Reader, db: Db) -> dict[str, Any]:
+def get_team(team_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     return survey.get(db, actor=actor, team_id=team_id)
 
 
 @router.put("/survey-teams/{team_id}/members", summary="调整小组成员")
-def update_members(team_id: int, members: list[Member], actor: Planner, db: Db) -> dict[str, Any]:
+def update_members(team_id: RowId, members: list[Member], actor: Planner, db: Db) -> dict[str, Any]:
     return survey.update_members(db, actor=actor, team_id=team_id, members=[m.model_dump() for m in members])
 
 
 @router.delete("/survey-teams/{team_id}", status_code=204, summary="停用调查小组（保留历史）")
-def delete_team(team_id: int, actor: Planner, db: Db) -> None:
+def delete_team(team_id: RowId, actor: Planner, db: Db) -> None:
     survey.delete(db, actor=actor, team_id=team_id)

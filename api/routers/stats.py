@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from canbao.actors import Actor
 from registry.stats import queries, rules
 
-from ..deps import Db, permit
+from ..deps import MAX_ID, Db, permit
 from ..masking import MaskingRoute
 
 router = APIRouter(tags=["stats 统计"], route_class=MaskingRoute)
@@ -58,7 +58,7 @@ def persons(
     area: Area = None,
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0, description="上一页的 next_offset")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="上一页的 next_offset")] = 0,
 ) -> dict[str, Any]:
     sc = queries.scope(actor, area=area, as_of=as_of, by=None)
     return queries.persons(db, actor=actor, sc=sc, indicator=indicator, limit=limit, offset=offset)

@@ -2,8 +2,9 @@
 chain in the database (every hash recomputed) is caught too — the rewritten chain no longer passes
 through the hashes the archive keeps.
 
-The worker writes one when `every` has passed and events were added since the last one
-(`write_if_due`); `canbao audit anchor` and `POST /api/v1/audit/anchors` write one on demand.
+The worker writes one when EVERY has passed and events were added since the last one
+(`write_if_due`), so that events attested by nothing outside the database are at most about a minute's
+worth (verify counts them); `canbao audit anchor` and `POST /api/v1/audit/anchors` write one on demand.
 Objects go under `audit/anchors/` with compliance retention where the store supports it, keyed by
 time so that listing them gives their order. `canbao.audit` sits below the archive package, so it
 takes the store as an argument: anything with the archive's `put` / `open` / `list` will do.
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from canbao.actors import Actor
@@ -35,6 +36,10 @@ KIND = "canbao.audit.anchor"
 ACTION = "audit.anchor"
 # Anchors attest the log of personal registration material, which is kept for 100 years.
 RETENTION = timedelta(days=366 * 100)
+# How often the worker anchors while events come in: one small object a minute.
+EVERY = timedelta(minutes=1)
+# Workers polling at once take turns (PostgreSQL advisory lock, for the transaction).
+_LOCK = 0x63616E62  # "canb"
 
 
 class StoredObject(Protocol):
@@ -103,6 +108,10 @@ def write_if_due(
     session: Session, store: AnchorStore, *, actor: Actor, data_dir: Path, every: timedelta
 ) -> Anchor | None:
     """An anchor when `every` has passed since the last one and events were added since."""
+    if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+        select(func.pg_try_advisory_xact_lock(_LOCK))
+    ):
+        return None  # another worker is writing one now
     previous = last(session)
     if previous is not None:
         at, events = previous

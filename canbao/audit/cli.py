@@ -19,8 +19,7 @@ from canbao.actors import Actor
 from canbao.config import get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
 
-from . import anchors, export, signing, verify
-from .service import record
+from . import anchors, export, signing, verifications, verify
 
 CLI_ACTOR = Actor(sub="cli", roles=("system",), area="", name="命令行")
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ def make_app(store: Callable[[], anchors.AnchorStore]) -> typer.Typer:
         with sessions() as s:
             report = verify.run(s, anchors=found)
         with transaction(sessions) as s:
-            record_verification(s, CLI_ACTOR, report)
+            verifications.record(s, CLI_ACTOR, report)
         if as_json:
             typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
         else:
@@ -102,29 +101,14 @@ def make_app(store: Callable[[], anchors.AnchorStore]) -> typer.Typer:
     return app
 
 
-def record_verification(session, actor: Actor, report: verify.Report) -> None:
-    record(
-        session,
-        actor=actor,
-        action="audit.verify",
-        object_type="audit_log",
-        object_id="chains",
-        payload={
-            "ok": report.ok,
-            "events": report.events,
-            "anchors": report.anchors,
-            "breaks": [b.as_dict() for b in report.breaks],
-            "anchor_problems": report.anchor_problems,
-        },
-        area=actor.area,
-    )
-
-
 def summary(report: verify.Report) -> str:
     lines = [
         f"{'完整' if report.ok else '发现篡改'}：{report.events} 个事件，{len(report.chains)} 条链，"
         f"{report.anchors} 个锚点，用时 {report.seconds:.2f} 秒（{report.method}）"
     ]
+    if report.unanchored is not None:
+        newest = f"（最新的锚点 {report.newest_anchor}）" if report.newest_anchor else "（尚无锚点）"
+        lines.append(f"尚未被归档锚点覆盖的事件：{report.unanchored} 个{newest}")
     for b in report.breaks:
         lines.append(
             f"- 链 {b.chain} 第 {b.seq} 号（事件 {b.event_id or '—'}）{verify.KINDS[b.kind]}：{b.detail}"

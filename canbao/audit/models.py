@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -56,3 +57,23 @@ class AuditChainHead(Base):
     chain: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditVerification(Base):
+    """A verification of the audit log started over the API (`verifications`): how far it got while it
+    runs, and its report when it is done. The outcome is also an `audit.verify` event in the log."""
+
+    __tablename__ = "audit_verification"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    # running → done | failed
+    status: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(BigInteger)  # events in the chains when it started
+    done: Mapped[int] = mapped_column(BigInteger)
+    # Moved on by progress and by a heartbeat while it runs: a run not moved for a while was cut short.
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    report: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)

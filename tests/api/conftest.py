@@ -158,8 +158,8 @@ def seed_office(session, *, password_hash: str) -> None:
     )
 
 
-@pytest.fixture
-def api(db, tmp_path) -> Api:
+def make_api(db, tmp_path) -> Api:
+    """The app on `db` (emptied), with the office seeded."""
     SPECS.clear()
     settings = Settings(
         database_url=db.url, data_dir=tmp_path, bpmn_dir=PROJECT_ROOT / "bpmn", jwt_secret=SECRET
@@ -168,3 +168,8 @@ def api(db, tmp_path) -> Api:
     with db.sessions() as s, s.begin():
         seed_office(s, password_hash=_HASH)
     return Api(TestClient(app), db)
+
+
+@pytest.fixture
+def api(db, tmp_path) -> Api:
+    return make_api(db, tmp_path)

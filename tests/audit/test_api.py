@@ -177,10 +177,11 @@ def test_auditors_cannot_change_anything(api, person):
     with api.db.sessions() as s:
         before = s.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
     login_routes = {"/api/v1/auth/token", "/api/v1/auth/logout"}  # an auditor must be able to log in and out
+    verifying = "/api/v1/audit/verifications"  # reads the log and records that it did: the auditor's job
     checked = []
     for path, operations in spec["paths"].items():
         for method in operations:
-            if method in ("get", "head", "options") or path in login_routes:
+            if method in ("get", "head", "options") or path in (*login_routes, verifying):
                 continue
             url = path.replace("{case_id}", str(case_id)).replace("{id_number}", person)
             url = url.replace("{key}", "survey_registration").replace("{version}", "1")

@@ -20,6 +20,8 @@ def test_auditor_sees_the_first_changed_event(api, office):
     page.goto("/audit")
     page.get_by_role("button", name="校验审计日志").click()
     expect(page.locator("#verify-result .verdict")).to_contain_text("审计日志完整")
+    expect(page.locator("#unanchored")).to_contain_text("尚未被归档锚点覆盖的事件")
+    expect(page.locator("#unanchored")).to_contain_text("尚无锚点")
 
     tamper(api.db, ("UPDATE audit_event SET payload = '{}' WHERE id = :id", {"id": victim.id}))
     page.get_by_role("button", name="校验审计日志").click()

@@ -1,5 +1,5 @@
 // 审计: search the audit log, a person's access log, and verification of the hash chains.
-import { get } from "./api.js";
+import { get, post } from "./api.js";
 import { ACTIONS, PURPOSES, describe } from "./events.js";
 import { ROLE_NAMES, announce, announceProblem, can, clear, h, timeEl } from "./ui.js";
 
@@ -62,14 +62,24 @@ async function load() {
   document.getElementById("page-no").textContent = `第 ${state.page + 1} 页`;
 }
 
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The verification runs as a job on the server (it can take minutes on a large log): start it, then
+// poll it for progress until it reports.
 async function verify() {
   const button = document.getElementById("verify");
   const box = clear(document.getElementById("verify-result"));
+  const progress = h("p", {}, "正在校验……");
   button.disabled = true;
-  box.append(h("p", {}, "正在校验……"));
-  let report;
+  box.append(progress);
+  let job;
   try {
-    report = await get("/audit/verify");
+    job = await post("/audit/verifications");
+    while (job.status === "running") {
+      if (job.total) progress.textContent = `正在校验……已核对 ${job.done} / ${job.total} 条事件`;
+      await pause(500);
+      job = await get(`/audit/verifications/${job.id}`);
+    }
   } catch (err) {
     clear(box);
     announceProblem(err);
@@ -77,10 +87,19 @@ async function verify() {
   } finally {
     button.disabled = false;
   }
+  if (job.status !== "done") {
+    clear(box).append(h("p", { class: "verdict bad" }, `校验未能完成：${job.error || "原因不明"}`));
+    announce("审计日志校验未能完成", "error");
+    return;
+  }
+  const report = job.report;
+  const newest = report.newest_anchor ? `最新的锚点 ${report.newest_anchor}` : "尚无锚点";
   clear(box).append(...[
     h("p", { class: report.ok ? "verdict ok" : "verdict bad" },
       report.ok ? `审计日志完整：${report.events} 条事件、${report.chains.length} 条哈希链均校验通过` : "审计日志被改动！"),
     h("p", { class: "sub" }, `用时 ${report.seconds} 秒；核对归档锚点 ${report.anchors} 个。`),
+    h("p", { class: "sub", id: "unanchored" },
+      `尚未被归档锚点覆盖的事件 ${report.unanchored_events} 条（${newest}；有新事件时每分钟写入一个锚点）。`),
     report.breaks.length ? h("ul", {}, report.breaks.map((b) => h("li", {},
       `第 ${b.chain} 条链，序号 ${b.seq}${b.event_id ? `（事件号 ${b.event_id}）` : ""}：${b.title}。${b.detail}`))) : null,
     report.anchor_problems.length ? h("ul", {}, report.anchor_problems.map((p) => h("li", {}, p))) : null,
