@@ -150,16 +150,19 @@ def _candidate_groups(value: str) -> Outcome:
 
 
 _PLUS = re.compile(r"^[$#]\{\s*dateTime\(\)\.plus(Minutes|Hours|Days|Weeks)\((\d+)\)\.toDate\(\)\s*\}$")
+_FEEL_PLUS = re.compile(r"^=\s*now\(\)\s*\+\s*duration\(\s*\"(P[0-9A-Z.]+)\"\s*\)\s*$")
 
 
 def _due(value: str) -> Outcome:
-    """A due date relative to the task's creation: an ISO 8601 duration, or Camunda's
-    `${dateTime().plusDays(5).toDate()}` idiom."""
+    """A due date relative to the task's creation: an ISO 8601 duration, Camunda 7's
+    `${dateTime().plusDays(5).toDate()}` or Camunda 8's `=now() + duration("P5D")`."""
     text = value.strip()
-    plus = _PLUS.match(text)
+    plus, feel = _PLUS.match(text), _FEEL_PLUS.match(text)
     if plus is not None:
         unit, n = plus.groups()
         text = {"Minutes": f"PT{n}M", "Hours": f"PT{n}H", "Days": f"P{n}D", "Weeks": f"P{n}W"}[unit]
+    elif feel is not None:
+        text = feel.group(1)
     if is_duration(text):
         return Property("dueIn", text)
     return Refused(

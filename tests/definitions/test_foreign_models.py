@@ -211,3 +211,35 @@ def test_what_cannot_be_mapped_is_listed_with_element_attribute_and_reason(api):
     assert ("f_ok", "conditionExpression") in mapped  # the one condition JUEL can say and canbao can run
     r = api.post("/definitions", "manager1", content=raw, headers=XML)
     assert r.status_code == 422 and {p["code"] for p in r.json()["problems"]} >= {"import.unmapped"}
+
+
+def test_a_camunda_8_model_maps_its_user_task_and_names_the_feel_condition_it_cannot_translate(api):
+    body = validate(api, (DIALECTS / "camunda8_change_review.bpmn").read_bytes())
+
+    assert [(p["element_id"], p["code"], p["attribute"]) for p in body["problems"]] == [
+        ("Flow_approve", "import.unmapped", "conditionExpression")
+    ]
+    assert "FEEL" in body["problems"][0]["message"]
+    assert {(m["attribute"], m["to"]) for m in body["imported"]["mapped"]} == {
+        ("zeebe:formDefinition formKey", "formKey=review_decision"),
+        ("zeebe:assignmentDefinition candidateGroups", "role=platform_reviewer"),
+        ("zeebe:taskSchedule dueDate", "dueIn=P3D"),
+        ("zeebe:properties dataKey", "dataKey=review"),
+        ("zeebe:properties decisions", "decisions=approve,reject"),
+    }
+    assert body["imported"]["engines"] == ["Camunda 8", "Camunda Modeler"]
+
+
+def test_a_descriptive_model_with_schema_errors_gets_each_of_them_and_is_told_it_is_not_executable(api):
+    raw = (FIXTURES / "miwg" / "A.1.0-roundtrip.bpmn").read_bytes()
+    raw = raw.replace(b'name="Task 1">', b'name="Task 1" priority="high">')
+    raw = raw.replace(b'<semantic:endEvent id="_a47df184', b'<semantic:endEvent step="9" id="_a47df184')
+
+    problems = validate(api, raw)["problems"]
+
+    assert [(p["element_id"], p["code"]) for p in problems] == [
+        ("_ec59e164-68b4-4f94-98de-ffb1c58a84af", "xml.schema"),
+        ("_a47df184-085b-49f7-bb82-031c84625821", "xml.schema"),
+        (None, "process.not_executable"),
+    ]
+    assert "priority" in problems[0]["message"] and "step" in problems[1]["message"]
