@@ -127,7 +127,8 @@ def check_document(bpmn_xml: str, dmn: dict[str, str] | None = None) -> Checked:
         problems.append(main)
     problems += _expression_problems(tree, imported.judged)
     problems += lint.structure_problems(tree)
-    problems += lint.dangling_references(tree)
+    dangling = lint.dangling_references(tree)
+    problems += dangling
     problems += lint.data_store_problems(tree)
     problems += lint.data_reference_problems(tree)
     dmn_trees, dmn_problems = _dmn(dmn)
@@ -137,7 +138,7 @@ def check_document(bpmn_xml: str, dmn: dict[str, str] | None = None) -> Checked:
     }
     problems += task_rules.problems(tree, origins=imported.origins, decisions=decisions, due_at=due_at)
     parsed = None
-    if not isinstance(main, Problem) and not lint.dangling_references(tree):
+    if not isinstance(main, Problem) and not dangling:  # the parser reports those confusingly
         parsed, failure = _parse_checked(tree, main, dmn_trees)
         if failure is not None and not any(
             (p.element_id, p.code) == (failure.element_id, failure.code) for p in problems
