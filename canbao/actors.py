@@ -15,6 +15,8 @@ ROLES: dict[str, str] = {
     "auditor": "审计员",
     "citizen": "参保人",
 }
+# A role named in a process (lane, candidate group) by its code ("surveyor") or its Chinese name ("调查员").
+ROLE_BY_NAME: dict[str, str] = {code: code for code in ROLES} | {title: code for code, title in ROLES.items()}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import Conflict, NotFound
 
-from . import specs
+from . import dialects, specs, xmltext
 from .change_models import DeletedDefinition, MigrationJob
 from .errors import InvalidDefinition, Problem, UnknownProcess
 from .models import Case, ProcessDefinition
@@ -44,19 +44,23 @@ def digest(bpmn_xml: str, dmn: dict[str, str]) -> str:
 
 
 def decode(raw: bytes, filename: str) -> str:
-    """The text of an uploaded BPMN or DMN file (UTF-8, with or without a byte order mark)."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InvalidDefinition(
-            [Problem(None, "xml.encoding", f"{filename} 不是 UTF-8 编码（第 {err.start} 字节）")]
-        ) from err
+    """The text of an uploaded BPMN or DMN file, decoded as its byte order mark or XML declaration says
+    (UTF-8, UTF-16, GBK, …); InvalidDefinition (xml.encoding) when it cannot be."""
+    return xmltext.decode(raw, filename)
+
+
+def check(bpmn_xml: str, dmn: dict[str, str] | None = None) -> specs.Checked:
+    """Every problem of a BPMN document and its DMN files, located at element ids, and what was
+    translated from another engine's dialect."""
+    dmn = dmn or {}
+    bad_names = _dmn_name_problems(dmn)
+    if bad_names:
+        return specs.Checked(bpmn_xml, dmn, bad_names, dialects.Report(), None)
+    return specs.check_document(bpmn_xml, dmn)
 
 
 def validate(bpmn_xml: str, dmn: dict[str, str] | None = None) -> list[Problem]:
-    """Every problem of a BPMN document and its DMN files, located at element ids."""
-    dmn = dmn or {}
-    return _dmn_name_problems(dmn) or specs.validate(bpmn_xml, dmn)
+    return check(bpmn_xml, dmn).problems
 
 
 def _dmn_name_problems(dmn: dict[str, str]) -> list[Problem]:
@@ -80,11 +84,23 @@ def deploy(
 
     Returns the version and whether it was created. Raises InvalidDefinition with every problem.
     """
-    dmn = dmn or {}
-    bad_names = _dmn_name_problems(dmn)
-    if bad_names:
-        raise InvalidDefinition(bad_names)
-    parsed = specs.parse(bpmn_xml, dmn)
+    return store(session, actor=actor, checked=check(bpmn_xml, dmn), comment=comment, publish=publish)
+
+
+def store(
+    session: Session,
+    *,
+    actor: Actor,
+    checked: specs.Checked,
+    comment: str | None = None,
+    publish: bool = True,
+) -> tuple[ProcessDefinition, bool]:
+    """Store a checked document as a new version, as translated where it was drawn for another
+    engine; InvalidDefinition if it has problems."""
+    if checked.problems:
+        raise InvalidDefinition(checked.problems)
+    assert checked.parsed is not None
+    bpmn_xml, dmn, parsed = checked.bpmn_xml, checked.dmn, checked.parsed
     sha = digest(bpmn_xml, dmn)
     same = session.scalars(
         select(ProcessDefinition)
@@ -109,12 +125,19 @@ def deploy(
     )
     session.add(definition)
     session.flush()
+    imported = checked.imported.as_dict()
     _record(
         session,
         actor,
         "definition.deploy",
         definition,
-        {"sha256": sha, "comment": comment, "published": publish, "dmn": sorted(dmn)},
+        {
+            "sha256": sha,
+            "comment": comment,
+            "published": publish,
+            "dmn": sorted(dmn),
+            **({"imported": imported} if imported else {}),
+        },
     )
     return definition, True
 

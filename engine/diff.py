@@ -4,7 +4,8 @@ Elements are aligned by id (as SpiffWorkflow's migration aligns them), so a rena
 element removed and one added. Each element is reduced to named aspects (name, lane, script,
 condition, timer, form and other extension properties, attributes); a changed element lists the
 aspects that differ with their old and new values. The diagram (bpmndi) is layout, not behaviour, and
-is ignored.
+is ignored. Elements are compared by meaning: an attribute written out with the value BPMN gives it
+when it is left out (`cancelActivity="true"`), an empty name or documentation, counts as not written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from .lint import BPMN_NS, FLOW_NODES, local
+from .lint import BPMN_NS, FLOW_NODES, local, qualified
 
 # Elements worth reporting on their own; their other children are aspects of them.
 ELEMENTS = FLOW_NODES | {"process", "sequenceFlow", "lane", "participant", "messageFlow", "message"}
@@ -66,12 +67,20 @@ def diff(old_xml: str, new_xml: str) -> Diff:
             continue
         keys = list(dict.fromkeys([*before.aspects, *after.aspects]))
         changes = [
-            {"field": k, "from": before.aspects.get(k), "to": after.aspects.get(k)}
+            {"field": k, "from": _shown(before, k), "to": _shown(after, k)}
             for k in keys
             if before.aspects.get(k) != after.aspects.get(k)
         ]
         changed.append(Change(element_id, after.name or before.name, after.type, changes))
     return Diff(added, removed, changed)
+
+
+def _shown(element: Element, aspect: str) -> str | None:
+    """An aspect's value, or the value BPMN gives an attribute that is left out."""
+    value = element.aspects.get(aspect)
+    if value is None and aspect.startswith("@"):
+        return DEFAULTS.get(element.type, {}).get(aspect[1:])
+    return value
 
 
 def elements(bpmn_xml: str) -> dict[str, Element]:
@@ -102,22 +111,48 @@ def _is_own_element(el: etree._Element) -> bool:
     )
 
 
-def _qualified(tree_el: etree._Element, attribute: str) -> str:
-    qname = etree.QName(attribute)
-    if qname.namespace is None:
-        return qname.localname
-    prefix = next((p for p, ns in (tree_el.nsmap or {}).items() if ns == qname.namespace and p), None)
-    return f"{prefix or qname.namespace}:{qname.localname}"
-
-
 def _attributes(el: etree._Element) -> dict[str, str]:
     out = {}
+    defaults = DEFAULTS.get(local(el), {})
     for attribute, value in el.attrib.items():
-        if attribute == "id":
+        if (
+            attribute == "id"
+            or defaults.get(attribute) == value
+            or (attribute == "name" and not value.strip())
+        ):
             continue
-        name = _qualified(el, attribute)
+        name = qualified(el, attribute)
         out["name" if name == "name" else f"@{name}"] = value
     return out
+
+
+# The values BPMN 2.0 (its XML schema) gives attributes that are left out.
+_ACTIVITY = {"isForCompensation": "false", "startQuantity": "1", "completionQuantity": "1"}
+_GATEWAY = {"gatewayDirection": "Unspecified"}
+_CATCH = {"parallelMultiple": "false"}
+DEFAULTS: dict[str, dict[str, str]] = {
+    "task": _ACTIVITY,
+    "manualTask": _ACTIVITY,
+    "scriptTask": _ACTIVITY,
+    "callActivity": _ACTIVITY,
+    "userTask": _ACTIVITY | {"implementation": "##unspecified"},
+    "serviceTask": _ACTIVITY | {"implementation": "##WebService"},
+    "sendTask": _ACTIVITY | {"implementation": "##WebService"},
+    "receiveTask": _ACTIVITY | {"implementation": "##WebService", "instantiate": "false"},
+    "businessRuleTask": _ACTIVITY | {"implementation": "##unspecified"},
+    "subProcess": _ACTIVITY | {"triggeredByEvent": "false"},
+    "transaction": _ACTIVITY | {"triggeredByEvent": "false", "method": "##Compensate"},
+    "adHocSubProcess": _ACTIVITY | {"triggeredByEvent": "false", "cancelRemainingInstances": "true"},
+    "exclusiveGateway": _GATEWAY,
+    "parallelGateway": _GATEWAY,
+    "inclusiveGateway": _GATEWAY,
+    "complexGateway": _GATEWAY,
+    "eventBasedGateway": _GATEWAY | {"instantiate": "false", "eventGatewayType": "Exclusive"},
+    "startEvent": _CATCH | {"isInterrupting": "true"},
+    "intermediateCatchEvent": _CATCH,
+    "boundaryEvent": _CATCH | {"cancelActivity": "true"},
+    "process": {"isClosed": "false", "processType": "None"},
+}
 
 
 def _text(el: etree._Element) -> str:
@@ -127,7 +162,8 @@ def _text(el: etree._Element) -> str:
 def _child_aspects(child: etree._Element) -> dict[str, str]:
     tag = local(child)
     if tag in ("documentation", "script", "conditionExpression"):
-        return {{"conditionExpression": "condition"}.get(tag, tag): _text(child)}
+        text = _text(child)
+        return {{"conditionExpression": "condition"}.get(tag, tag): text} if text else {}
     if tag == "extensionElements":
         return _extension_aspects(child)
     if tag.endswith("EventDefinition"):
@@ -157,5 +193,5 @@ def _extension_aspects(extensions: etree._Element) -> dict[str, str]:
             out[key] = _text(el)
         for attribute, value in el.attrib.items():
             if attribute not in ("name", "value") and not (attribute == "id" and ident):
-                out[f"{key}@{_qualified(el, attribute)}"] = value
+                out[f"{key}@{qualified(el, attribute)}"] = value
     return out

@@ -68,14 +68,44 @@ class CaseNotRunning(Conflict):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a BPMN document, located at an element so a modeler can point at it."""
+    """One thing wrong with a BPMN document, located at an element so a modeler can point at it.
+
+    `element_id` is None only for problems that concern the whole document (DOCUMENT_CODES).
+    `attribute` names the attribute or extension element it comes from where that helps find it
+    (`camunda:assignee`, `conditionExpression`).
+    """
 
     element_id: str | None
     code: str
     message: str
+    attribute: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"element_id": self.element_id, "code": self.code, "message": self.message}
+        return {
+            "element_id": self.element_id,
+            "scope": "element" if self.element_id else "document",
+            "code": self.code,
+            "message": self.message,
+            "attribute": self.attribute,
+        }
+
+
+# Problems of the document as a whole: not XML, not BPMN, not runnable as one process, or files around it.
+DOCUMENT_CODES = frozenset(
+    {
+        "xml.too_large",
+        "xml.syntax",
+        "xml.encoding",
+        "xml.not_bpmn",
+        "process.not_executable",
+        "process.ambiguous",
+        "process.no_id",
+        "process.duplicate",
+        "dmn.name",
+        "dmn.syntax",
+        "dmn.not_dmn",
+    }
+)
 
 
 class InvalidDefinition(CanbaoError):

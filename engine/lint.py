@@ -1,8 +1,8 @@
 """Deploy-time rules read from the BPMN and DMN XML itself, where every element has its id.
 
-They complement the checks on parsed specs in `specs`: references that point nowhere (SpiffWorkflow's
-parser reports those confusingly), elements no token can reach, ids and names longer than the
-database holds, modeler extensions we do not run, and DMN expressions under the script sandbox.
+References that point nowhere (SpiffWorkflow's parser reports those confusingly), elements no token can
+reach, ids and names longer than the database holds, data stores canbao has no implementation for,
+and DMN expressions under the script sandbox; `locate` finds the element a problem is reported at.
 """
 
 from __future__ import annotations
@@ -53,6 +53,28 @@ FLOW_NODES = frozenset(
     }
 )
 SCOPES = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+# Elements a modeler sees and can select: a problem inside one (a condition, an event definition, a
+# property) is located at it.
+DIAGRAM_ELEMENTS = FLOW_NODES | {
+    "process",
+    "collaboration",
+    "participant",
+    "lane",
+    "sequenceFlow",
+    "messageFlow",
+    "association",
+    "dataObject",
+    "dataObjectReference",
+    "dataStore",
+    "dataStoreReference",
+    "textAnnotation",
+    "group",
+    "message",
+    "signal",
+    "error",
+    "escalation",
+    "definitions",
+}
 
 
 def local(el: etree._Element) -> str:
@@ -60,7 +82,29 @@ def local(el: etree._Element) -> str:
 
 
 def label(el: etree._Element) -> str:
-    return el.get("name") or el.get("id") or local(el)
+    """How a message names an element: its name on one line, else its id."""
+    return " ".join((el.get("name") or "").split()) or el.get("id") or local(el)
+
+
+def qualified(el: etree._Element, name: str) -> str:
+    """An attribute or tag as the document writes it: `camunda:formKey` (with the document's prefix)."""
+    qname = etree.QName(name)
+    if qname.namespace is None:
+        return qname.localname
+    prefix = next((p for p, ns in (el.nsmap or {}).items() if ns == qname.namespace and p), None)
+    return f"{prefix or qname.namespace}:{qname.localname}"
+
+
+def locate(el: etree._Element) -> str | None:
+    """The id of the diagram element that holds `el` (itself, or the nearest such ancestor with an id);
+    None when nothing above it has one: the problem concerns the whole document."""
+    fallback = None
+    for node in (el, *el.iterancestors()):
+        element_id = node.get("id")
+        if element_id and local(node) in DIAGRAM_ELEMENTS:
+            return element_id
+        fallback = fallback or element_id
+    return fallback
 
 
 def executable_processes(tree: etree._Element) -> list[etree._Element]:
@@ -156,32 +200,47 @@ def _unreachable(scope: etree._Element) -> Iterator[Problem]:
             yield from _unreachable(el)
 
 
-def foreign_forms(tree: etree._Element) -> dict[str, str]:
-    """User tasks that name a form the way another engine does (Camunda 7 or 8), by element id."""
-    found = {}
-    for task in tree.iter(f"{{{BPMN_NS}}}userTask"):
-        key = task.get(f"{{{CAMUNDA_NS}}}formKey")
-        zeebe = task.find(f".//{{{ZEEBE_NS}}}formDefinition")
-        if key is None and zeebe is not None:
-            key = zeebe.get("formKey") or zeebe.get("formId")
-        if key is not None and task.get("id"):
-            found[task.get("id")] = key
-    return found
+def data_reference_problems(tree: etree._Element) -> list[Problem]:
+    """Data associations of the executable processes that read from or write to a data object or data
+    store reference the document does not have."""
+    known = {
+        el.get("id")
+        for el in tree.iter(f"{{{BPMN_NS}}}dataObjectReference", f"{{{BPMN_NS}}}dataStoreReference")
+    }
+    problems = []
+    for process in executable_processes(tree):
+        for path in ("bpmn:dataInputAssociation/bpmn:sourceRef", "bpmn:dataOutputAssociation/bpmn:targetRef"):
+            for ref in process.iterfind(f".//{path}", NS):
+                target = (ref.text or "").strip()
+                if target not in known:
+                    owner = ref.getparent().getparent()
+                    problems.append(
+                        Problem(
+                            locate(owner),
+                            "data.unresolved",
+                            f"“{label(owner)}”的数据关联引用了不存在的数据对象：{target or '（空）'}",
+                        )
+                    )
+    return problems
 
 
-def foreign_operations(tree: etree._Element) -> dict[str, str]:
-    """Service tasks wired the way Camunda wires them (a Java class, an expression, an external topic)."""
-    found = {}
-    attributes = ("class", "delegateExpression", "expression", "topic", "type")
-    for task in tree.iter(f"{{{BPMN_NS}}}serviceTask", f"{{{BPMN_NS}}}sendTask"):
-        for name in attributes:
-            value = task.get(f"{{{CAMUNDA_NS}}}{name}")
-            if value:
-                found[task.get("id")] = f"camunda:{name}={value}"
-        zeebe = task.find(f".//{{{ZEEBE_NS}}}taskDefinition")
-        if zeebe is not None:
-            found[task.get("id")] = f"zeebe:taskDefinition type={zeebe.get('type')}"
-    return found
+def data_store_problems(tree: etree._Element) -> list[Problem]:
+    """Data stores the executable processes use: SpiffWorkflow needs an implementation for each, and
+    canbao has none (case data lives in the case; the registry is reached through service tasks)."""
+    stores = {el.get("id"): el for el in tree.iter(f"{{{BPMN_NS}}}dataStore")}
+    problems = []
+    for process in executable_processes(tree):
+        for ref in process.iter(f"{{{BPMN_NS}}}dataStoreReference"):
+            store = stores.get(ref.get("dataStoreRef") or "")
+            name = (store.get("name") if store is not None else None) or label(ref)
+            problems.append(
+                Problem(
+                    ref.get("id"),
+                    "data_store.unsupported",
+                    f"数据存储“{name}”在 canbao 中没有实现：案件数据随案件保存，登记库通过服务任务的操作读写",
+                )
+            )
+    return problems
 
 
 # DMN: SpiffWorkflow evaluates input expressions, input entries and output entries as Python with the

@@ -112,12 +112,8 @@ async def read_upload(request: Request) -> Upload:
 Uploaded = Annotated[Upload, Depends(read_upload)]
 
 
-def version_view(
-    d: ProcessDefinition,
-    usage: definitions.Usage | None = None,
-    current: ProcessDefinition | None = None,
-) -> dict[str, Any]:
-    view = {
+def version_view(d: ProcessDefinition) -> dict[str, Any]:
+    return {
         "id": d.id,
         "key": d.key,
         "version": d.version,
@@ -130,13 +126,19 @@ def version_view(
         "retired_at": d.retired_at.isoformat() if d.retired_at else None,
         "dmn": sorted(d.dmn or {}),
     }
-    if usage is not None or current is not None:
-        use = usage or definitions.Usage(0, 0)
-        view |= {
-            "current": current is not None and current.id == d.id,
-            "cases": {"open": use.open, "completed": use.completed},
-        }
-    return view
+
+
+def usage_view(
+    d: ProcessDefinition, usage: definitions.Usage | None, current: ProcessDefinition | None
+) -> dict[str, Any]:
+    """A version with whether new cases start on it and its cases, whatever state the process is in
+    (only drafts, every version retired: no current version, no cases)."""
+    use = usage or definitions.Usage(0, 0)
+    return {
+        **version_view(d),
+        "current": current is not None and current.id == d.id,
+        "cases": {"open": use.open, "completed": use.completed},
+    }
 
 
 @router.get("/definitions", summary="流程定义及版本")
@@ -151,13 +153,13 @@ def versions(key: str, actor: Reader, db: Db) -> list[dict[str, Any]]:
         raise UnknownProcess(f"流程 {key} 不存在")
     usage = definitions.usage(db, key=key)
     current = definitions.find_current(db, key=key)
-    return [version_view(d, usage.get(d.id), current) for d in rows]
+    return [usage_view(d, usage.get(d.id), current) for d in rows]
 
 
 @router.get("/definitions/{key}/versions/{version}", summary="某个版本")
 def version(key: str, version: VersionNo, actor: Reader, db: Db) -> dict[str, Any]:
     d = definitions.get_version_or_raise(db, key=key, version=version)
-    return version_view(d, definitions.usage(db, key=key).get(d.id), definitions.find_current(db, key=key))
+    return usage_view(d, definitions.usage(db, key=key).get(d.id), definitions.find_current(db, key=key))
 
 
 @router.get(
@@ -175,13 +177,18 @@ def version_xml(key: str, version: VersionNo, actor: Reader, db: Db) -> Response
     "/definitions/validate", summary="校验 BPMN（可附 DMN），返回按元素定位的问题", openapi_extra=UPLOAD_BODY
 )
 def validate(actor: Manager, upload: Uploaded) -> dict[str, Any]:
+    """Every problem with its element (`scope` "document" for those of the whole document), and for a
+    document drawn for Camunda or Flowable what was translated (`imported.mapped`) and dropped
+    (`imported.ignored`); what cannot be translated is among the problems (`import.unmapped`)."""
     try:
         bpmn_xml, dmn = upload.decoded()
     except InvalidDefinition as err:
         problems: list[Problem] = err.problems
+        imported = None
     else:
-        problems = definitions.validate(bpmn_xml, dmn)
-    return {"valid": not problems, "problems": [p.as_dict() for p in problems]}
+        checked = definitions.check(bpmn_xml, dmn)
+        problems, imported = checked.problems, checked.imported.as_dict()
+    return {"valid": not problems, "problems": [p.as_dict() for p in problems], "imported": imported}
 
 
 @router.post(
@@ -199,12 +206,13 @@ def deploy(
     publish: bool = True,
 ) -> dict[str, Any]:
     bpmn_xml, dmn = upload.decoded()
-    definition, created = definitions.deploy(
-        db, actor=actor, bpmn_xml=bpmn_xml, dmn=dmn, comment=upload.comment or comment, publish=publish
+    checked = definitions.check(bpmn_xml, dmn)
+    definition, created = definitions.store(
+        db, actor=actor, checked=checked, comment=upload.comment or comment, publish=publish
     )
     if not created:
         response.status_code = 200
-    return {**version_view(definition), "created": created}
+    return {**version_view(definition), "created": created, "imported": checked.imported.as_dict()}
 
 
 @router.post("/definitions/{key}/versions/{version}/publish", summary="发布：新案件从此版本开始")

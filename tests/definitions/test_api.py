@@ -3,6 +3,7 @@
 from engine import cases
 from engine.models import Case
 
+from ..engine import samples
 from ..engine.office import APPROVE, PLATFORM1, VILLAGE, id_number, registration
 from . import variants
 from .variants import FIXTURES
@@ -89,6 +90,47 @@ def test_diff_names_added_removed_and_changed_elements(api):
     assert api.get("/definitions/survey_registration/versions/1/diff/9", "auditor1").status_code == 404
 
 
+def test_diff_compares_meaning_with_defaults_normalized(api):
+    same = deploy(api, variants.with_defaults_spelled_out())
+    assert same["version"] == 2
+
+    body = api.get("/definitions/survey_registration/versions/1/diff/2", "manager1").json()
+
+    assert (body["added"], body["removed"], body["changed"]) == ([], [], [])
+    changed = variants.with_defaults_spelled_out().replace(
+        '<bpmn:boundaryEvent id="initial_review_timeout" name="初审超时" attachedToRef="initial_review">',
+        '<bpmn:boundaryEvent id="initial_review_timeout" name="初审超时" attachedToRef="initial_review"'
+        ' cancelActivity="false">',
+    )
+    deploy(api, changed)
+    body = api.get("/definitions/survey_registration/versions/1/diff/3", "manager1").json()
+    assert [(c["id"], c["changes"]) for c in body["changed"]] == [
+        ("initial_review_timeout", [{"field": "@cancelActivity", "from": "true", "to": "false"}])
+    ]
+
+
+def test_versions_of_a_process_in_every_state_carry_the_current_flag_and_case_counts(api):
+    draft = samples.process(samples.user_task(), key="draft_only")
+    deploy(api, draft, publish=False)
+    for version in (1,):
+        api.post(f"/definitions/change_approval/versions/{version}/retire", "manager1")
+
+    for key, state in [
+        ("draft_only", None),
+        ("change_approval", "retired"),
+        ("survey_registration", "current"),
+    ]:
+        r = api.get(f"/definitions/{key}/versions", "manager1")
+        assert r.status_code == 200, r.text
+        [v] = r.json()
+        assert v["cases"] == {"open": 0, "completed": 0}, key
+        assert v["current"] is (state == "current"), key
+        assert (v["published_at"] is None) is (state is None), key
+        assert (v["retired_at"] is not None) is (state == "retired"), key
+        one = api.get(f"/definitions/{key}/versions/1", "manager1").json()
+        assert (one["current"], one["cases"]) == (v["current"], v["cases"])
+
+
 def test_bpmn_with_its_dmn_file_validates_and_deploys_as_multipart(api):
     bpmn = (FIXTURES / "dmn" / "prioritised_review.bpmn").read_bytes()
     dmn = (FIXTURES / "dmn" / "prioritised_review" / "review_priority.dmn").read_bytes()
@@ -100,6 +142,7 @@ def test_bpmn_with_its_dmn_file_validates_and_deploys_as_multipart(api):
     assert api.post("/definitions/validate", "manager1", files=files).json() == {
         "valid": True,
         "problems": [],
+        "imported": None,
     }
     unsafe = dmn.replace(b'"high"', b"().__class__")
     problems = api.post(

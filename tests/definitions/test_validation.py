@@ -75,7 +75,7 @@ CASES = {
         samples.process(
             _chain(
                 _user("work"),
-                GATEWAY.format(condition="${approved}"),
+                GATEWAY.format(condition="approved.__class__"),
                 flows=[("start", "gw"), ("work", "end")],
             ),
             refs=("start", "gw", "work", "end"),

@@ -67,3 +67,28 @@ def with_survey_replaced_by_failing_script(xml: str = SURVEY) -> str:
         "<bpmn:outgoing>f_survey</bpmn:outgoing><bpmn:script>broken = 1 / 0</bpmn:script></bpmn:scriptTask>"
     )
     return xml[:start] + script + xml[end:]
+
+
+def with_defaults_spelled_out(xml: str = SURVEY) -> str:
+    """The same process as another modeler writes it: defaults left out or written out, an empty name,
+    an explicit diverging direction. Nothing that changes how a case runs."""
+    xml = _replace(
+        xml, ' attachedToRef="initial_review" cancelActivity="true">', ' attachedToRef="initial_review">'
+    )
+    xml = _replace(
+        xml,
+        '<bpmn:userTask id="survey" name="入户调查登记">',
+        '<bpmn:userTask id="survey" name="入户调查登记" isForCompensation="false" startQuantity="1"'
+        ' completionQuantity="1" implementation="##unspecified">',
+    )
+    xml = _replace(
+        xml,
+        '<bpmn:exclusiveGateway id="gw_initial" name="初审结论" default="f_initial_return">',
+        '<bpmn:exclusiveGateway id="gw_initial" name="初审结论" default="f_initial_return"'
+        ' gatewayDirection="Unspecified">',
+    )
+    return _replace(
+        xml,
+        '<bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="init" />',
+        '<bpmn:sequenceFlow id="f_start" name="" sourceRef="start" targetRef="init" />',
+    )

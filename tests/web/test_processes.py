@@ -6,8 +6,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from ..definitions import variants
+from ..engine import samples
+
 pytestmark = pytest.mark.browser
 NEW_NAME = "入户调查登记（试点）"
+XML = {"Content-Type": "application/xml"}
 
 
 def click_lane(page, lane_id: str) -> None:
@@ -123,3 +127,36 @@ def test_manager_compares_versions_side_by_side_and_migrates_a_waiting_case(api,
     version1.get_by_role("button", name="停用").click()
     expect(version1.locator(".badge")).to_have_text("已停用")
     expect(page.locator("#status")).to_contain_text("已停用：入户调查登记 版本 1")
+
+
+def test_the_page_lists_processes_in_every_state_and_a_retired_one_can_be_reinstated(api, office):
+    """A process with only a draft, one with every version retired, one with a current version and a
+    draft: all are listed with their state, and the retired one can be published again."""
+    draft = samples.process(samples.user_task(), key="draft_only")
+    r = api.post("/definitions?publish=false", "manager1", content=draft.encode(), headers=XML)
+    assert r.status_code == 201, r.text
+    assert api.post("/definitions/change_approval/versions/1/retire", "manager1").status_code == 200
+    renamed = variants.with_final_review_renamed()
+    r = api.post("/definitions?publish=false", "manager1", content=renamed.encode(), headers=XML)
+    assert r.status_code == 201, r.text
+
+    o = office()
+    page = o.login("manager1")
+    listed = page.locator("#definitions > li")
+    expect(listed).to_have_count(5)
+    only_draft = page.locator('#definitions > li[data-key="draft_only"]')
+    expect(only_draft.locator('li[data-version="1"] .badge')).to_have_text("未发布")
+    expect(only_draft).to_contain_text("没有当前版本")
+    retired = page.locator('#definitions > li[data-key="change_approval"]')
+    expect(retired.locator('li[data-version="1"] .badge')).to_have_text("已停用")
+    expect(retired).to_contain_text("没有当前版本")
+    survey = page.locator('#definitions > li[data-key="survey_registration"]')
+    expect(survey.locator('li[data-version="1"] .badge')).to_have_text("当前版本")
+    expect(survey.locator('li[data-version="2"] .badge')).to_have_text("未发布")
+    expect(survey).not_to_contain_text("没有当前版本")
+    o.shot("every-state")
+
+    retired.get_by_role("button", name="恢复发布").click()
+    expect(page.locator("#status")).to_contain_text("已发布：登记信息变更审批 版本 1")
+    expect(retired.locator('li[data-version="1"] .badge')).to_have_text("当前版本")
+    expect(retired).not_to_contain_text("没有当前版本")

@@ -22,14 +22,21 @@ let current = null;
 let marked = [];
 let selected = null;
 
+// Every process is listed whatever state it is in: only drafts, every version retired, a current
+// version with drafts beside it. One process whose versions cannot be read does not hide the others.
 async function loadDefinitions() {
   const keys = [...new Set((await get("/definitions")).map((row) => row.key))];
-  const all = await Promise.all(keys.map((key) => get(`/definitions/${encodeURIComponent(key)}/versions`)));
+  const all = await Promise.allSettled(keys.map((key) => get(`/definitions/${encodeURIComponent(key)}/versions`)));
   clear(list);
   keys.forEach((key, i) => {
-    const versions = all[i].sort((a, b) => b.version - a.version);
+    if (all[i].status === "rejected") {
+      list.append(h("li", { dataset: { key } }, h("h3", {}, key), h("p", { class: "field-error" }, `版本列表无法读取：${all[i].reason.message}`)));
+      return;
+    }
+    const versions = all[i].value.sort((a, b) => b.version - a.version);
     list.append(h("li", { dataset: { key } },
       h("h3", {}, versions[0].name || key), h("p", { class: "sub mono" }, key),
+      !versions.some((v) => v.current) && h("p", { class: "sub" }, h("span", { class: "badge badge-warn" }, "没有当前版本"), " 新案件不能发起，请发布一个版本"),
       h("ul", { class: "versions" }, versions.map((v) => versionItem(key, v))),
       versions.length > 1 && h("a", { href: `/processes/${encodeURIComponent(key)}/diff`, class: "button" }, "对比版本、迁移案件")));
   });
@@ -48,7 +55,7 @@ function versionItem(key, v) {
     h("div", { class: "sub" }, `${v.deployed_by}，${time(v.deployed_at)}；运行中 ${v.cases.open} 件，已办结 ${v.cases.completed} 件`),
     v.comment && h("div", { class: "sub" }, v.comment),
     h("div", { class: "row-actions" },
-      !v.current && !v.retired_at && act("发布", "publish"),
+      !v.current && act(v.retired_at ? "恢复发布" : "发布", "publish"),
       !v.retired_at && act("停用", "retire"),
       used === 0 && !v.current && act("删除", "delete")));
 }
@@ -120,10 +127,10 @@ function showProblems(problems) {
   for (const p of problems) {
     const element = p.element_id ? registry.get(p.element_id) : null;
     const name = element?.businessObject?.name;
-    const where = p.element_id ? `${name ? `${name}（${p.element_id}）` : p.element_id}：` : "";
+    const where = p.element_id ? `${name ? `${name}（${p.element_id}）` : p.element_id}：` : "整个文档：";
     ul.append(h("li", { dataset: { element: p.element_id || "" } },
       element ? h("button", { type: "button", class: "link", onclick: () => focusElement(element) }, where) : where,
-      p.message, h("span", { class: "sub mono" }, ` ${p.code}`)));
+      p.message, h("span", { class: "sub mono" }, ` ${p.code}${p.attribute ? ` · ${p.attribute}` : ""}`)));
     if (element) counts.set(element.id, [...(counts.get(element.id) || []), p.message]);
   }
   for (const [id, messages] of counts) {
