@@ -143,7 +143,7 @@ def test_the_page_lists_processes_in_every_state_and_a_retired_one_can_be_reinst
     o = office()
     page = o.login("manager1")
     listed = page.locator("#definitions > li")
-    expect(listed).to_have_count(5)
+    expect(listed).to_have_count(6)  # the five shipped processes and the draft
     only_draft = page.locator('#definitions > li[data-key="draft_only"]')
     expect(only_draft.locator('li[data-version="1"] .badge')).to_have_text("未发布")
     expect(only_draft).to_contain_text("没有当前版本")
