@@ -37,7 +37,8 @@ class Database:
         return self.engine.dialect.name
 
     def reset(self) -> None:
-        tables = [f'"{t.name}"' for t in reversed(metadata.sorted_tables)]
+        # The installation row (the cryptography profile) belongs to the database, like its schema.
+        tables = [f'"{t.name}"' for t in reversed(metadata.sorted_tables) if t.name != "installation"]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 # The audit tables refuse TRUNCATE (migration 0005); as their owner, lift that for

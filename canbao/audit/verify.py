@@ -12,7 +12,6 @@ look like damage.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
+
+from canbao.crypto import PROFILES, STANDARD, Profile
+from canbao.crypto.installation import setup_of
 
 from .chain import GENESIS, SEP, format_time, sql_hash
 from .models import AuditChainHead, AuditEvent
@@ -129,16 +131,21 @@ def run(session: Session, *, anchors: Anchors | None = None, in_database: bool =
     PostgreSQL too (the benchmark's baseline)."""
     points = anchors.points if anchors is not None else []
     started = time.perf_counter()
+    setup = setup_of(session)
     postgres = session.bind.dialect.name == "postgresql"
     if postgres:
         session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         )
-        in_sql = in_database and session.execute(text("SHOW server_encoding")).scalar() == "UTF8"
+        in_sql = (
+            in_database
+            and setup.verify_in_database
+            and session.execute(text("SHOW server_encoding")).scalar() == "UTF8"
+        )
     else:
         in_sql = False
     heads = {h.chain: h for h in session.scalars(select(AuditChainHead))}
-    results = _scan_sql(session) if in_sql else _scan_python(session)
+    results = _scan_sql(session, setup.profile) if in_sql else _scan_python(session, setup.profile)
     for chain in heads.keys() - results.keys():
         results[chain] = ChainResult(chain)
     anchored = _hashes_at(session, {(p.chain, p.seq) for p in points if p.seq > 0})
@@ -162,12 +169,13 @@ def _chain(result: ChainResult) -> int:
 
 # Per chain: how many events, the first and last sequence number, and the first event after a gap,
 # whose content does not match its hash, or whose prev_hash is not the hash of the event before it.
-_SCAN = f"""
+def _scan_text(profile: Profile) -> str:
+    return f"""
 SELECT r.chain,
        count(*) AS events,
        max(r.seq) AS last_seq,
        min(r.seq) FILTER (WHERE r.seq > 1 AND p.seq IS NULL) AS gap_at,
-       min(r.seq) FILTER (WHERE {sql_hash(lambda field: f"r.{field}")} <> r.hash) AS changed_at,
+       min(r.seq) FILTER (WHERE {sql_hash(lambda field: f"r.{field}", profile)} <> r.hash) AS changed_at,
        min(r.seq) FILTER (WHERE r.prev_hash <> coalesce(p.hash, CASE WHEN r.seq = 1 THEN :genesis END))
            AS link_at
 FROM audit_event r
@@ -176,11 +184,15 @@ GROUP BY r.chain
 """
 
 
-def _scan_sql(session: Session) -> dict[int, ChainResult]:
+_SCANS = {profile: _scan_text(profile) for profile in PROFILES.values()}
+_SCAN = _SCANS[STANDARD]
+
+
+def _scan_sql(session: Session, profile: Profile = STANDARD) -> dict[int, ChainResult]:
     # Room for the join's hash table in memory, for this transaction only.
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     results: dict[int, ChainResult] = {}
-    rows = session.execute(text(_SCAN), {"genesis": GENESIS}).all()
+    rows = session.execute(text(_SCANS[profile]), {"genesis": GENESIS}).all()
     last = _hashes_at(session, {(row.chain, row.last_seq) for row in rows})
     for row in rows:
         result = ChainResult(row.chain, events=row.events, last_seq=row.last_seq)
@@ -218,19 +230,21 @@ _COLUMNS = (
 )
 
 
-def _scan_python(session: Session) -> dict[int, ChainResult]:
+def _scan_python(session: Session, profile: Profile = STANDARD) -> dict[int, ChainResult]:
     rows = session.connection().execute(
         select(*_COLUMNS)
         .order_by(AuditEvent.chain, AuditEvent.seq)
         .execution_options(stream_results=True, yield_per=20_000)
     )
-    return check_rows(session, rows)
+    return check_rows(session, rows, profile)
 
 
-def check_rows(session: Session | None, rows: Iterable[Sequence[Any]]) -> dict[int, ChainResult]:
+def check_rows(
+    session: Session | None, rows: Iterable[Sequence[Any]], profile: Profile = STANDARD
+) -> dict[int, ChainResult]:
     """Check rows given in (chain, seq) order, as tuples in the order of `_COLUMNS`. The session, when
     given, is used to tell a moved event from a changed one at a break."""
-    sha256, join = hashlib.sha256, SEP.join
+    sha256, join = profile.hasher(), SEP.join
     results: dict[int, ChainResult] = {}
     result: ChainResult | None = None
     current, seq_before, hash_before = None, 0, GENESIS
