@@ -41,7 +41,7 @@ def settle(url: str) -> None:
             recorded = installation.read(conn).profile
             installation.check_switch(conn, recorded, wanted)
             if wanted is not recorded:
-                import_module("canbao.migrations.versions.0012_backup_crypto_installation").apply(
+                import_module("canbao.migrations.versions.0012_backup_installation_restored_versions").apply(
                     conn, wanted
                 )
     finally:

@@ -131,19 +131,18 @@ def run(session: Session, *, anchors: Anchors | None = None, in_database: bool =
     PostgreSQL too (the benchmark's baseline)."""
     points = anchors.points if anchors is not None else []
     started = time.perf_counter()
-    setup = setup_of(session)
     postgres = session.bind.dialect.name == "postgresql"
     if postgres:
         session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         )
-        in_sql = (
-            in_database
-            and setup.verify_in_database
-            and session.execute(text("SHOW server_encoding")).scalar() == "UTF8"
-        )
-    else:
-        in_sql = False
+    setup = setup_of(session)
+    in_sql = (
+        postgres
+        and in_database
+        and setup.verify_in_database
+        and session.execute(text("SHOW server_encoding")).scalar() == "UTF8"
+    )
     heads = {h.chain: h for h in session.scalars(select(AuditChainHead))}
     results = _scan_sql(session, setup.profile) if in_sql else _scan_python(session, setup.profile)
     for chain in heads.keys() - results.keys():

@@ -52,13 +52,13 @@ _POSTGRES = text(
 
 
 def setup_of(bind: Session | Connection | Engine) -> Setup:
-    """The setup of the database behind `bind`, read once per engine."""
-    if isinstance(bind, Session):
-        bind = bind.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
+    """The setup of the database behind `bind`, read once per engine (through a session's own
+    connection: on SQLite a second one would wait for the session's write lock)."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    engine = engine.engine if isinstance(engine, Connection) else engine
     found = _SETUPS.get(engine)
     if found is None:
-        found = _SETUPS[engine] = read(bind)
+        found = _SETUPS[engine] = read(bind.connection() if isinstance(bind, Session) else bind)
     return found
 
 

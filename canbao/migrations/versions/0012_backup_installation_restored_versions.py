@@ -1,6 +1,7 @@
 """The installation table and its row: the cryptography profile chosen when the database is installed
 (CANBAO_CRYPTO, `standard` when unset), and under the national profile on PostgreSQL the chaining
-function hashing with SM3.
+function hashing with SM3. Also the table of object versions written by a restore
+(`archive.models.RestoredVersion`).
 
 PostgreSQL computes SM3 with pgcrypto's digest(), which hands the name to OpenSSL. Where pgcrypto
 cannot be installed or its OpenSSL lacks SM3, audit_append_events() is dropped instead and the
@@ -72,10 +73,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_installation")),
     )
     apply(op.get_bind(), crypto.requested() or crypto.STANDARD)
+    op.create_table(
+        "archive_restored_version",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column(
+            "object_key",
+            sa.String(length=200).with_variant(sa.String(200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.String(length=200), nullable=True),
+        sa.Column("original_version", sa.String(length=200), nullable=True),
+        sa.Column("restored_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_archive_restored_version")),
+        sa.UniqueConstraint(
+            "object_key", "version", name=op.f("uq_archive_restored_version_object_key_version")
+        ),
+    )
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         bind.execute(text(_append_function().create_function(replace=True)))
+    op.drop_table("archive_restored_version")
     op.drop_table("installation")
