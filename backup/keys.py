@@ -27,9 +27,9 @@ def parse(text: bytes) -> bytes:
     if len(text) == KEY_BYTES:
         return text
     stripped = text.strip()
-    for decode in (bytes.fromhex, lambda t: base64.b64decode(t, validate=True)):
+    for decode in (bytes.fromhex, base64.b64decode):
         try:
-            key = decode(stripped.decode() if decode is bytes.fromhex else stripped)
+            key = decode(stripped.decode("ascii"))
         except (ValueError, binascii.Error, UnicodeDecodeError):
             continue
         if len(key) == KEY_BYTES:

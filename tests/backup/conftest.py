@@ -4,13 +4,11 @@ a new bucket with object lock, a new data directory."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,20 +27,12 @@ from engine.specs import SPECS
 
 from ..api.conftest import SECRET, Api
 from ..archive.conftest import JPEG, PDF, ArchiveApi, bucket_name, make_api
-from ..conftest import PG_ADMIN_URL, Database
+from ..conftest import PG_ADMIN_URL, Database, crypto_profile
 from ..engine.office import APPROVE, registration
 
 KEY = bytes(range(32))
 OPERATOR = Actor(sub="cli", roles=("system",), area="", name="命令行")
 COUNTED = ("person", "cases", "case_task", "audit_event", "document", "archive_package")
-
-
-@contextmanager
-def crypto_profile(name: str | None) -> Iterator[None]:
-    with mock.patch.dict(os.environ, {"CANBAO_CRYPTO": name} if name else {}):
-        if not name:
-            os.environ.pop("CANBAO_CRYPTO", None)
-        yield
 
 
 @contextmanager

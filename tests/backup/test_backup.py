@@ -5,22 +5,27 @@ written, and so is a restore into a deployment that is not empty."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 from minio.commonconfig import COMPLIANCE
-from sqlalchemy import select
+from sqlalchemy import select, text
+from typer.testing import CliRunner
 
 from archive.models import ArchivePackage, Document, RestoredVersion
 from backup import database
 from backup.create import create
 from backup.deployment import Deployment
+from backup.drill import drill
 from backup.errors import BackupKeyProblem, BackupRefused
 from backup.restore import restore
 from canbao.audit import signing
+from canbao.config import get_settings
 from canbao.crypto.signatures import ED25519
+from composition.cli import app
 from engine import worker
 
 from ..engine.office import APPROVE
@@ -167,3 +172,79 @@ def test_tampered_backups_are_refused_and_a_clean_one_restores_and_goes_on(
         again = restore.__globals__["archive_verify"].verify
         with target.sessions() as s:
             assert again(s, store).ok
+
+
+def test_under_the_national_profile_backups_are_sm3_sm2_sm4_and_restore(gm_pg_database, tmp_path, s3_server):
+    gm_pg_database.reset()
+    office = build_office(gm_pg_database, tmp_path / "office", s3_server)
+    backup = tmp_path / "backup"
+    created = create(office.deployment, backup, master=KEY, actor=OPERATOR)
+    manifest = created.manifest
+    assert manifest["crypto"] == {"profile": "gm", "hash": "sm3", "signature": "SM2", "cipher": "SM4-GCM"}
+    assert manifest["signature"]["alg"] == "SM2"
+    database_file = next(f for f in manifest["files"] if f["name"] == "database.enc")
+    assert database_file["digest"] == hashlib.new("sm3", (backup / "database.enc").read_bytes()).hexdigest()
+
+    # The sealed case's manifest in the archive lists each document's SM3 beside its SHA-256.
+    store = office.api.app.state.archive
+    with gm_pg_database.sessions() as s:
+        package = s.scalars(select(ArchivePackage)).one()
+        [sealed] = s.scalars(select(Document).where(Document.case_id == office.sealed_case)).all()
+    sealed_manifest = json.loads(b"".join(store.open(package.manifest_key, package.manifest_version)))
+    content = b"".join(store.open(sealed.object_key, sealed.object_version))
+    assert sealed_manifest["documents"][0]["sm3"] == hashlib.new("sm3", content).hexdigest()
+
+    trusted = signing.trusted_keys(office.api.settings.data_dir)
+    target_bucket = target_store(s3_server)
+    with new_pg_database(migrated=True) as target:  # installed with the default profile, still empty
+        deployment = Deployment(target.url, target_bucket, tmp_path / "restored-data")
+        broken = tampered(backup, tmp_path, "gm", lambda d: flip_byte(d / "objects.enc"))
+        with pytest.raises(BackupRefused) as refused:
+            restore(broken, deployment, master=KEY, trusted=trusted, actor=OPERATOR)
+        assert refused.value.problems == ["objects.enc：内容被改动（SM3 与清单不符）"]
+        restored = restore(backup, deployment, master=KEY, trusted=trusted, actor=OPERATOR)
+        assert restored.ok, (restored.count_differences, restored.audit.as_dict(), restored.archive.findings)
+        assert restored.audit.method == "postgresql" and restored.audit.anchors == 1
+        with target.engine.connect() as conn:
+            assert conn.execute(text("SELECT crypto FROM installation")).scalar() == "gm"
+
+
+def test_a_drill_restores_into_a_scratch_deployment_and_leaves_nothing_behind(db, tmp_path, s3_server):
+    office = build_office(db, tmp_path / "office", s3_server)
+    before = {b.name for b in office.api.minio.list_buckets()}
+    result = drill(office.deployment, master=KEY, actor=OPERATOR)
+    assert result.ok, result.line()
+    line = result.line()
+    assert line.startswith("容灾备份演练") and "：通过；" in line and "\n" not in line
+    persons = result.created.manifest["counts"]["person"]
+    assert f"人员 {persons}→{persons}" in line and "审计链完整" in line and "档案一致" in line
+    assert {b.name for b in office.api.minio.list_buckets()} == before  # the scratch bucket is gone
+    with db.engine.connect() as conn:
+        left = conn.execute(
+            text("SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_drill\\_%'")
+        ).scalar()
+        assert left == 0
+    [recorded] = office.api.events("backup.drill")
+    assert recorded.payload_json == {"ok": True, "record": line}
+
+
+def test_the_commands_make_a_key_and_run_a_drill(sqlite_database, tmp_path, monkeypatch):
+    sqlite_database.reset()
+    office = build_office(sqlite_database, tmp_path / "office", None)  # the local archive directory
+    monkeypatch.setenv("DATABASE_URL", sqlite_database.url)
+    monkeypatch.setenv("CANBAO_DATA_DIR", str(office.api.settings.data_dir))
+    monkeypatch.delenv("CANBAO_S3_ENDPOINT", raising=False)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        key = tmp_path / "backup.key"
+        assert runner.invoke(app, ["backup", "key", str(key)]).exit_code == 0
+        assert key.stat().st_mode & 0o777 == 0o600
+        assert runner.invoke(app, ["backup", "key", str(key)]).exit_code == 2  # never over a key
+        done = runner.invoke(app, ["backup", "drill", "--key-file", str(key)])
+        assert done.exit_code == 0, done.output
+        assert done.output.startswith("容灾备份演练") and "通过" in done.output
+        refused = runner.invoke(app, ["backup", "create", str(tmp_path / "b")])  # no key given
+        assert refused.exit_code == 2 and "CANBAO_BACKUP_KEY" in refused.output
+    finally:
+        get_settings.cache_clear()
