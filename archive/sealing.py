@@ -1,12 +1,13 @@
 """`archive.seal`: the archive package of a case at 入库.
 
 Runs in the worker as a deferred operation, inside the step's transaction. It re-reads every
-document and checks its hash (and lists its SM3 under the national profile, `canbao.crypto`), puts each under
-COMPLIANCE retention until the retention period ends
+document and checks its hash, puts each under COMPLIANCE retention until the retention period ends
 (where the store supports object lock), writes the manifest under the same retention, then records
 the package. A store failure raises `StoreUnavailable`: the step rolls back and the worker retries
 with backoff while the case shows what it waits for. A retry after a failure between the manifest
 and the commit leaves that attempt's manifest without a row, which `archive verify` reports.
+Under the national profile (`canbao.crypto`) the manifest lists each document's SM3 beside the
+SHA-256 that names its object.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ written, and so is a restore into a deployment that is not empty."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -138,6 +139,17 @@ def test_tampered_backups_are_refused_and_a_clean_one_restores_and_goes_on(
         with pytest.raises(BackupKeyProblem):
             restore(backup, deployment, master=bytes(32), trusted=trusted, actor=OPERATOR)
         assert list(store.list("")) == [] and database.holdings(target.url) == {}  # nothing written
+        occupied = target_store(s3_server)
+        occupied.put("cases/1/other", io.BytesIO(b"x"), 1, media_type="application/pdf")
+        with pytest.raises(BackupRefused) as err:
+            restore(
+                backup,
+                Deployment(target.url, occupied, deployment.data_dir),
+                master=KEY,
+                trusted=trusted,
+                actor=OPERATOR,
+            )
+        assert err.value.problems == ["目标档案存储不是空的：只能恢复到空的部署"]
 
         restored = restore(backup, deployment, master=KEY, trusted=trusted, actor=OPERATOR)
         assert restored.ok, (restored.count_differences, restored.audit.as_dict(), restored.archive.findings)
