@@ -16,6 +16,7 @@ from minio.commonconfig import COMPLIANCE
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from archive import verify as archive_verify
 from archive.models import ArchivePackage, Document, RestoredVersion
 from backup import database
 from backup.create import create
@@ -181,9 +182,8 @@ def test_tampered_backups_are_refused_and_a_clean_one_restores_and_goes_on(
         assert (case["status"], case["outcome"]) == ("completed", "已入库")
         [document] = [d for d in documents if d.case_id == office.waiting_case and d.kind == "id_card_front"]
         assert api.get(f"/documents/{document.id}", "county1").content.startswith(b"\xff\xd8\xff")
-        again = restore.__globals__["archive_verify"].verify
         with target.sessions() as s:
-            assert again(s, store).ok
+            assert archive_verify.verify(s, store).ok
 
 
 def test_under_the_national_profile_backups_are_sm3_sm2_sm4_and_restore(gm_pg_database, tmp_path, s3_server):
