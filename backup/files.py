@@ -4,7 +4,8 @@ name as associated data, so a file renamed or moved into another's place fails t
 
 Layout of an encrypted file: MAGIC, the nonce, the ciphertext, the 16-byte tag. Every file written is
 hashed as stored (SHA-256 or SM3) for the manifest, so a restore checks every file before it
-decrypts anything.
+decrypts anything. Files are not synced one by one (a sync per object cost more than the copying);
+`manifest.write` syncs them all to disk before the manifest that makes them a backup.
 """
 
 from __future__ import annotations
@@ -72,8 +73,6 @@ class Writer:
                 write(encryptor.update(chunk))
             write(encryptor.finalize())
             write(encryptor.tag)
-            out.flush()
-            os.fsync(out.fileno())
         entry = Entry(name, size, digest.hexdigest())
         self.entries.append(entry)
         return entry

@@ -25,12 +25,20 @@ KIND = "canbao.backup"
 
 
 def write(root: Path, document: dict[str, Any], *, data_dir: Path, profile: Profile) -> dict[str, Any]:
+    """Sign and write the manifest, once every file it lists is on disk: a backup without its
+    manifest is no backup, so a crash before this leaves nothing that a restore would accept."""
     signed = signing.signer(data_dir, profile.signature).sign(document)
     body = json.dumps(signed, ensure_ascii=False, sort_keys=True, indent=1).encode()
+    os.sync()  # every file written so far, in one go rather than a sync per file
     with open(root / NAME, "xb") as out:
         out.write(body)
         out.flush()
         os.fsync(out.fileno())
+    directory = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     return signed
 
 
