@@ -59,3 +59,23 @@ class ArchivePackage(Base):
     audit_event_id: Mapped[int | None] = mapped_column(BigInteger)
     audit_event_hash: Mapped[str | None] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RestoredVersion(Base):
+    """An object version written by `canbao backup restore`, and the version it had when sealed.
+
+    An S3 server gives every object it stores a version id of its own, so a restored document or
+    manifest no longer has the version its rows and its sealed manifest name. Restore points the rows
+    at the new version and records here which sealed version it stands for; `archive verify` checks a
+    manifest's versions through this table.
+    """
+
+    __tablename__ = "archive_restored_version"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    object_key: Mapped[str] = mapped_column(ObjectKey)
+    version: Mapped[str | None] = mapped_column(String(200))
+    original_version: Mapped[str | None] = mapped_column(String(200))
+    restored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("object_key", "version"),)

@@ -6,6 +6,8 @@ document and checks its hash, puts each under COMPLIANCE retention until the ret
 the package. A store failure raises `StoreUnavailable`: the step rolls back and the worker retries
 with backoff while the case shows what it waits for. A retry after a failure between the manifest
 and the commit leaves that attempt's manifest without a row, which `archive verify` reports.
+Under the national profile (`canbao.crypto`) the manifest lists each document's SM3 beside the
+SHA-256 that names its object.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from sqlalchemy import Row, bindparam, func, insert, or_, select
 
 from canbao import audit
 from canbao.audit.models import AuditEvent
+from canbao.crypto import GM
+from canbao.crypto.installation import setup_of
 from canbao.db import utcnow
 from canbao.errors import Conflict
 from engine.models import Case, ProcessDefinition
@@ -39,11 +43,22 @@ class DocumentAltered(Conflict):
 
 def digest(reader: store.Reader) -> tuple[str, int]:
     """SHA-256 and size of an object, read in chunks."""
-    sha, size = hashlib.sha256(), 0
+    found, size = digests(reader, SHA256_ONLY)
+    return found["sha256"], size
+
+
+SHA256_ONLY = ("sha256",)
+WITH_SM3 = ("sha256", "sm3")
+
+
+def digests(reader: store.Reader, names: tuple[str, ...]) -> tuple[dict[str, str], int]:
+    """The named digests (hashlib names) and the size of an object, read once in chunks."""
+    hashers, size = {name: hashlib.new(name) for name in names}, 0
     for chunk in reader:
-        sha.update(chunk)
+        for h in hashers.values():
+            h.update(chunk)
         size += len(chunk)
-    return sha.hexdigest(), size
+    return {name: h.hexdigest() for name, h in hashers.items()}, size
 
 
 def manifest_key(case_id: int, sha256: str) -> str:
@@ -131,8 +146,15 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
     now = utcnow()
     until = PERSONAL_REGISTRATION.until(now)
 
+    national = setup_of(session).profile is GM  # the manifest lists each document's SM3 as well
+    sm3: dict[int, str] = {}
     for document in docs:
-        sha, size = digest(archive.open(document.object_key, document.object_version))
+        found, size = digests(
+            archive.open(document.object_key, document.object_version), WITH_SM3 if national else SHA256_ONLY
+        )
+        sha = found["sha256"]
+        if national:
+            sm3[document.id] = found["sm3"]
         if (sha, size) != (document.sha256, document.size):
             raise DocumentAltered(
                 f"材料 {document.id}（{documents.KINDS[document.kind]}）的存档内容与上传时的校验值不符，"
@@ -163,7 +185,7 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
             "protection": archive.protection,
         },
         "data": {k: v for k, v in ctx.data.items() if k != "timeouts"},
-        "documents": [document_entry(d) for d in docs],
+        "documents": [document_entry(d) | ({"sm3": sm3[d.id]} if national else {}) for d in docs],
         "decisions": decisions,
         "audit": (
             {"event": last.id, "chain": last.chain, "seq": last.seq, "hash": last.hash} if last else None

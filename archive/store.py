@@ -12,6 +12,7 @@ settings, and the worker builds it from the environment on first use.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -107,6 +108,9 @@ class ObjectStore(Protocol):
     def retain(self, key: str, version: str | None, until: datetime) -> None:
         """Put a stored version under compliance retention until `until`, where the store can."""
 
+    def retention(self, key: str, version: str | None) -> datetime | None:
+        """Until when the store itself keeps a version under retention (None: it keeps no date)."""
+
     def delete(self, key: str, version: str | None) -> None:
         """Raises DeletionRefused when the store refuses (retention)."""
 
@@ -121,6 +125,7 @@ def _unavailable(err: Exception) -> StoreUnavailable:
 
 
 _MISSING = {"NoSuchKey", "NoSuchVersion", "NoSuchObject"}
+_NO_RETENTION = {"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError"}
 _NO_LOCK = {"ObjectLockConfigurationNotFoundError", "NotImplemented", "InvalidRequest", "MethodNotAllowed"}
 
 
@@ -138,6 +143,7 @@ class S3Store:
         region: str | None = None,
         connect_timeout: float = 3.0,
         read_timeout: float = 30.0,
+        object_lock: bool = True,
     ) -> None:
         # minio's own client waits 5 minutes and retries 5 times; an upload waiting on a dead store
         # should fail within seconds with a clear message instead.
@@ -157,12 +163,20 @@ class S3Store:
             http_client=http,
         )
         self.bucket = bucket
+        self.object_lock = object_lock  # False only for scratch buckets (a backup drill's)
         self._protection: str | None = None
         self._lock = threading.Lock()
 
     @property
     def protection(self) -> str:
         return self._ready()
+
+    def sibling(self, bucket: str, *, object_lock: bool) -> S3Store:
+        """Another bucket on the same server through the same client (a backup drill's scratch bucket)."""
+        other = copy.copy(self)
+        other.bucket, other.object_lock = bucket, object_lock
+        other._protection, other._lock = None, threading.Lock()
+        return other
 
     def _ready(self) -> str:
         """Create the bucket (with object lock where supported) once per process."""
@@ -180,7 +194,7 @@ class S3Store:
         client, bucket = self.client, self.bucket
         if not client.bucket_exists(bucket):
             try:
-                client.make_bucket(bucket, object_lock=True)
+                client.make_bucket(bucket, object_lock=self.object_lock)
             except S3Error as err:
                 if err.code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     pass
@@ -260,6 +274,21 @@ class S3Store:
             raise _unavailable(err) from err
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as err:
             raise _unavailable(err) from err
+
+    def retention(self, key: str, version: str | None) -> datetime | None:
+        if self._ready() != COMPLIANCE_LOCK:
+            return None
+        try:
+            found = self.client.get_object_retention(self.bucket, key, version_id=version)
+        except S3Error as err:
+            if err.code in _MISSING:
+                raise ObjectMissing(f"档案存储中找不到对象 {key}（版本 {version}）") from err
+            if err.code in _NO_RETENTION:
+                return None
+            raise _unavailable(err) from err
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as err:
+            raise _unavailable(err) from err
+        return found.retain_until_date if found is not None else None
 
     def delete(self, key: str, version: str | None) -> None:
         self._ready()
@@ -346,6 +375,9 @@ class LocalStore:
             self._path(key).chmod(0o444)
         except FileNotFoundError as err:
             raise ObjectMissing(f"档案目录中找不到文件 {key}") from err
+
+    def retention(self, key: str, version: str | None) -> datetime | None:
+        return None  # read-only files carry no date
 
     def delete(self, key: str, version: str | None) -> None:
         path = self._path(key)

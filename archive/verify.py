@@ -5,6 +5,9 @@ large the archive): every document and manifest is re-read and its SHA-256 and s
 its row; every manifest's document list is compared with the document rows; every stored object
 version that no row points at is reported as an orphan (an upload or seal that crashed between the
 store and the database; such objects are never served, since objects are only reached via rows).
+After `canbao backup restore` the rows name the versions the restore wrote, and a manifest's versions
+are matched through `RestoredVersion`. Under the national profile each document's SM3 is checked
+against the one its manifest lists.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from .models import ArchivePackage, Document
-from .sealing import digest
+from canbao.crypto import GM
+from canbao.crypto.installation import setup_of
+
+from .models import ArchivePackage, Document, RestoredVersion
+from .sealing import WITH_SM3, digest, digests
 from .store import ObjectMissing, ObjectStore, StoreUnavailable
 
 
@@ -40,6 +46,13 @@ class Report:
     manifests: int = 0
     objects: int = 0
     findings: list[Finding] = field(default_factory=list)
+    # Whether a restore wrote new object versions (their sealed versions are in RestoredVersion).
+    restored: bool = field(default=False, repr=False)
+    # Under the national profile: each document's SM3 as read, for its case's manifest (read after its
+    # documents, since "manifest-…" sorts after hex digests); cleared case by case.
+    national: bool = field(default=False, repr=False)
+    sm3: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
+    sm3_case: int | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -85,7 +98,10 @@ def _rows(session: Session, case_id: int | None) -> Iterator[_Row]:
 
 
 def verify(session: Session, store: ObjectStore, *, case_id: int | None = None) -> Report:
-    report = Report()
+    report = Report(
+        restored=session.scalar(select(exists().where(RestoredVersion.id.is_not(None)))),
+        national=setup_of(session).profile is GM,
+    )
     prefix = f"cases/{case_id}/" if case_id is not None else "cases/"
     rows = groupby(_rows(session, case_id), key=lambda r: r.key)
     stored = groupby(store.list(prefix), key=lambda o: o.key)
@@ -129,6 +145,13 @@ def _check_content(session: Session, store: ObjectStore, report: Report, row: _R
         if row.document_id is None:
             body = b"".join(reader)
             sha, size = hashlib.sha256(body).hexdigest(), len(body)
+        elif report.national:
+            found, size = digests(reader, WITH_SM3)
+            sha = found["sha256"]
+            if row.case_id != report.sm3_case:  # the manifests of earlier cases are checked already
+                report.sm3.clear()
+                report.sm3_case = row.case_id
+            report.sm3[(row.key, row.version)] = found["sm3"]
         else:
             sha, size = digest(reader)
     except ObjectMissing:
@@ -162,20 +185,42 @@ def _check_content(session: Session, store: ObjectStore, report: Report, row: _R
 def _check_manifest(session: Session, report: Report, row: _Row, body: bytes) -> None:
     listed = {d["id"]: d for d in json.loads(body)["documents"]}
     sealed = {d.id: d for d in session.scalars(select(Document).where(Document.case_id == row.case_id))}
+    original = _sealed_versions(session, sealed.values()) if report.restored else {}
     for document_id in sorted(listed.keys() | sealed.keys()):
         entry, document = listed.get(document_id), sealed.get(document_id)
         if entry is None:
             detail = "材料在数据库中属于本案件，但不在封存清单中"
         elif document is None:
             detail = "封存清单列出的材料在数据库中不存在"
-        elif (entry["sha256"], entry["version"], entry["key"]) != (
-            document.sha256,
-            document.object_version,
-            document.object_key,
-        ):
+        elif (entry["sha256"], entry["key"]) != (document.sha256, document.object_key) or entry[
+            "version"
+        ] not in _versions(document, original):
             detail = "封存清单与数据库记录的校验值或版本不一致"
+        elif (
+            "sm3" in entry and report.sm3.get((document.object_key, document.object_version)) != entry["sm3"]
+        ):
+            detail = "材料的 SM3 杂凑值与封存清单不符"
         else:
             continue
         report.findings.append(
             Finding("manifest_mismatch", row.key, row.version, detail, row.case_id, document_id)
         )
+
+
+def _versions(document: Document, original: dict) -> tuple[str | None, ...]:
+    """The versions a manifest may name for a document: the one its row names, or the one that stood
+    for it before a restore."""
+    key = (document.object_key, document.object_version)
+    return (document.object_version, original[key]) if key in original else (document.object_version,)
+
+
+def _sealed_versions(session: Session, documents) -> dict[tuple[str, str | None], str | None]:
+    """For documents a restore rewrote: (key, version now) → the version a manifest sealed before the
+    restore (one sealed after it names the version now)."""
+    keys = [d.object_key for d in documents]
+    rows = session.execute(
+        select(RestoredVersion.object_key, RestoredVersion.version, RestoredVersion.original_version).where(
+            RestoredVersion.object_key.in_(keys)
+        )
+    )
+    return {(r.object_key, r.version): r.original_version for r in rows}

@@ -1,6 +1,7 @@
 """The audit log on PostgreSQL: appending, verifying, and what auditing costs an engine transition.
 
     python -m bench.audit [--events 1000000] [--writers 4] [--per-tx 100] [--cases 10] [--rounds 20]
+    python -m bench.audit --crypto gm [--events 1000000] [--rounds 2]
 
 - append: `--writers` processes record `--events` events through `canbao.audit.record`, `--per-tx`
   per transaction, each commit chaining them (head lock, hashes, insert). Baseline in the same run:
@@ -15,6 +16,11 @@
 
 The last line is one JSON object: {"append_events_per_s", "verify_events_per_s",
 "transition_overhead_pct", …}. Bars: verify_events_per_s ≥ 250,000, transition_overhead_pct ≤ 15.
+
+With `--crypto gm`: appending and verifying under the national profile (SM3, in PostgreSQL through
+pgcrypto) beside the standard one (SHA-256), each on a database installed with its profile, in
+`--rounds` alternating rounds; the last line is {"sha256": {…}, "sm3": {…}, "ratio": {…}} with the
+medians.
 """
 
 from __future__ import annotations
@@ -185,6 +191,56 @@ def _prepare(url: str) -> None:
     engine.dispose()  # the writers are forked: they must not share this engine's connections
 
 
+def _profile_round(profile: str, events: int, writers: int, per_tx: int) -> dict[str, float]:
+    """Append `events` and verify them (in the database, then in Python) on a database installed with
+    `profile`."""
+    os.environ["CANBAO_CRYPTO"] = profile
+    try:
+        with scratch_database(f"canbao_bench_audit_{profile}") as url:
+            _prepare(url)
+            appended = append(url, events, writers, per_tx, chained=True)
+            engine = make_engine(url)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE audit_event"))
+                conn.execute(text("CHECKPOINT"))
+            engine.dispose()
+            in_db, _ = verify_rate(url, in_database=True)
+            in_py, _ = verify_rate(url, in_database=False)
+    finally:
+        os.environ.pop("CANBAO_CRYPTO", None)
+    return {
+        "append_events_per_s": appended,
+        "verify_events_per_s": in_db,
+        "verify_python_events_per_s": in_py,
+    }
+
+
+def compare_profiles(args: argparse.Namespace) -> None:
+    """SM3 beside SHA-256, alternating which goes first in each round."""
+    rounds: dict[str, list[dict[str, float]]] = {"standard": [], "gm": []}
+    for r in range(args.rounds):
+        for profile in ("standard", "gm") if r % 2 == 0 else ("gm", "standard"):
+            figures = _profile_round(profile, args.events, args.writers, args.per_tx)
+            rounds[profile].append(figures)
+            print(
+                f"round {r + 1}, {'SM3' if profile == 'gm' else 'SHA-256'}: append "
+                f"{figures['append_events_per_s']:,.0f} events/s, verify in PostgreSQL "
+                f"{figures['verify_events_per_s']:,.0f}/s, "
+                f"in Python {figures['verify_python_events_per_s']:,.0f}/s",
+                flush=True,
+            )
+    medians = {
+        name: {k: round(statistics.median(f[k] for f in figures)) for k in figures[0]}
+        for name, figures in (("sha256", rounds["standard"]), ("sm3", rounds["gm"]))
+    }
+    ratio = {k: round(medians["sm3"][k] / medians["sha256"][k], 3) for k in medians["sha256"]}
+    for k in medians["sha256"]:
+        print(
+            f"{k}: SHA-256 {medians['sha256'][k]:,}, SM3 {medians['sm3'][k]:,} (SM3/SHA-256 {ratio[k]:.2f})"
+        )
+    print(json.dumps({**medians, "ratio": ratio, "events": args.events, "rounds": args.rounds}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -195,8 +251,17 @@ def main() -> None:
     )
     # Many short alternating rounds, so that a busy machine's swings fall on both sides alike.
     parser.add_argument("--cases", type=int, default=10, help="lifecycles per round of the transition test")
-    parser.add_argument("--rounds", type=int, default=20, help="rounds with auditing on (and as many off)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds with auditing on (and as many off)")
+    parser.add_argument(
+        "--crypto", choices=("standard", "gm"), default="standard", help="gm: SM3 beside SHA-256"
+    )
     args = parser.parse_args()
+    if args.crypto == "gm":
+        args.rounds = args.rounds or 2
+        print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        compare_profiles(args)
+        return
+    args.rounds = args.rounds or 20
     # The archive's embedded store (the lifecycles seal into it) lives in the data directory.
     os.environ.setdefault("CANBAO_DATA_DIR", tempfile.mkdtemp(prefix="canbao-bench-audit-"))
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

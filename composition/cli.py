@@ -11,6 +11,7 @@ import uvicorn
 from api import cli as api_cli
 from archive import cli as archive_cli
 from archive import store as archive_store
+from backup import cli as backup_cli
 from canbao import migrate
 from canbao.actors import SYSTEM
 from canbao.audit import anchors
@@ -34,6 +35,7 @@ app.add_typer(divisions_app, name="divisions")
 app.add_typer(forms_app, name="forms")
 app.add_typer(archive_cli.app, name="archive")
 app.add_typer(audit_cli.make_app(archive_store.current), name="audit")
+app.add_typer(backup_cli.app, name="backup")
 app.add_typer(stats_app, name="stats")
 register_registry(app)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,8 @@ class Database:
         return self.engine.dialect.name
 
     def reset(self) -> None:
-        tables = [f'"{t.name}"' for t in reversed(metadata.sorted_tables)]
+        # The installation row (the cryptography profile) belongs to the database, like its schema.
+        tables = [f'"{t.name}"' for t in reversed(metadata.sorted_tables) if t.name != "installation"]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 # The audit tables refuse TRUNCATE (migration 0005); as their owner, lift that for
@@ -56,15 +58,29 @@ class Database:
             )
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[Database]:
+@contextmanager
+def crypto_profile(name: str | None) -> Iterator[None]:
+    """CANBAO_CRYPTO set to `name` (unset for None) while a database is installed."""
+    saved = os.environ.pop("CANBAO_CRYPTO", None)
+    if name:
+        os.environ["CANBAO_CRYPTO"] = name
+    try:
+        yield
+    finally:
+        os.environ.pop("CANBAO_CRYPTO", None)
+        if saved is not None:
+            os.environ["CANBAO_CRYPTO"] = saved
+
+
+def _pg_database(crypto: str | None = None) -> Iterator[Database]:
     name = f"canbao_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
-        migrate.upgrade(url)
+        with crypto_profile(crypto):
+            migrate.upgrade(url)
         engine = make_engine(url, pool_size=10, max_overflow=20)
         yield Database(url, engine, make_sessionmaker(engine))
         engine.dispose()
@@ -74,14 +90,34 @@ def pg_database() -> Iterator[Database]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    path: Path = tmp_path_factory.mktemp("sqlite") / "canbao.db"
-    url = f"sqlite:///{path}"
-    migrate.upgrade(url)
+def _sqlite_database(folder: Path, crypto: str | None = None) -> Iterator[Database]:
+    url = f"sqlite:///{folder / 'canbao.db'}"
+    with crypto_profile(crypto):
+        migrate.upgrade(url)
     engine = make_engine(url)
     yield Database(url, engine, make_sessionmaker(engine))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[Database]:
+    yield from _pg_database()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    yield from _sqlite_database(tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(scope="session")
+def gm_pg_database() -> Iterator[Database]:
+    """PostgreSQL installed under the national cryptography profile (CANBAO_CRYPTO=gm)."""
+    yield from _pg_database("gm")
+
+
+@pytest.fixture(scope="session")
+def gm_sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    yield from _sqlite_database(tmp_path_factory.mktemp("sqlite-gm"), "gm")
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from canbao.actors import Actor
+from canbao.crypto.installation import setup_of
 from canbao.db import utcnow
 
 from . import signing
@@ -73,7 +74,7 @@ def write(session: Session, store: AnchorStore, *, actor: Actor, data_dir: Path)
     ).all()
     chains = [{"chain": h.chain, "seq": h.seq, "hash": h.hash} for h in heads]
     events = sum(h.seq for h in heads)
-    document = signing.signer(data_dir).sign(
+    document = signing.signer(data_dir, setup_of(session).profile.signature).sign(
         {"type": KIND, "version": 1, "at": at.isoformat(), "events": events, "chains": chains}
     )
     body = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode()

@@ -9,9 +9,11 @@ chains and never wait for each other unless every chain is busy; the head lock l
 tail of the transaction. The chains are the rows of `audit_chain_head` (CHAINS are seeded).
 
 On PostgreSQL that step is one call of the database function `audit_append_events` (migrations 0006,
-0010), which hashes with sha256() over `sql_canonical_text`: one round trip per commit instead of
-three, which is what auditing costs a transition on a busy machine. Elsewhere (SQLite) Python does
-the same.
+0010; 0015 makes it hash with pgcrypto's SM3 under the national profile), which hashes over
+`sql_canonical_text`: one round trip per commit instead of three, which is what auditing costs a
+transition on a busy machine. Elsewhere (SQLite, or a PostgreSQL without pgcrypto under the national
+profile) Python does the same. Under the national profile (`canbao.crypto`) SM3 takes the place of
+SHA-256 throughout.
 
 Events recorded inside a savepoint that rolls back are dropped with it; an event that cannot be
 written fails the commit of the action it records.
@@ -19,7 +21,6 @@ written fails the commit of the action it records.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from typing import Any
 
 from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
+
+from canbao.crypto import STANDARD, Profile
+from canbao.crypto.installation import setup_of
 
 from .models import AuditChainHead, AuditEvent
 
@@ -136,8 +140,8 @@ def canonical_text(
     )
 
 
-def event_hash(**fields: Any) -> str:
-    return hashlib.sha256(canonical_text(**fields).encode()).hexdigest()
+def event_hash(*, profile: Profile = STANDARD, **fields: Any) -> str:
+    return profile.hasher()(canonical_text(**fields).encode()).hexdigest()
 
 
 def sql_canonical_text(value: Callable[[str], str]) -> str:
@@ -155,8 +159,8 @@ def sql_canonical_text(value: Callable[[str], str]) -> str:
     return "concat_ws(E'\\x1f', " + ", ".join(special.get(f) or v(f) for f in FIELDS) + ")"
 
 
-def sql_hash(value: Callable[[str], str]) -> str:
-    return f"encode(sha256(convert_to({sql_canonical_text(value)}, 'UTF8')), 'hex')"
+def sql_hash(value: Callable[[str], str], profile: Profile = STANDARD) -> str:
+    return profile.sql_digest(f"convert_to({sql_canonical_text(value)}, 'UTF8')")
 
 
 # The fields of an event as audit_append_events() takes them (migration 0010): one JSON array per
@@ -204,15 +208,17 @@ def _chain_pending(session: Session) -> None:
         return
     # Write the action's own rows first, so the head stays locked only for the audit tail.
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
+    setup = setup_of(session)
+    if setup.append_in_database:
         session.execute(_APPEND, _append_arguments(pending))
         return
+    hasher = setup.profile.hasher()
     chain, seq, prev = _lock_head(session)
     rows = []
     for ev in pending:
         seq += 1
         fields = {**ev.__dict__, "chain": chain, "seq": seq, "prev_hash": prev}
-        prev = fields["hash"] = hashlib.sha256(canonical_text(**fields).encode()).hexdigest()
+        prev = fields["hash"] = hasher(canonical_text(**fields).encode()).hexdigest()
         rows.append(fields)
     session.execute(AuditEvent.__table__.insert(), rows)
     session.execute(update(AuditChainHead).where(AuditChainHead.chain == chain).values(seq=seq, hash=prev))

@@ -2,9 +2,10 @@
 
 The file carries the timeline for people to read and, for machines, every audit event of the case
 with all its hashed fields, so a checker recomputes each event's hash and each link between events
-that follow each other in a chain, and checks the Ed25519 signature over the whole file against the
-office's public key (see `signing`). The file holds personal data unmasked (masking would break the
-hashes): exporting is a read of the person's data and is recorded as `audit.export`.
+that follow each other in a chain, and checks the signature over the whole file against the office's
+public key (see `signing`); the file names its hash (`hash`: sha256, or sm3 under the national
+profile). The file holds personal data unmasked (masking would break the hashes): exporting is a read
+of the person's data and is recorded as `audit.export`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canbao.actors import Actor
+from canbao.crypto import STANDARD, UnknownProfile, by_hash
+from canbao.crypto.installation import setup_of
 from canbao.db import utcnow
 
 from . import history, signing
@@ -35,9 +38,11 @@ def case_history(session: Session, *, actor: Actor, case: dict[str, Any], data_d
     entries = history.entries(session, case_id=case_id)
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))
     now = utcnow()
+    profile = setup_of(session).profile
     document = {
         "type": KIND,
         "version": 1,
+        "hash": profile.hash,
         "exported_at": now.isoformat(),
         "exported_by": {"sub": actor.sub, "role": actor.role, "area": actor.area},
         "case": case,
@@ -55,7 +60,7 @@ def case_history(session: Session, *, actor: Actor, case: dict[str, Any], data_d
         case_id=case_id,
         person_id=person_id,
     )
-    return signing.signer(data_dir).sign(document)
+    return signing.signer(data_dir, profile.signature).sign(document)
 
 
 def _event(e: AuditEvent) -> dict[str, Any]:
@@ -102,6 +107,11 @@ def check(content: bytes, *, keys: dict[str, Any]) -> ExportCheck:
         return result
     result.case_id = (document.get("case") or {}).get("id")
     result.key_id = (document.get("signature") or {}).get("key_id")
+    try:
+        profile = by_hash(document.get("hash", STANDARD.hash))  # files from before the field: SHA-256
+    except UnknownProfile as err:
+        result.fail(str(err))
+        return result
     why = signing.check(document, keys)
     if why is not None:
         result.fail(why)
@@ -115,7 +125,7 @@ def check(content: bytes, *, keys: dict[str, Any]) -> ExportCheck:
         try:
             fields = {name: e[name] for name in FIELDS}
             fields["at"] = datetime.fromisoformat(e["at"])
-            if event_hash(**fields) != e["hash"]:
+            if event_hash(profile=profile, **fields) != e["hash"]:
                 result.fail(f"第 {i + 1} 个事件（链 {e['chain']} 第 {e['seq']} 号）的内容与其哈希不符")
             by_position[(e["chain"], e["seq"])] = e
         except (KeyError, TypeError, ValueError, AttributeError):

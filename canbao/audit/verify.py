@@ -17,7 +17,6 @@ disable the triggers could delete them and rewind the chain head unseen. The rep
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
+from canbao.crypto import PROFILES, STANDARD, Profile
+from canbao.crypto.installation import setup_of
 from canbao.db import read_snapshot
 
 from .chain import GENESIS, SEP, format_time, sql_hash
@@ -159,9 +160,16 @@ def run(
     started = time.perf_counter()
     read_snapshot(session)
     postgres = session.bind.dialect.name == "postgresql"
-    in_sql = postgres and in_database and session.execute(text("SHOW server_encoding")).scalar() == "UTF8"
+    setup = setup_of(session)
+    in_sql = (
+        postgres
+        and in_database
+        and setup.verify_in_database
+        and session.execute(text("SHOW server_encoding")).scalar() == "UTF8"
+    )
     heads = {h.chain: h for h in session.scalars(select(AuditChainHead))}
-    results = _scan_sql(session, progress) if in_sql else _scan_python(session, progress)
+    scan = _scan_sql if in_sql else _scan_python
+    results = scan(session, setup.profile, progress)
     for chain in heads.keys() - results.keys():
         results[chain] = ChainResult(chain)
     anchored = _hashes_at(session, {(p.chain, p.seq) for p in points if p.seq > 0})
@@ -188,12 +196,13 @@ def _chain(result: ChainResult) -> int:
 
 # Per chain: how many events, the first and last sequence number, and the first event after a gap,
 # whose content does not match its hash, or whose prev_hash is not the hash of the event before it.
-_SCAN = f"""
+def _scan_text(profile: Profile) -> str:
+    return f"""
 SELECT r.chain,
        count(*) AS events,
        max(r.seq) AS last_seq,
        min(r.seq) FILTER (WHERE r.seq > 1 AND p.seq IS NULL) AS gap_at,
-       min(r.seq) FILTER (WHERE {sql_hash(lambda field: f"r.{field}")} <> r.hash) AS changed_at,
+       min(r.seq) FILTER (WHERE {sql_hash(lambda field: f"r.{field}", profile)} <> r.hash) AS changed_at,
        min(r.seq) FILTER (WHERE r.prev_hash <> coalesce(p.hash, CASE WHEN r.seq = 1 THEN :genesis END))
            AS link_at
 FROM audit_event r
@@ -202,11 +211,17 @@ GROUP BY r.chain
 """
 
 
-def _scan_sql(session: Session, progress: Progress | None = None) -> dict[int, ChainResult]:
+_SCANS = {profile: _scan_text(profile) for profile in PROFILES.values()}
+_SCAN = _SCANS[STANDARD]
+
+
+def _scan_sql(
+    session: Session, profile: Profile = STANDARD, progress: Progress | None = None
+) -> dict[int, ChainResult]:
     # Room for the join's hash table in memory, for this transaction only.
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     results: dict[int, ChainResult] = {}
-    rows = session.execute(text(_SCAN), {"genesis": GENESIS}).all()
+    rows = session.execute(text(_SCANS[profile]), {"genesis": GENESIS}).all()
     if progress is not None:
         progress(sum(row.events for row in rows))
     last = _hashes_at(session, {(row.chain, row.last_seq) for row in rows})
@@ -246,13 +261,15 @@ _COLUMNS = (
 )
 
 
-def _scan_python(session: Session, progress: Progress | None = None) -> dict[int, ChainResult]:
+def _scan_python(
+    session: Session, profile: Profile = STANDARD, progress: Progress | None = None
+) -> dict[int, ChainResult]:
     rows = session.connection().execute(
         select(*_COLUMNS)
         .order_by(AuditEvent.chain, AuditEvent.seq)
         .execution_options(stream_results=True, yield_per=20_000)
     )
-    return check_rows(session, rows if progress is None else _counted(rows, progress))
+    return check_rows(session, rows if progress is None else _counted(rows, progress), profile)
 
 
 def _counted(
@@ -267,10 +284,12 @@ def _counted(
     progress(done)
 
 
-def check_rows(session: Session | None, rows: Iterable[Sequence[Any]]) -> dict[int, ChainResult]:
+def check_rows(
+    session: Session | None, rows: Iterable[Sequence[Any]], profile: Profile = STANDARD
+) -> dict[int, ChainResult]:
     """Check rows given in (chain, seq) order, as tuples in the order of `_COLUMNS`. The session, when
     given, is used to tell a moved event from a changed one at a break."""
-    sha256, join = hashlib.sha256, SEP.join
+    sha256, join = profile.hasher(), SEP.join
     results: dict[int, ChainResult] = {}
     result: ChainResult | None = None
     current, seq_before, hash_before = None, 0, GENESIS

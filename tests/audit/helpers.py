@@ -10,6 +10,8 @@ from canbao.actors import Actor
 from canbao.audit import verify
 from canbao.audit.chain import FIELDS, event_hash
 from canbao.audit.models import AuditChainHead, AuditEvent
+from canbao.crypto import Profile
+from canbao.crypto.installation import setup_of
 
 CLERK = Actor(sub="platform1", roles=("platform_reviewer",), area="370102001", client_addr="10.0.0.7")
 PERSON = "370102199001011237"
@@ -70,7 +72,7 @@ def rehash(db, chain: int, from_seq: int) -> None:
         if row.seq < from_seq:
             continue
         fields = {c: getattr(row, c) for c in FIELDS} | {"prev_hash": prev}
-        digest = event_hash(**fields)
+        digest = event_hash(profile=profile(db), **fields)
         statements.append(
             (
                 "UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :id",
@@ -80,6 +82,11 @@ def rehash(db, chain: int, from_seq: int) -> None:
         prev = digest
     statements.append(("UPDATE audit_chain_head SET hash = :h WHERE chain = :c", {"h": prev, "c": chain}))
     tamper(db, *statements)
+
+
+def profile(db) -> Profile:
+    """The cryptography profile `db` was installed with: a careful forger hashes as it does."""
+    return setup_of(db.engine).profile
 
 
 def run(db, **kwargs) -> verify.Report:

@@ -166,7 +166,7 @@ def test_a_forged_anchor_is_reported(api, person):
     report = api.get("/audit/verify", "auditor1").json()
     assert not report["ok"] and report["anchors"] == 2
     assert report["anchor_problems"] == [
-        f"锚点 {anchors.PREFIX}2020/01/01/20200101T000000000000Z.json：文件没有 Ed25519 签名"
+        f"锚点 {anchors.PREFIX}2020/01/01/20200101T000000000000Z.json：文件没有 Ed25519 或 SM2 签名"
     ]
 
 

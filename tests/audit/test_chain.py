@@ -5,6 +5,8 @@ from canbao.actors import Actor
 from canbao.audit.chain import FIELDS, GENESIS, event_hash
 from canbao.audit.models import AuditChainHead, AuditEvent
 
+from .helpers import profile
+
 CLERK = Actor(sub="platform1", roles=("platform_reviewer",), area="370102001", client_addr="10.0.0.7")
 
 
@@ -28,7 +30,7 @@ def test_events_are_chained_at_commit(any_db):
         assert first.prev_hash == GENESIS and second.prev_hash == first.hash
         assert first.payload == '{"fields":["name","phone"],"route":"/x"}'
         for e in events:
-            assert event_hash(**{c: getattr(e, c) for c in FIELDS}) == e.hash
+            assert event_hash(profile=profile(any_db), **{c: getattr(e, c) for c in FIELDS}) == e.hash
         head = s.get(AuditChainHead, first.chain)
         assert (head.seq, head.hash) == (2, second.hash)
 
@@ -77,4 +79,4 @@ def test_text_the_database_would_refuse_is_made_safe_not_fatal(any_db):
         assert e.actor_sub == "user\ufffd\ufffdname" and e.object_id == "x?"
         assert e.payload == '{"q":"\\ud800\\u00e9"}'
         fields = {c: getattr(e, c) for c in FIELDS}
-        assert event_hash(**fields) == e.hash
+        assert event_hash(profile=profile(any_db), **fields) == e.hash

@@ -10,7 +10,7 @@ from canbao.audit.chain import FIELDS, event_hash
 from canbao.audit.models import AuditEvent
 from canbao.audit.verify import AnchorPoint
 
-from .helpers import event, longest_chain, rehash, run, tamper, write
+from .helpers import event, longest_chain, profile, rehash, run, tamper, write
 
 METHODS = [True, False]  # hashes in the database (PostgreSQL only), in Python
 
@@ -56,7 +56,7 @@ def test_a_changed_event_with_its_hash_recomputed_is_found_at_that_event(any_db,
 def rehash_one(db, chain: int, seq: int) -> None:
     """Recompute one event's hash only (its successor still points at the old one)."""
     e = event(db, chain, seq)
-    digest = event_hash(**{c: getattr(e, c) for c in FIELDS})
+    digest = event_hash(profile=profile(db), **{c: getattr(e, c) for c in FIELDS})
     tamper(db, ("UPDATE audit_event SET hash = :h WHERE id = :id", {"h": digest, "id": e.id}))
 
 

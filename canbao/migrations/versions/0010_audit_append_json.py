@@ -15,6 +15,7 @@ from importlib import import_module
 from alembic import op
 
 from canbao.audit.chain import APPEND_COLUMNS, sql_hash
+from canbao.crypto import STANDARD, Profile
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -39,8 +40,12 @@ _VALUES = ", ".join(
     )
 )
 
-UPGRADE = f"""
-CREATE FUNCTION audit_append_events(p_events jsonb) RETURNS void LANGUAGE plpgsql AS $$
+
+def create_function(profile: Profile = STANDARD, *, replace: bool = False) -> str:
+    """The function hashing with the profile's hash (0015 installs the SM3 one under the national profile)."""
+    create = "CREATE OR REPLACE" if replace else "CREATE"
+    return f"""
+{create} FUNCTION audit_append_events(p_events jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   h_chain smallint;
   h_seq bigint;
@@ -57,13 +62,16 @@ BEGIN
   END IF;
   prev := head_hash;
   FOR ev IN {_EVENTS} LOOP
-    prev := {sql_hash(lambda field: _VALUE.get(field) or f"ev.{field}")};
+    prev := {sql_hash(lambda field: _VALUE.get(field) or f"ev.{field}", profile)};
     hashes[ev.i] := prev;
   END LOOP;
   INSERT INTO audit_event ({_COLUMNS}) SELECT {_VALUES} FROM ({_EVENTS}) e;
   UPDATE audit_chain_head SET seq = h_seq + cardinality(hashes), hash = prev WHERE chain = h_chain;
 END $$;
 """
+
+
+UPGRADE = create_function()
 
 
 def _previous():
