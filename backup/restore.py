@@ -26,9 +26,8 @@ from archive import verify as archive_verify
 from archive.models import ArchivePackage, Document, RestoredVersion
 from canbao import audit
 from canbao.actors import Actor
-from canbao.audit import anchors, signing
+from canbao.audit import anchors, signing, verifications
 from canbao.audit import verify as audit_verify
-from canbao.audit.cli import record_verification
 from canbao.db import make_engine, make_sessionmaker, transaction
 
 from . import database, keys, manifest, objects
@@ -85,7 +84,7 @@ def restore(directory: Path, target: Deployment, *, master: bytes, trusted: dict
         with sessions() as s:
             audit_report = audit_verify.run(s, anchors=found)
         with transaction(sessions) as s:
-            record_verification(s, actor, audit_report)
+            verifications.record(s, actor, audit_report)
         with transaction(sessions) as s:
             archive_report = archive_verify.verify(s, target.store)
             audit.record(
