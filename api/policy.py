@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-STAFF_IN_CASES = {"surveyor", "platform_reviewer", "county_approver"}
-OVERSIGHT = {"city_admin", "province_admin", "ministry"}
+STAFF_IN_CASES = {"surveyor", "platform_reviewer", "counter_clerk", "county_approver"}
+OVERSIGHT = {"city_admin", "city_hrss", "province_admin", "ministry"}
 
 POLICY: dict[str, tuple[str, set[str]]] = {
     # operation: (what it is, in Chinese, for the refusal message; roles allowed)
     "tasks.read": ("查看待办任务", STAFF_IN_CASES | {"citizen"}),
     "tasks.work": ("办理任务", STAFF_IN_CASES | {"citizen"}),
     "tasks.assign": ("分派任务", {"platform_reviewer", "county_approver"}),
-    "cases.start": ("发起案件", {"surveyor", "platform_reviewer", "county_approver", "citizen"}),
+    "tasks.supervise": ("督办超期任务", {"county_approver"}),
+    "cases.start": (
+        "发起案件",
+        {"surveyor", "platform_reviewer", "counter_clerk", "county_approver", "citizen"},
+    ),
     "cases.read": ("查看案件", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen"}),
     "persons.read": ("查看人员登记信息", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen"}),
     "forms.read": ("查看表单", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen", "process_manager"}),
@@ -18,9 +22,10 @@ POLICY: dict[str, tuple[str, set[str]]] = {
     "definitions.write": ("部署和迁移流程", {"process_manager"}),
     "authorizations.read": (
         "查看审定授权",
-        {"city_admin", "county_approver", "province_admin", "ministry", "auditor"},
+        {"city_admin", "city_hrss", "county_approver", "province_admin", "ministry", "auditor"},
     ),
-    "authorizations.write": ("授予或撤销审定授权", {"city_admin"}),
+    # Which city body grants which kind is checked by engine.grants (第十九、二十一条).
+    "authorizations.write": ("授予或撤销审定授权", {"city_admin", "city_hrss"}),
     # Which case, and whether the actor works it, is checked per case by archive.documents.
     "documents.write": ("上传材料", STAFF_IN_CASES | {"citizen"}),
     "documents.read": ("查看材料", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen"}),
@@ -42,13 +47,13 @@ POLICY: dict[str, tuple[str, set[str]]] = {
 # Who leads which lanes: sees, assigns and releases their tasks (a county oversees its townships' work).
 LEADS: dict[str, set[str]] = {
     "platform_reviewer": {"surveyor", "platform_reviewer"},
-    "county_approver": {"surveyor", "platform_reviewer", "county_approver"},
+    "county_approver": {"surveyor", "platform_reviewer", "counter_clerk", "county_approver"},
 }
 
 # Which processes each role may start a case of.
 START_ROLES: dict[str, set[str]] = {
     "survey_registration": {"platform_reviewer", "county_approver"},
-    "counter_collection": {"platform_reviewer"},
+    "counter_collection": {"counter_clerk"},
     "self_service_update": {"citizen"},
     "change_approval": {"surveyor", "platform_reviewer"},
     "id_correction": {"platform_reviewer", "county_approver"},

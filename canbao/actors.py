@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 ROLES: dict[str, str] = {
     "surveyor": "调查员",
     "platform_reviewer": "基层平台",
+    "counter_clerk": "窗口经办",
     "county_approver": "县级经办机构",
     "city_admin": "市级经办机构",
+    "city_hrss": "市级人社部门",
     "province_admin": "省级经办机构",
     "ministry": "部级经办机构",
     "process_manager": "流程管理员",
     "auditor": "审计员",
-    "citizen": "参保人",
+    "citizen": "单位或个人",
 }
 # A role named in a process (lane, candidate group) by its code ("surveyor") or its Chinese name ("调查员").
 ROLE_BY_NAME: dict[str, str] = {code: code for code in ROLES} | {title: code for code, title in ROLES.items()}

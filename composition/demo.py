@@ -15,14 +15,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.auth import authorizations
 from api.auth import service as users
-from api.auth.models import CountyAuthorization
 from canbao.actors import Actor
 from canbao.config import Settings
 from canbao.db import utcnow
 from composition.casework import open_survey_cases
-from engine import definitions
+from engine import definitions, grants
+from engine.models import CountyAuthorization
 from forms import divisions
 from registry import comparison, demo, survey
 from registry.models import SurveyTeam
@@ -39,6 +38,9 @@ USERS: dict[str, tuple[str, list[str], str]] = {
     "platform1": ("张平台", ["platform_reviewer"], TOWNSHIP),
     "county1": ("赵县级", ["county_approver"], COUNTY),
     "city1": ("刘市级", ["city_admin"], CITY),
+    "hrss1": ("周人社", ["city_hrss"], CITY),
+    "counter1": ("吴窗口", ["counter_clerk"], COUNTY),
+    "counter2": ("郑窗口", ["counter_clerk"], COUNTY),
     "manager1": ("陈流程", ["process_manager"], ""),
     "auditor1": ("孙审计", ["auditor"], CITY),
 }
@@ -107,13 +109,19 @@ def _team(session: Session) -> int:
 
 
 def _authorization(session: Session) -> None:
-    if session.scalar(select(CountyAuthorization.id).where(CountyAuthorization.county == COUNTY)) is None:
-        city = Actor(sub="city1", roles=("city_admin",), area=CITY)
-        authorizations.grant(
-            session,
-            actor=city,
-            county=COUNTY,
-            valid_from=utcnow() - timedelta(days=1),
-            valid_to=None,
-            note="演示：授权历下区审定全民参保登记信息",
+    """The city's two grants to 历下区: 审定 of survey data (第十九条) and of changes (第二十一条)."""
+    grantors = {"survey": ("city1", "city_admin"), "change": ("hrss1", "city_hrss")}
+    for kind, (sub, role) in grantors.items():
+        granted = select(CountyAuthorization.id).where(
+            CountyAuthorization.county == COUNTY, CountyAuthorization.kind == kind
         )
+        if session.scalar(granted) is None:
+            grants.grant(
+                session,
+                actor=Actor(sub=sub, roles=(role,), area=CITY),
+                kind=kind,
+                county=COUNTY,
+                valid_from=utcnow() - timedelta(days=1),
+                valid_to=None,
+                note=f"演示：授权历下区{grants.KINDS[kind].title}",
+            )

@@ -4,16 +4,17 @@ the persons cases name, into the engine."""
 from __future__ import annotations
 
 from archive import sealing
-from engine import binding, operations
+from engine import binding, operations, submissions
 from registry import operations as registry_operations
-from registry import persons
+from registry import persons, survey
 
 from . import casework
 
 
 def wire() -> None:
     binding.register_guard(persons.guard_case_person)
+    submissions.register("registration", survey.check_surveyors)
     operations.register("registry.store", registry_operations.store, title="入库")
     operations.register("registry.apply_change", registry_operations.apply_change, title="变更入库")
     operations.register("registry.correct_id_number", casework.correct_id_number, title="更正公民身份号码")
-    operations.register("archive.seal", sealing.seal, title="档案封存", deferred=True)
+    operations.register("archive.seal", sealing.seal, title="归档", deferred=True)

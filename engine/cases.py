@@ -24,7 +24,7 @@ from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import FieldError
 
-from . import binding, definitions, serializer
+from . import binding, definitions, grants, serializer, submissions
 from .errors import (
     CaseAlreadyOpen,
     CaseNotFound,
@@ -120,8 +120,11 @@ def complete(
     task = workflow.get_task_from_id(UUID(row.task_guid))
     props = properties(task.task_spec)
     _check_separation(session, actor, case, props)
+    if props.get("authorization"):
+        grants.require(session, kind=props["authorization"], county=case.area[:6])
     data = _validated(row.form_key, props, data)
     bound = binding.check(session, case=case, form_key=row.form_key, data=data)
+    submissions.check(session, actor=actor, case=case, form_key=row.form_key, data=data)
     if bound is not None:  # written with the case row when the step finishes
         set_committed_value(case, "person_id", bound.id_number)
         set_committed_value(case, "person_name", bound.name)
@@ -163,6 +166,14 @@ def unclaim(session: Session, *, actor: Actor, task_id: str, by_lead: bool = Fal
     return row
 
 
+def remind(session: Session, *, actor: Actor, task_id: str, note: str | None) -> CaseTask:
+    """督办 a ready task: the county reminds the lane that holds it (the caller checked it leads it)."""
+    row = _lock_row(session, task_id)
+    row.reminders, row.reminded_at = row.reminders + 1, utcnow()
+    _record(session, actor, row, "task.remind", {"note": note, "reminders": row.reminders})
+    return row
+
+
 def assign(session: Session, *, actor: Actor, task_id: str, assignee: str) -> CaseTask:
     """Assign a ready task to a user; the caller checked that the actor leads and the assignee may work it."""
     row = _lock_row(session, task_id)
@@ -200,6 +211,14 @@ def get_task(session: Session, *, actor: Actor, task_id: str) -> CaseTask:
         raise TaskNotFound()
     _check_reach(actor, row)
     return row
+
+
+def required_authorization(session: Session, *, row: CaseTask) -> str | None:
+    """The kind of county authorization (`grants`) completing this task needs, if any."""
+    parsed = parsed_for(session, session.get(Case, row.case_id).definition_id)
+    specs = [parsed.spec, *parsed.subprocess_specs.values()]
+    spec = next((s.task_specs[row.spec_name] for s in specs if row.spec_name in s.task_specs), None)
+    return properties(spec).get("authorization") if spec is not None else None
 
 
 def task_detail(session: Session, *, case: Case, task_guid: str) -> dict[str, Any]:
@@ -295,12 +314,14 @@ def _check_can_work(actor: Actor, row: CaseTask) -> None:
 
 
 def _check_separation(session: Session, actor: Actor, case: Case, props: dict[str, str]) -> None:
-    other = props.get("separateFrom")
-    if other is None:
+    """`separateFrom` names the task (or tasks, comma-separated) whose last completer may not do this
+    one: the collector does not review their own collection (第十三、二十一条)."""
+    others = [name for name in props.get("separateFrom", "").split(",") if name]
+    if not others:
         return
     last_by = session.scalars(
         select(CaseTask.completed_by)
-        .where(CaseTask.case_id == case.id, CaseTask.spec_name == other, CaseTask.state == "completed")
+        .where(CaseTask.case_id == case.id, CaseTask.spec_name.in_(others), CaseTask.state == "completed")
         .order_by(CaseTask.id.desc())
         .limit(1)
     ).first()

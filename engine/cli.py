@@ -10,7 +10,7 @@ from canbao.actors import Actor
 from canbao.config import get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
 
-from . import definitions
+from . import definitions, specs, xmltext
 from .errors import InvalidDefinition
 
 CLI_ACTOR = Actor(sub="cli", roles=("system",), area="", name="命令行")
@@ -59,3 +59,20 @@ def import_(
 ) -> None:
     """校验并部署目录中的全部流程：任何一个有问题则全部不部署；与已有版本内容相同的不产生新版本。"""
     _deploy(directory, comment=comment, publish=publish)
+
+
+@definitions_app.command("validate")
+def validate(files: list[Path] = typer.Argument(..., help="要校验的 BPMN 文件")) -> None:
+    """校验 BPMN 文件而不部署：逐个列出问题及其所在元素（含规程规定的审核链与归档）；有问题时退出码为 1。"""
+    failed = False
+    for path in files:
+        try:
+            problems = specs.validate(xmltext.decode(path.read_bytes(), path.name))
+        except InvalidDefinition as err:
+            problems = err.problems
+        typer.echo(f"{path.name}：{'通过' if not problems else f'{len(problems)} 处问题'}")
+        for p in problems:
+            typer.echo(f"  [{p.code}] {p.element_id or '（整个文档）'}: {p.message}")
+        failed = failed or bool(problems)
+    if failed:
+        raise typer.Exit(1)

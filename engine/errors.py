@@ -44,7 +44,7 @@ class NotInTeam(Forbidden):
 
 class SeparationOfDuties(Forbidden):
     code = "task.separation_of_duties"
-    title = "同一人不能既采集又校核"
+    title = "同一人不能既采集又审核（校核、初审）"
 
 
 class StaleCaseVersion(PreconditionFailed):

@@ -25,7 +25,7 @@ from forms import idnumber
 
 from .models import INBOX_LEVELS, CaseTask
 
-WORKING_ROLES = {"surveyor", "platform_reviewer", "county_approver", "citizen"}
+WORKING_ROLES = {"surveyor", "platform_reviewer", "counter_clerk", "county_approver", "citizen"}
 _MASKED = re.compile(r"^(\d{6})\*+(\d{3}[\dX])$")
 # Literal, not a bound parameter, so that the planner always matches the partial inbox indexes.
 _READY = CaseTask.state == literal_column("'ready'")
@@ -176,3 +176,21 @@ def counts(session: Session, *, actor: Actor, q: InboxQuery) -> dict[str, int]:
         "overdue": row.overdue or 0,
         "total": total,
     }
+
+
+def supervision(session: Session, *, actor: Actor, roles: frozenset[str], limit: int = 200) -> list[Row]:
+    """督办: the ready tasks of the lanes the actor leads, within its area, whose supervision timer found
+    them overdue (第十九条: an overdue 初审 stays with the platform; the county reminds or reassigns),
+    the longest overdue first."""
+    return list(
+        session.connection().execute(
+            _ROWS.where(
+                _READY,
+                CaseTask.role.in_(sorted(roles)),
+                in_area(actor.area),
+                CaseTask.supervised_at.is_not(None),
+            )
+            .order_by(CaseTask.due_at, CaseTask.id)
+            .limit(limit)
+        )
+    )

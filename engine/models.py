@@ -109,6 +109,10 @@ class CaseTask(Base):
     due_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(64))
+    # 督办: when the task's supervision timer found it overdue, and the county's reminders since.
+    supervised_at: Mapped[datetime | None]
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_case_task_inbox", "role", "area", "due_at", "id", **_READY_ONLY),
@@ -155,3 +159,21 @@ class CaseWakeup(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("task_guid", "kind"),)
+
+
+class CountyAuthorization(Base):
+    """A city's authorization for a county to 审定 (see `grants`): of survey data (第十九条, granted by the
+    市级经办机构) or of changes (第二十一条, granted by the 市级人力资源社会保障部门)."""
+
+    __tablename__ = "county_authorization"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    county: Mapped[str] = mapped_column(String(6), index=True)
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(String(500))
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))

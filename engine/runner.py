@@ -53,6 +53,9 @@ _CLOSE_TASKS = (
     .values(state=bindparam("b_state"), completed_at=bindparam("b_at"), completed_by=bindparam("b_by"))
 )
 _OPEN_TASKS = insert(_TASKS)
+_SUPERVISE = (
+    update(_TASKS).where(_TASKS.c.task_guid == bindparam("b_guid")).values(supervised_at=bindparam("b_at"))
+)
 _CASES = Case.__table__
 _CASE_WRITTEN = (
     "status",
@@ -249,12 +252,32 @@ class Step:
                 self.record(
                     "timer.fire", "case", self.case.id, {"event": spec.bpmn_id, "name": spec.bpmn_name}
                 )
+                if properties(spec).get("supervise") == "true":
+                    self._supervise(task)
         for task, name, result in self.services:
             self.record(
                 "service.run",
                 "case",
                 self.case.id,
                 {"task": task.task_spec.bpmn_id, "operation": name, "result": result},
+            )
+
+    def _supervise(self, boundary: Task) -> None:
+        """督办: a non-interrupting timer marked `supervise` found its task overdue. The task stays where
+        it is (第十九条: 初审 is never skipped); its inbox row is marked, and the county's 督办 list
+        shows it (`inbox.supervision`)."""
+        overdue = [t for t in boundary.parent.children if t.task_spec.manual and t.state == TaskState.READY]
+        for task in overdue:
+            self.session.connection().execute(_SUPERVISE, {"b_guid": str(task.id), "b_at": utcnow()})
+            self.record(
+                "task.supervise",
+                "task",
+                str(task.id),
+                {
+                    "task": task.task_spec.bpmn_id,
+                    "name": task.task_spec.bpmn_name,
+                    "by": boundary.task_spec.bpmn_id,
+                },
             )
 
     def _project_inbox(self, now: datetime, completed_guid: str | None) -> None:

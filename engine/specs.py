@@ -27,7 +27,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from . import dialects, lint, sandbox, task_rules, xmltext
+from . import chain, dialects, lint, sandbox, task_rules, xmltext
 from .errors import InvalidDefinition, Problem
 from .lint import local
 
@@ -137,6 +137,8 @@ def check_document(bpmn_xml: str, dmn: dict[str, str] | None = None) -> Checked:
         d.get("id") for dmn_tree in dmn_trees.values() for d in dmn_tree.iter() if local(d) == "decision"
     }
     problems += task_rules.problems(tree, origins=imported.origins, decisions=decisions, due_at=due_at)
+    if not isinstance(main, Problem):
+        problems += chain.problems(tree, key=main)
     parsed = None
     if not isinstance(main, Problem) and not dangling:  # the parser reports those confusingly
         parsed, failure = _parse_checked(tree, main, dmn_trees)

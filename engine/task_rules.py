@@ -21,6 +21,7 @@ from canbao.actors import ROLE_BY_NAME, ROLES
 
 from . import operations
 from .errors import Problem
+from .grants import KINDS as AUTHORIZATIONS
 from .lint import BPMN_NS, CAMUNDA_NS, SCOPES, ZEEBE_NS, executable_processes, label, local
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -137,12 +138,21 @@ def _user_task(el, lane, user_tasks, origins, due_at) -> Iterator[Problem]:
             f"用户任务“{name}”的审核结论只能是 approve、return、reject：{props['decisions']}",
             origin("decisions"),
         )
-    if "separateFrom" in props and props["separateFrom"] not in user_tasks:
+    unknown = [t for t in props.get("separateFrom", "").split(",") if t and t not in user_tasks]
+    if "separateFrom" in props and (unknown or not props["separateFrom"]):
         yield Problem(
             element_id,
             "separate_from.unknown",
-            f"用户任务“{name}”要求与不存在的任务分人办理：{props['separateFrom']}",
+            f"用户任务“{name}”要求与不存在的任务分人办理：{'、'.join(unknown) or '（空）'}",
             origin("separateFrom"),
+        )
+    if "authorization" in props and props["authorization"] not in AUTHORIZATIONS:
+        yield Problem(
+            element_id,
+            "authorization.unknown",
+            f"用户任务“{name}”要求的审定授权种类不存在：{props['authorization']}"
+            f"（可用：{'、'.join(AUTHORIZATIONS)}）",
+            origin("authorization"),
         )
 
 

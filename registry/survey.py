@@ -430,6 +430,49 @@ def delete(session: Session, *, actor: Actor, team_id: int) -> None:
     )
 
 
+def check_surveyors(
+    session: Session, *, actor: Actor, case_area: str, team_id: int | None, data: dict[str, Any]
+) -> list[FieldError]:
+    """第十八条: a household survey is made by a team of 2–3 surveyors wearing the 调查证. The 调查证
+    numbers on a surveyed 登记表 must belong to members of the case's team (or, for a case with no
+    team, of one team of the submitting surveyor), and the surveyor who submits must be one of them."""
+    survey_part = data.get("survey") or {}
+    if survey_part.get("channel") != "survey":
+        return []
+    team_ids = [team_id] if team_id is not None else teams_of(session, user_sub=actor.sub)
+    members = session.execute(
+        select(SurveyTeamMember.team_id, SurveyTeamMember.card_no, SurveyTeamMember.user_sub)
+        .join(SurveyTeam, SurveyTeam.id == SurveyTeamMember.team_id)
+        .where(SurveyTeamMember.team_id.in_(team_ids), SurveyTeam.active.is_(True))
+    ).all()
+    teams_of_card = {m.card_no: m.team_id for m in members}
+    errors: list[FieldError] = []
+    listed = [s.get("card_no") for s in survey_part.get("surveyors") or () if isinstance(s, dict)]
+    for i, card in enumerate(listed):
+        if card not in teams_of_card:
+            errors.append(
+                FieldError(
+                    f"/survey/surveyors/{i}/card_no",
+                    "survey.card_not_in_team",
+                    f"调查证 {card} 不属于本案件的调查小组（或该小组已停用）",
+                )
+            )
+    if len({teams_of_card[card] for card in listed if card in teams_of_card}) > 1:
+        errors.append(
+            FieldError("/survey/surveyors", "survey.mixed_teams", "登记表所列调查员应属于同一调查小组")
+        )
+    users = {m.user_sub for m in members if m.card_no in listed}
+    if actor.has_role("surveyor") and actor.sub not in users:
+        errors.append(
+            FieldError(
+                "/survey/surveyors",
+                "survey.submitter_not_listed",
+                "提交登记表的调查员本人应列在调查员中（持调查证）",
+            )
+        )
+    return errors
+
+
 def teams_of(session: Session, *, user_sub: str) -> list[int]:
     """The active teams a surveyor belongs to (for `Actor.teams`)."""
     return list(

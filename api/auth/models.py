@@ -50,19 +50,3 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer)
     window_start: Mapped[datetime]
     last_failure_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class CountyAuthorization(Base):
-    """The city's authorization for a county to approve (审定) registrations (第十九、二十一条)."""
-
-    __tablename__ = "county_authorization"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    county: Mapped[str] = mapped_column(String(6), index=True)
-    granted_by: Mapped[str] = mapped_column(String(64))
-    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
-    valid_from: Mapped[datetime]
-    valid_to: Mapped[datetime | None]
-    note: Mapped[str | None] = mapped_column(String(500))
-    revoked_at: Mapped[datetime | None]
-    revoked_by: Mapped[str | None] = mapped_column(String(64))

@@ -76,7 +76,7 @@ def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
         team = db.get(SurveyTeam, body.team_id)
         if team is None or not team.active or not area.startswith(team.area):
             raise Invalid([FieldError("/team_id", "team.not_here", "调查小组不存在、已停用或不负责该区域")])
-    data = _prefill(db, person, body.process) if person is not None else {}
+    data = _initial_data(db, actor, person, body.process)
     if person is not None:
         audit.record(
             db,
@@ -101,8 +101,13 @@ def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
     return case_view(case)
 
 
-def _prefill(db, person: Person, process: str) -> dict[str, Any]:
-    """The case's forms filled in from the person's record where the process collects it anew."""
+def _initial_data(db, actor: Actor, person: Person | None, process: str) -> dict[str, Any]:
+    """What a new case starts with: its forms filled in from the person's record where the process
+    collects it anew, and who collects a change (第二十一条: 调查员 or 基层平台)."""
+    if process == "change_approval":
+        return {"collector": "surveyor" if actor.has_role("surveyor") else "platform"}
+    if person is None:
+        return {}
     if process in ("survey_registration", "counter_collection"):
         return {"registration": persons.as_registration(db, person)}
     if process == "id_correction":

@@ -12,23 +12,23 @@ from canbao import audit
 from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import CanbaoError, FieldError, Forbidden, Invalid
-from engine import cases, inbox
+from engine import cases, grants, inbox
 from engine.models import CaseTask
 from registry import survey
 
 from .. import reach
-from ..auth import authorizations
 from ..auth import service as users
 from ..deps import Db, permit
 from ..inputs import NAME, NO_CONTROL, Text, control_errors
 from ..masking import MaskingRoute
 
 router = APIRouter(tags=["tasks 待办任务"], route_class=MaskingRoute)
-Role = Literal["surveyor", "platform_reviewer", "county_approver", "citizen"]
+Role = Literal["surveyor", "platform_reviewer", "counter_clerk", "county_approver", "citizen"]
 TaskId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{1,36}$", description="任务号")]
 Reader = Annotated[Actor, Depends(permit("tasks.read"))]
 Worker = Annotated[Actor, Depends(permit("tasks.work"))]
 Lead = Annotated[Actor, Depends(permit("tasks.assign"))]
+Supervisor = Annotated[Actor, Depends(permit("tasks.supervise"))]
 
 
 class PreconditionRequired(CanbaoError):
@@ -55,6 +55,8 @@ def task_view(row: CaseTask, now: datetime) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "due_at": row.due_at.isoformat(),
         "overdue": row.state == "ready" and row.due_at < now,
+        "supervised_at": row.supervised_at.isoformat() if row.supervised_at else None,
+        "reminders": row.reminders,
     }
 
 
@@ -183,6 +185,32 @@ def unclaim(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     return task_view(cases.unclaim(db, actor=actor, task_id=task_id, by_lead=lead), utcnow())
 
 
+@router.get("/supervision", summary="督办：本辖区所领导岗位中超期被督办的任务（第十九条：初审不可跳过）")
+def supervision(actor: Supervisor, db: Db) -> dict[str, Any]:
+    rows = inbox.supervision(db, actor=actor, roles=reach.led_roles(actor))
+    audit.record_reads(
+        db,
+        actor=actor,
+        shown=((t.person_id, t.area, t.case_id) for t in rows),
+        purpose="supervision",
+        route="GET /supervision",
+    )
+    now = utcnow()
+    return {"items": [task_view(t, now) for t in rows]}
+
+
+class Reminder(BaseModel):
+    note: Text | None = Field(default=None, max_length=500, description="督办意见")
+
+
+@router.post("/tasks/{task_id}/remind", summary="督办：提醒办理超期任务（县级对所辖基层平台）")
+def remind(task_id: TaskId, body: Reminder, actor: Supervisor, db: Db) -> dict[str, Any]:
+    row = _task(db, actor, task_id)
+    if row.role not in reach.led_roles(actor):
+        raise Forbidden(f"您的岗位不能督办“{row.title}”任务", reason="not_lead")
+    return task_view(cases.remind(db, actor=actor, task_id=task_id, note=body.note), utcnow())
+
+
 class Assignment(BaseModel):
     assignee: str = Field(min_length=1, max_length=64, pattern=NAME, description="被分派的用户名")
 
@@ -248,8 +276,9 @@ def _task(db, actor: Actor, task_id: str) -> CaseTask:
 
 def _complete(db, actor: Actor, task_id: TaskId, data: Any, version: int) -> dict[str, Any]:
     row = _task(db, actor, task_id)
-    if row.role == "county_approver" and actor.has_role("county_approver"):
-        authorizations.require(db, county=row.area[:6])
+    kind = cases.required_authorization(db, row=row)
+    if kind is not None:  # refused before the case is loaded; the engine checks it again as it completes
+        grants.require(db, kind=kind, county=row.area[:6])
     case = cases.complete(db, actor=actor, task_id=task_id, data=data, expected_version=version)
     return {
         "case_id": case.id,

@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.auth import authorizations
 from api.auth.models import User
 from api.auth.passwords import hash_password
 from canbao.actors import Actor
@@ -16,7 +15,7 @@ from canbao.audit.models import AuditEvent
 from canbao.config import PROJECT_ROOT, Settings
 from canbao.db import utcnow
 from composition.app import create_app
-from engine import definitions
+from engine import definitions, grants
 from engine.models import CaseTask
 from engine.specs import SPECS
 from registry import imports, persons, survey
@@ -36,11 +35,16 @@ USERS = {
     "platform9": (["platform_reviewer"], "370103001"),  # 市中区: another county
     "county1": (["county_approver"], COUNTY),
     "city1": (["city_admin"], "3701"),
+    "hrss1": (["city_hrss"], "3701"),
+    "counter1": (["counter_clerk"], COUNTY),
+    "counter2": (["counter_clerk"], TOWNSHIP),
     "manager1": (["process_manager"], ""),
     "auditor1": (["auditor"], "3701"),
 }
 SYSTEM = Actor(sub="test", roles=("system",), area="")
 CITY = Actor(sub="city1", roles=("city_admin",), area="3701")
+HRSS = Actor(sub="hrss1", roles=("city_hrss",), area="3701")
+GRANTORS = {"survey": CITY, "change": HRSS}  # 第十九条: 市级经办机构; 第二十一条: 市级人社部门
 
 
 class Api:
@@ -153,9 +157,15 @@ def seed_office(session, *, password_hash: str) -> None:
             {"name": "王五", "card_no": "DC0002", "user_sub": "surveyor2"},
         ],
     )
-    authorizations.grant(
-        session, actor=CITY, county=COUNTY, valid_from=utcnow() - timedelta(days=1), valid_to=None
-    )
+    for kind, grantor in GRANTORS.items():
+        grants.grant(
+            session,
+            actor=grantor,
+            kind=kind,
+            county=COUNTY,
+            valid_from=utcnow() - timedelta(days=1),
+            valid_to=None,
+        )
 
 
 def make_api(db, tmp_path) -> Api:

@@ -57,6 +57,7 @@ def _body(method: str, path: str, office: dict) -> dict:
         ("POST", "/tasks/{task_id}/assign"): {"json": {"assignee": "platform2"}},
         ("POST", "/tasks/{task_id}/complete"): {"json": {"decision": "approve"}},
         ("POST", "/tasks/{task_id}/return"): {"json": {"reason": "请核实联系电话"}},
+        ("POST", "/tasks/{task_id}/remind"): {"json": {"note": "请尽快办理"}},
         ("POST", "/cases/{case_id}/documents"): {
             "data": {"kind": "other"},
             "files": {"file": ("scan.pdf", PDF, "application/pdf")},

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import BigInteger, Integer, SmallInteger
 
-from api.auth.models import CountyAuthorization
 from archive.models import Document
 from canbao.audit.models import AuditEvent
 from canbao.config import PROJECT_ROOT, Settings
 from composition.app import create_app
 from engine.change_models import MigrationItem, MigrationJob
-from engine.models import Case, ProcessDefinition
+from engine.models import Case, CountyAuthorization, ProcessDefinition
 from registry.models import ComparisonRun, DataImport, SurveyTeam
 
 # The column each integer parameter is stored in or compared with, by parameter name.

@@ -53,7 +53,7 @@ BODIES = {
     f"/tasks/{TASK}/complete": {"decision": "approve"},
     f"/tasks/{TASK}/return": {"reason": "请补充"},
     "/cases": {"process": "survey_registration", "area": "370102001002"},
-    "/authorizations": {"county": "370102", "valid_from": "2026-01-01T00:00:00+08:00"},
+    "/authorizations": {"kind": "survey", "county": "370102", "valid_from": "2026-01-01T00:00:00+08:00"},
 }
 
 
@@ -173,12 +173,18 @@ def test_definitions_are_read_by_staff_and_deployed_by_managers(api):
 def test_authorizations_are_granted_and_revoked_by_the_city(api):
     start = (utcnow() - timedelta(hours=1)).isoformat()
     granted = api.post(
-        "/authorizations", "city1", json={"county": "370103", "valid_from": start, "note": "试点"}
+        "/authorizations",
+        "city1",
+        json={"kind": "survey", "county": "370103", "valid_from": start, "note": "试点"},
     )
     assert granted.status_code == 201, granted.text
     auth_id = granted.json()["id"]
     assert {a["county"] for a in api.get("/authorizations", "city1").json()} == {"370102", "370103"}
-    assert [a["county"] for a in api.get("/authorizations", "county1").json()] == ["370102"]
+    granted_here = api.get("/authorizations", "county1").json()  # both kinds (第十九、二十一条)
+    assert sorted((a["county"], a["kind"]) for a in granted_here) == [
+        ("370102", "change"),
+        ("370102", "survey"),
+    ]
     other_city = api.mint("city2", ["city_admin"], "3702")
     assert api.client.delete(f"/api/v1/authorizations/{auth_id}", headers=other_city).status_code == 404
     revoked = api.delete(f"/authorizations/{auth_id}", "city1")
@@ -193,11 +199,16 @@ def test_authorizations_are_granted_and_revoked_by_the_city(api):
         json={"county": "3702", "valid_from": "yesterday", "valid_to": "2020-01-01", "note": "x" * 600},
     )
     assert bad.status_code == 422
-    assert {e["pointer"] for e in bad.json()["errors"]} == {"/county", "/valid_from", "/valid_to", "/note"}
-    outside = api.post("/authorizations", "city1", json={"county": "370203", "valid_from": start})
+    pointers = {e["pointer"] for e in bad.json()["errors"]}
+    assert pointers == {"/kind", "/county", "/valid_from", "/valid_to", "/note"}
+    outside = api.post(
+        "/authorizations", "city1", json={"kind": "survey", "county": "370203", "valid_from": start}
+    )
     assert outside.status_code == 422 and outside.json()["errors"][0]["code"] == "county.outside_city"
     naive = api.post(
-        "/authorizations", "city1", json={"county": "370103", "valid_from": "2026-01-01T00:00:00"}
+        "/authorizations",
+        "city1",
+        json={"kind": "survey", "county": "370103", "valid_from": "2026-01-01T00:00:00"},
     )
     assert naive.status_code == 422 and naive.json()["errors"][0]["pointer"] == "/valid_from"
 
@@ -235,7 +246,7 @@ def test_control_characters_are_bad_input_with_the_field_named(api):
     note = api.post(
         "/authorizations",
         "city1",
-        json={"county": "370103", "valid_from": "2026-01-01T00:00:00Z", "note": "bad\x00"},
+        json={"kind": "survey", "county": "370103", "valid_from": "2026-01-01T00:00:00Z", "note": "bad\x00"},
     )
     assert note.status_code == 422 and note.json()["errors"][0]["pointer"] == "/note"
     person = id_number(seq="778")

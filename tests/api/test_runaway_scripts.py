@@ -53,14 +53,14 @@ def leftovers(db) -> list[tuple]:
 def test_a_looping_script_is_a_problem_and_leaves_nothing_behind(api):
     _deploy_looping(api.db)
     body = {"process": "counter_collection", "area": VILLAGE}
-    r = api.post("/cases", "platform1", json=body)
+    r = api.post("/cases", "counter1", json=body)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
     problem = r.json()
     assert (problem["code"], problem["task"]) == ("case.script_limit", "boom")
     assert "“计算”（boom）" in problem["detail"] and "300 毫秒" in problem["detail"]
     assert leftovers(api.db) == []
-    assert api.post("/cases", "platform1", json=body).status_code == 422  # nothing waits on a lock
+    assert api.post("/cases", "counter1", json=body).status_code == 422  # nothing waits on a lock
 
 
 def _free_port() -> int:
@@ -113,7 +113,7 @@ def server(db, tmp_path):
 def test_serve_stops_promptly_on_sigterm_while_a_script_loops(db, server):
     process, base = server
     token = httpx.post(
-        f"{base}/api/v1/auth/token", data={"username": "platform1", "password": PASSWORD}, timeout=30
+        f"{base}/api/v1/auth/token", data={"username": "counter1", "password": PASSWORD}, timeout=30
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     body = {"process": "counter_collection", "area": VILLAGE}

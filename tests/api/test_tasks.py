@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api.auth import authorizations
 from canbao.db import utcnow
+from engine import grants
 from engine.models import Case, CaseTask
 from forms import idnumber
 
@@ -237,8 +237,9 @@ def test_return_needs_a_reason(api):
 def test_county_approval_needs_the_citys_authorization_in_force(api):
     task = _to_county(api, id_number(seq="111"))
     with api.db.sessions() as s, s.begin():
-        for row in authorizations.get_all(s, actor=CITY):
-            authorizations.revoke(s, actor=CITY, authorization_id=row.id)
+        for row in grants.get_all(s, actor=CITY):
+            if row.kind == "survey":
+                grants.revoke(s, actor=CITY, authorization_id=row.id)
     version = api.get(f"/tasks/{task}", "county1").json()["case_version"]
     refused = api.post(f"/tasks/{task}/complete", "county1", json=APPROVE, headers={"If-Match": str(version)})
     assert refused.status_code == 403 and refused.json()["code"] == "authorization.missing"
@@ -246,7 +247,11 @@ def test_county_approval_needs_the_citys_authorization_in_force(api):
     granted = api.post(
         "/authorizations",
         "city1",
-        json={"county": "370102", "valid_from": (utcnow() - timedelta(minutes=1)).isoformat()},
+        json={
+            "kind": "survey",
+            "county": "370102",
+            "valid_from": (utcnow() - timedelta(minutes=1)).isoformat(),
+        },
     )
     assert granted.status_code == 201, granted.text
     # Revoked again at once: the very next approval is refused.
@@ -256,7 +261,7 @@ def test_county_approval_needs_the_citys_authorization_in_force(api):
     future = api.post(
         "/authorizations",
         "city1",
-        json={"county": "370102", "valid_from": (utcnow() + timedelta(days=1)).isoformat()},
+        json={"kind": "survey", "county": "370102", "valid_from": (utcnow() + timedelta(days=1)).isoformat()},
     )
     assert future.status_code == 201
     not_yet = api.post(f"/tasks/{task}/complete", "county1", json=APPROVE, headers={"If-Match": str(version)})
@@ -264,7 +269,11 @@ def test_county_approval_needs_the_citys_authorization_in_force(api):
     api.post(
         "/authorizations",
         "city1",
-        json={"county": "370102", "valid_from": (utcnow() - timedelta(minutes=1)).isoformat()},
+        json={
+            "kind": "survey",
+            "county": "370102",
+            "valid_from": (utcnow() - timedelta(minutes=1)).isoformat(),
+        },
     )
     done = api.post(f"/tasks/{task}/complete", "county1", json=APPROVE, headers={"If-Match": str(version)})
     assert done.status_code == 200, done.text

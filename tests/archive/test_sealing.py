@@ -32,7 +32,7 @@ def test_survey_case_is_sealed_under_compliance_retention_and_completes(archive_
     form = api.upload(case_id, "surveyor1", PDF).json()
     card = api.upload(case_id, "surveyor1", JPEG, kind="id_card_front").json()
     done = api.approve_to_sealing(case_id, person)
-    assert (done["status"], done["status_detail"]) == ("waiting", "等待档案封存")
+    assert (done["status"], done["status_detail"]) == ("waiting", "等待归档")
     r = api.upload(case_id, "platform1", b"%PDF-1.4 late", kind="other")
     assert r.status_code == 409 and r.json()["code"] == "document.case_not_running"  # documents are final
 
@@ -132,7 +132,7 @@ def test_seal_waits_while_the_store_is_down_and_completes_once_it_is_back(own_ap
         assert worker.run_due(api.db.sessions) == 0
         case = api.get(f"/cases/{case_id}", "county1").json()
         assert case["status"] == "waiting" and case["outcome"] is None
-        assert "等待档案封存：第 1 次尝试失败" in case["status_detail"]
+        assert "等待归档：第 1 次尝试失败" in case["status_detail"]
         assert "档案存储服务暂时无法访问" in case["status_detail"]
         assert _package(api.db, case_id) is None
     finally:

@@ -9,13 +9,10 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from canbao import audit
 from canbao.audit.models import AuditChainHead, AuditEvent
-from canbao.config import PROJECT_ROOT
 from canbao.db import make_engine, make_sessionmaker
-from composition.wiring import wire
-from engine import definitions
-from engine.specs import SPECS
 
-from ..engine.office import APPROVE, COUNTY1, MANAGER, PLATFORM1, SURVEYOR1, Office, id_number, registration
+from ..engine.conftest import _office
+from ..engine.office import APPROVE, COUNTY1, PLATFORM1, SURVEYOR1, Office, id_number, registration
 from .helpers import CLERK, run, write
 
 
@@ -75,11 +72,8 @@ def test_the_application_role_appends_and_reads_but_cannot_alter(db, app_engine)
         conn.execute(text("INSERT INTO audit_chain_head (chain, seq, hash) VALUES (99, 0, 'x')"))
 
 
-def test_a_whole_case_runs_as_the_application_role(db, app_engine):
-    wire()
-    SPECS.clear()
-    with db.sessions() as s, s.begin():
-        definitions.deploy_directory(s, actor=MANAGER, directory=PROJECT_ROOT / "bpmn")
+def test_a_whole_case_runs_as_the_application_role(db, app_engine, tmp_path):
+    _office(db, tmp_path / "archive")  # deployed with the survey team and the city's grants, as the owner
     office = Office(SimpleNamespace(sessions=make_sessionmaker(app_engine)))
     person = id_number()
     case_id = office.start(person=person)

@@ -71,7 +71,7 @@ def test_workflow_steps(api):
     assert run(api.db).ok
 
 
-def test_timer_and_escalation(api):
+def test_timer_and_supervision(api):
     office = Office(api.db)
     person = id_number(seq="302")
     case_id = office.start(person=person, data={"timeouts": {"initial_review": "PT1S"}})
@@ -80,8 +80,7 @@ def test_timer_and_escalation(api):
     assert worker.run_due(api.db.sessions) == 1
     fired = _one(api, "timer.fire", case_id=case_id)
     assert (fired.actor_sub, _payload(fired)["event"]) == ("system", "initial_review_timeout")
-    assert _one(api, "case.escalate", case_id=case_id).actor_sub == "system"
-    assert _one(api, "task.cancel", case_id=case_id).actor_sub == "system"
+    assert _one(api, "task.supervise", case_id=case_id).actor_sub == "system"  # 督办; 初审 stays
 
 
 def test_definition_deploy_and_case_migration(api):
@@ -168,7 +167,9 @@ def test_logins_failed_logins_and_logout(api):
 
 def test_authorization_grant_and_revoke(api):
     r = api.post(
-        "/authorizations", "city1", json={"county": "370103", "valid_from": "2026-01-01T00:00:00+08:00"}
+        "/authorizations",
+        "city1",
+        json={"kind": "survey", "county": "370103", "valid_from": "2026-01-01T00:00:00+08:00"},
     )
     assert r.status_code == 201, r.text
     granted = _one(api, "authorization.grant", object_id=str(r.json()["id"]))

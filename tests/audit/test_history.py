@@ -50,7 +50,7 @@ def case(api) -> tuple[int, str]:
     api.complete("surveyor2", case_id, registration(person))
     api.complete("platform1", case_id, APPROVE)
     api.complete("county1", case_id, APPROVE)
-    assert worker.run_due(api.db.sessions) == 1  # 档案封存
+    assert worker.run_due(api.db.sessions) == 1  # 归档
     return case_id, person
 
 

@@ -1,29 +1,18 @@
 import pytest
 
-from canbao.config import PROJECT_ROOT
-from composition.wiring import wire
-from engine import definitions
-from engine.specs import SPECS
-
 from ..api.conftest import api  # noqa: F401  (the API client fixture, shared with tests/api)
-from ..engine.office import MANAGER, Office
-
-
-def _office(database) -> Office:
-    wire()
-    SPECS.clear()
-    with database.sessions() as s, s.begin():
-        definitions.deploy_directory(s, actor=MANAGER, directory=PROJECT_ROOT / "bpmn")
-    return Office(database)
+from ..engine.conftest import _office
+from ..engine.office import Office
 
 
 @pytest.fixture
-def office(db) -> Office:
-    """The processes of bpmn/ deployed (version 1 each) on an empty PostgreSQL database."""
-    return _office(db)
+def office(db, tmp_path) -> Office:
+    """The processes of bpmn/ deployed (version 1 each) on an empty PostgreSQL database, with the survey
+    team and the city's authorizations of the engine tests."""
+    return _office(db, tmp_path / "archive")
 
 
 @pytest.fixture
-def any_office(any_db) -> Office:
+def any_office(any_db, tmp_path) -> Office:
     """The same on PostgreSQL, then on SQLite."""
-    return _office(any_db)
+    return _office(any_db, tmp_path / "archive")

@@ -58,7 +58,7 @@ CASES = {
     ),
     "form unknown": (samples.process(samples.user_task(form="no_such_form")), [("work", "form.unknown")]),
     "operation unknown": (
-        samples.process(samples.service_task("registry.drop_all"), lane="县级经办机构"),
+        samples.process(samples.service_task("ledger.drop_all"), lane="县级经办机构"),
         [("work", "operation.unknown")],
     ),
     "operation missing": (

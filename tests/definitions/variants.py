@@ -73,7 +73,9 @@ def with_defaults_spelled_out(xml: str = SURVEY) -> str:
     """The same process as another modeler writes it: defaults left out or written out, an empty name,
     an explicit diverging direction. Nothing that changes how a case runs."""
     xml = _replace(
-        xml, ' attachedToRef="initial_review" cancelActivity="true">', ' attachedToRef="initial_review">'
+        xml,
+        '<bpmn:startEvent id="start" name="列入调查名单">',
+        '<bpmn:startEvent id="start" name="列入调查名单" isInterrupting="true">',
     )
     xml = _replace(
         xml,

@@ -23,6 +23,8 @@ PLATFORM1 = Actor(sub="platform1", roles=("platform_reviewer",), area=TOWNSHIP)
 PLATFORM2 = Actor(sub="platform2", roles=("platform_reviewer",), area=TOWNSHIP)
 ELSEWHERE = Actor(sub="platform7", roles=("platform_reviewer",), area="370103001")
 COUNTY1 = Actor(sub="county1", roles=("county_approver",), area=COUNTY)
+COUNTER1 = Actor(sub="counter1", roles=("counter_clerk",), area=COUNTY)
+COUNTER2 = Actor(sub="counter2", roles=("counter_clerk",), area=TOWNSHIP)
 MANAGER = Actor(sub="manager1", roles=("process_manager",), area="37")
 
 
@@ -57,6 +59,13 @@ def registration(person: str | None = None, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def counter_form(person: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A 登记表 collected at the counter (第十三条): no survey team, no 调查证."""
+    return registration(person, **overrides) | {
+        "survey": {"channel": "counter", "date": "2026-11-28", "signed": True}
+    }
 
 
 APPROVE = {"decision": "approve"}

@@ -14,12 +14,15 @@ from registry.models import FieldChange, Person
 
 from .office import (
     APPROVE,
+    COUNTER1,
+    COUNTER2,
     COUNTY1,
     PLATFORM1,
     PLATFORM2,
     RETURN,
     SURVEYOR1,
     VILLAGE,
+    counter_form,
     id_number,
     registration,
 )
@@ -132,20 +135,20 @@ def test_a_counter_case_without_a_person_is_bound_by_its_first_accepted_form(off
     """第十三条: a person not yet in the registry is collected at the counter; the first 登记表 that
     passes validation fixes whose case it is, and a resubmission after a return cannot change that."""
     person, other = id_number(seq="231"), id_number(seq="233")
-    case_id = office.start("counter_collection", person=None, team_id=None)
+    case_id = office.start("counter_collection", actor=COUNTER1, person=None, team_id=None)
     with pytest.raises(InvalidFormData):  # refused forms bind nothing
-        office.complete(PLATFORM1, case_id, "collect", registration(other, name=""))
+        office.complete(COUNTER1, case_id, "collect", counter_form(other, name=""))
     assert office.case(case_id).person_id is None
-    office.complete(PLATFORM1, case_id, "collect", registration(person, name="王五"))
+    office.complete(COUNTER1, case_id, "collect", counter_form(person, name="王五"))
     case = office.case(case_id)
     assert (case.person_id, case.person_name) == (person, "王五")
     assert office.task(case_id).person_id == person
-    office.complete(PLATFORM2, case_id, "check", RETURN)
+    office.complete(COUNTER2, case_id, "check", RETURN)
     with pytest.raises(InvalidFormData) as err:
-        office.complete(PLATFORM1, case_id, "collect", registration(other))
+        office.complete(COUNTER1, case_id, "collect", counter_form(other))
     assert _refused(err) == [("/id_number", "case.person_mismatch")]
-    office.complete(PLATFORM1, case_id, "collect", registration(person, name="王五"))
-    office.complete(PLATFORM2, case_id, "check", APPROVE)
+    office.complete(COUNTER1, case_id, "collect", counter_form(person, name="王五"))
+    office.complete(COUNTER2, case_id, "check", APPROVE)
     with office.db.sessions() as s:
         assert persons.get(s, id_number=person).registered_case_id == case_id
         assert persons.get(s, id_number=other) is None
@@ -163,21 +166,21 @@ def test_binding_to_a_person_managed_elsewhere_is_refused(office):
             person_id=there,
             registration=registration(there, hukou={**place, "nature": "10"}, residence=place),
         )
-    case_id = office.start("counter_collection", person=None, team_id=None)
+    case_id = office.start("counter_collection", actor=COUNTER1, person=None, team_id=None)
     before = _snapshot(office, case_id)
     with pytest.raises(InvalidFormData) as err:
-        office.complete(PLATFORM1, case_id, "collect", registration(there))
+        office.complete(COUNTER1, case_id, "collect", counter_form(there))
     assert _refused(err) == [("/id_number", "case.person_unavailable")]
     assert _snapshot(office, case_id) == before
 
 
 def test_binding_to_a_person_with_another_open_case_is_refused(office):
     person = id_number(seq="241")
-    first = office.start("counter_collection", person=None, team_id=None)
-    office.complete(PLATFORM1, first, "collect", registration(person))
-    second = office.start("counter_collection", person=None, team_id=None)
+    first = office.start("counter_collection", actor=COUNTER1, person=None, team_id=None)
+    office.complete(COUNTER1, first, "collect", counter_form(person))
+    second = office.start("counter_collection", actor=COUNTER1, person=None, team_id=None)
     with pytest.raises(InvalidFormData) as err:
-        office.complete(PLATFORM1, second, "collect", registration(person))
+        office.complete(COUNTER1, second, "collect", counter_form(person))
     assert _refused(err) == [("/id_number", "case.person_unavailable")]
     assert office.case(second).person_id is None
 

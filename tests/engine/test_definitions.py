@@ -71,7 +71,7 @@ def test_unknown_lane_form_and_operation_are_located(any_db):
         ("work", "form.unknown")
     ]
     assert _problems(
-        any_db, samples.process(samples.service_task("registry.drop_all"), lane="县级经办机构")
+        any_db, samples.process(samples.service_task("ledger.drop_all"), lane="县级经办机构")
     ) == [("work", "operation.unknown")]
     bad_due = samples.user_task(extra_props='<spiffworkflow:property name="dueIn" value="ten days"/>')
     assert _problems(any_db, samples.process(bad_due)) == [("work", "due.invalid")]

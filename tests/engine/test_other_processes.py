@@ -5,17 +5,21 @@ from sqlalchemy import select
 
 from canbao.actors import Actor
 from canbao.errors import CanbaoError
-from engine.errors import SeparationOfDuties, TaskNotFound
+from engine import worker
+from engine.errors import SeparationOfDuties, TaskNotFound, WrongLane
 from registry import persons
 from registry.models import FieldChange
 
 from .office import (
     APPROVE,
+    COUNTER1,
+    COUNTER2,
     COUNTY1,
     PLATFORM1,
     PLATFORM2,
     REJECT,
     RETURN,
+    SURVEYOR1,
     VILLAGE,
     id_number,
     registration,
@@ -50,38 +54,43 @@ def _phone(office, person: str) -> str:
 
 
 def test_counter_collection_needs_a_second_clerk(office):
+    """第十三条: the counter's clerks collect; 录入校核 by a second clerk, then 入库."""
     person = id_number(seq="135")
-    case_id = office.start("counter_collection", person=person, team_id=None)
-    assert office.task(case_id).spec_name == "collect"
+    case_id = office.start("counter_collection", actor=COUNTER1, person=person, team_id=None)
+    task = office.task(case_id)
+    assert (task.spec_name, task.role) == ("collect", "counter_clerk")
     office.complete(
-        PLATFORM1,
+        COUNTER1,
         case_id,
         "collect",
         registration(person, survey=None)
         | {"survey": {"channel": "counter", "date": "2026-11-28", "signed": True}},
     )
     with pytest.raises(SeparationOfDuties):
+        office.complete(COUNTER1, case_id, "check", APPROVE)
+    with pytest.raises(WrongLane):
         office.complete(PLATFORM1, case_id, "check", APPROVE)
-    office.complete(PLATFORM2, case_id, "check", APPROVE)
+    office.complete(COUNTER2, case_id, "check", APPROVE)
     case = office.case(case_id)
-    assert (case.status, case.status_detail) == ("waiting", "等待档案封存")
+    assert (case.status, case.status_detail) == ("waiting", "等待归档")
     with office.db.sessions() as s:
         assert persons.get(s, id_number=person).registered_at is not None
 
 
 def test_counter_collection_returns_then_escalates(office):
     person = id_number(seq="137")
-    case_id = office.start("counter_collection", person=person, team_id=None)
+    case_id = office.start("counter_collection", actor=COUNTER1, person=person, team_id=None)
     counter = {"survey": {"channel": "counter", "date": "2026-11-28", "signed": True}}
     for _ in range(5):
-        office.complete(PLATFORM1, case_id, "collect", registration(person) | counter)
-        office.complete(PLATFORM2, case_id, "check", RETURN)
+        office.complete(COUNTER1, case_id, "collect", registration(person) | counter)
+        office.complete(COUNTER2, case_id, "check", RETURN)
     assert office.task(case_id).spec_name == "escalation_review"
     office.complete(COUNTY1, case_id, "escalation_review", REJECT)
-    assert office.case(case_id).outcome == "不予登记"
+    assert office.case(case_id).status_detail == "等待归档"  # 第三十二条: 不予登记 is archived too
 
 
 def test_self_service_correction_confirmed_by_the_office(office):
+    """第二十三条: the 经办机构 (the county agency) confirms a self-service correction, not the 基层平台."""
     person = id_number(seq="139")
     _registered(office, person)
     citizen = Actor(sub=person, roles=("citizen",), area="")
@@ -89,9 +98,11 @@ def test_self_service_correction_confirmed_by_the_office(office):
     task = office.task(case_id)
     assert (task.spec_name, task.role) == ("submit", "citizen")
     office.complete(citizen, case_id, "submit", _change(person))
-    office.complete(PLATFORM1, case_id, "confirm", RETURN)
+    with pytest.raises(WrongLane):
+        office.complete(PLATFORM1, case_id, "confirm", APPROVE)
+    office.complete(COUNTY1, case_id, "confirm", RETURN)
     office.complete(citizen, case_id, "submit", _change(person))
-    office.complete(PLATFORM1, case_id, "confirm", APPROVE)
+    office.complete(COUNTY1, case_id, "confirm", APPROVE)
     assert _phone(office, person) == "13905319999"
     assert office.case(case_id).status == "waiting"
     with office.db.sessions() as s:
@@ -111,6 +122,20 @@ def test_self_service_other_citizen_cannot_work_the_task(office):
         office.complete(stranger, case_id, "submit", _change(person))
 
 
+def test_a_surveyor_collects_a_change_and_the_platform_reviews_it(office):
+    """第二十一条: 调查员、基层平台采集、初审 — a change found by a surveyor is collected by the surveyor and
+    reviewed by the platform, then 审定 by the county under the city's grant for changes."""
+    person = id_number(seq="149")
+    _registered(office, person)
+    case_id = office.start("change_approval", person=person, team_id=None, data={"collector": "surveyor"})
+    task = office.task(case_id)
+    assert (task.spec_name, task.role) == ("collect_by_surveyor", "surveyor")
+    office.complete(SURVEYOR1, case_id, "collect_by_surveyor", _change(person))
+    office.complete(PLATFORM1, case_id, "initial_review", APPROVE)
+    office.complete(COUNTY1, case_id, "final_review", APPROVE)
+    assert _phone(office, person) == "13905319999"
+
+
 def test_change_approval_rejected_by_the_county_changes_nothing(office):
     person = id_number(seq="145")
     _registered(office, person)
@@ -118,7 +143,7 @@ def test_change_approval_rejected_by_the_county_changes_nothing(office):
     office.complete(PLATFORM1, case_id, "collect_change", _change(person))
     office.complete(PLATFORM2, case_id, "initial_review", APPROVE)
     office.complete(COUNTY1, case_id, "final_review", REJECT)
-    assert office.case(case_id).outcome == "不予变更"
+    assert office.case(case_id).status_detail == "等待归档"  # 不予变更 is archived too
     assert _phone(office, person) == "13805310000"
 
 
@@ -133,9 +158,13 @@ def test_change_approval_approved_and_stale_old_value_refused(office):
     assert err.value.status in (409, 422)
     assert office.task(stale).spec_name == "final_review"  # rolled back: still waiting for the county
     office.complete(COUNTY1, stale, "final_review", REJECT)
+    assert worker.run_due(office.db.sessions) == 1  # 归档 of the 不予变更, and the case is closed
+    assert office.case(stale).outcome == "不予变更"
     case_id = office.start("change_approval", person=person, team_id=None)
     office.complete(PLATFORM1, case_id, "collect_change", _change(person))
-    office.complete(PLATFORM1, case_id, "initial_review", RETURN)
+    with pytest.raises(SeparationOfDuties):  # 第二十一条: the collector does not 初审 their own collection
+        office.complete(PLATFORM1, case_id, "initial_review", APPROVE)
+    office.complete(PLATFORM2, case_id, "initial_review", RETURN)
     office.complete(PLATFORM1, case_id, "collect_change", _change(person))
     office.complete(PLATFORM2, case_id, "initial_review", APPROVE)
     office.complete(COUNTY1, case_id, "final_review", APPROVE)

@@ -1,4 +1,5 @@
-"""survey_registration through every path: approve, return, reject, the return cap, the review timeout."""
+"""survey_registration through every path (第十九条: 调查员 → 基层平台初审 → 县级审定 → 入库): approve,
+return, reject, the return cap, and an overdue 初审, which raises 督办 and never skips the 初审."""
 
 import time
 
@@ -45,11 +46,11 @@ def test_return_then_reject(office):
     office.complete(SURVEYOR2, case_id, "survey", registration(person, phone="13905310001"))
     office.complete(PLATFORM1, case_id, "initial_review", APPROVE)
     office.complete(COUNTY1, case_id, "final_review", REJECT)
-    case = office.case(case_id)
-    assert (case.status, case.outcome) == ("completed", "不予登记")
+    case = office.case(case_id)  # 第三十二条: the paperwork of 不予登记 is archived too
+    assert (case.status, case.status_detail) == ("waiting", "等待归档")
     assert office.ready(case_id) == []
     actions = office.actions(case_id)
-    assert actions.count("task.return") == 1 and actions[-1] == "case.complete"
+    assert actions.count("task.return") == 1 and "registry.store" not in actions
     returned = next(e for e in office.events(case_id) if e.action == "task.return")
     assert "联系电话与户籍信息不符" in returned.payload and returned.actor_sub == "platform1"
 
@@ -76,22 +77,29 @@ def test_fifth_return_escalates_to_the_county(office):
         office.complete(COUNTY1, case_id, "escalation_review", RETURN)
     assert [e.pointer for e in err.value.errors] == ["/decision"]
     office.complete(COUNTY1, case_id, "escalation_review", REJECT)
-    assert office.case(case_id).outcome == "不予登记"
+    assert office.case(case_id).status_detail == "等待归档"
 
 
-def test_review_timeout_escalates_through_the_worker(office):
+def test_an_overdue_initial_review_raises_supervision_and_stays_with_the_platform(office):
+    """第十九条: 入库 always follows a 初审. Found: the 初审 timer sent the case to the county, which
+    could approve 入库 with no 初审. Now the overdue task stays, marked 督办, until the platform decides."""
     person = id_number()
     case_id = office.start(person=person, data={"timeouts": {"initial_review": "PT1S"}})
     office.complete(SURVEYOR1, case_id, "survey", registration(person))
-    assert office.task(case_id).spec_name == "initial_review"
+    overdue = office.task(case_id)
+    assert overdue.spec_name == "initial_review" and overdue.supervised_at is None
     assert worker.run_due(office.db.sessions) == 0  # not due yet
     time.sleep(1.2)
     assert worker.run_due(office.db.sessions) == 1
     task = office.task(case_id)
-    assert task.spec_name == "escalation_review"
+    assert (task.spec_name, task.task_guid) == ("initial_review", overdue.task_guid)
+    assert task.supervised_at is not None
     actions = office.actions(case_id)
-    assert "timer.fire" in actions and "task.cancel" in actions and "case.escalate" in actions
+    assert "timer.fire" in actions and "task.supervise" in actions
+    assert "task.cancel" not in actions and "case.escalate" not in actions
     assert worker.run_due(office.db.sessions) == 0  # fired once only
+    office.complete(PLATFORM1, case_id, "initial_review", APPROVE)
+    assert office.task(case_id).spec_name == "final_review"
 
 
 def test_lanes_and_teams_are_enforced(office):

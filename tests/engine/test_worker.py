@@ -84,7 +84,7 @@ def test_timers_fire_once_with_concurrent_workers(pg_office):
     with pg_office.db.sessions() as s:
         fires = s.scalars(select(AuditEvent.case_id).where(AuditEvent.action == "timer.fire")).all()
     assert sorted(fires) == sorted(started)
-    assert all(pg_office.task(c).spec_name == "escalation_review" for c in started)
+    assert all(pg_office.task(c).supervised_at is not None for c in started)  # 督办, still at 初审
 
 
 def test_a_case_busy_with_a_user_is_skipped_not_blocked(pg_office):
@@ -96,7 +96,7 @@ def test_a_case_busy_with_a_user_is_skipped_not_blocked(pg_office):
         holder.scalars(select(Case).where(Case.id == case_id).with_for_update()).one()
         assert worker.run_due(pg_office.db.sessions) == 0
     assert worker.run_due(pg_office.db.sessions) == 1
-    assert pg_office.task(case_id).spec_name == "escalation_review"
+    assert pg_office.task(case_id).supervised_at is not None
 
 
 def test_serve_runs_the_chores_and_survives_a_failing_one(office):

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from canbao.audit.models import AuditEvent
+from engine import worker
 from registry.stats import build, rules
 from tests.api.conftest import api  # noqa: F401  (the fixture)
 
@@ -131,6 +132,7 @@ def test_survey_progress_and_storage_rate_from_cases(api):  # noqa: F811
         _complete(api, "platform1", _ready(api, "platform1", person), APPROVE)
     _complete(api, "county1", _ready(api, "county1", stored), APPROVE)
     _complete(api, "county1", _ready(api, "county1", rejected), REJECT)
+    worker.run_due(api.db.sessions)  # 归档 of both outcomes (第三十二条)
 
     teams = api.get("/stats/survey-teams", "county1").json()
     [team] = teams["rows"]
