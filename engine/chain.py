@@ -140,7 +140,8 @@ def _lanes(process: etree._Element, graph: _Graph, chain: Chain) -> Iterator[Pro
             )
             continue
         lane = lanes.get(element_id)
-        if role(lane, props) != duty.role:
+        in_lane = role(lane, props)
+        if in_lane is not None and in_lane != duty.role:  # a lane of no known role is reported already
             yield Problem(
                 element_id,
                 "duty.lane",

@@ -19,8 +19,8 @@ def test_platform_collects_a_change_naming_the_field_by_its_title(api, office):
     assert r.status_code == 201, r.text
     o = office()
     page = o.login("platform1")
-    page.locator("#tasks tbody").get_by_role("link", name="变更采集").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("变更采集")
+    page.locator("#tasks tbody").get_by_role("link", name="基层平台变更采集").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("基层平台变更采集")
     page.locator('[data-pointer="/id_number"] input').fill(person)
     page.get_by_role("button", name="添加变更事项").click()
     field = page.locator('[data-pointer="/changes/0/field"] input')
@@ -34,7 +34,7 @@ def test_platform_collects_a_change_naming_the_field_by_its_title(api, office):
     page.locator('[data-pointer="/reason"] textarea').fill("本人更换手机号码")
     o.shot("change-request")
     page.get_by_role("button", name="提交").click()
-    expect(page.locator("#status")).to_contain_text("已提交：变更采集")
+    expect(page.locator("#status")).to_contain_text("已提交：基层平台变更采集")
 
     reviewer = office()
     page = reviewer.login("platform2")
