@@ -28,7 +28,7 @@ from canbao import audit
 from canbao.actors import Actor
 from canbao.audit import anchors, signing
 from canbao.audit import verify as audit_verify
-from canbao.audit.cli import record_verification
+from canbao.audit.verifications import record as record_verification
 from canbao.db import make_engine, make_sessionmaker, transaction
 
 from . import database, keys, manifest, objects
