@@ -16,4 +16,4 @@ def wire() -> None:
     operations.register("registry.store", registry_operations.store, title="入库")
     operations.register("registry.apply_change", registry_operations.apply_change, title="变更入库")
     operations.register("registry.correct_id_number", casework.correct_id_number, title="更正公民身份号码")
-    operations.register("archive.seal", sealing.seal, title="档案封存", deferred=True)
+    operations.register("archive.seal", sealing.seal, title="归档", deferred=True)

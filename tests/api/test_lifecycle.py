@@ -50,7 +50,7 @@ def test_survey_to_registry_over_http(api):
     _complete(api, "surveyor2", _ready(api, "surveyor2", person), registration(person))
     _complete(api, "platform1", _ready(api, "platform1", person), APPROVE)
     done = _complete(api, "county1", _ready(api, "county1", person), APPROVE)
-    assert done["status"] == "waiting" and "档案封存" in done["status_detail"]
+    assert done["status"] == "waiting" and done["status_detail"] == "等待归档"
 
     record = api.get(f"/persons/{person}", "county1").json()
     assert record["name"] == "张三" and record["phone"] == "13805310000"

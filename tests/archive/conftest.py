@@ -85,7 +85,7 @@ class ArchiveApi(Api):
         return r.json()
 
     def approve_to_sealing(self, case_id: int, person: str) -> dict:
-        """Survey → 初审 → 审定: the case then waits for 档案封存."""
+        """Survey → 初审 → 审定: the case then waits for 归档."""
         self.complete("surveyor1", case_id, registration(person))
         self.complete("platform1", case_id, APPROVE)
         return self.complete("county1", case_id, APPROVE)

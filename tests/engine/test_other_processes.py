@@ -64,7 +64,7 @@ def test_counter_collection_needs_a_second_clerk(office):
         office.complete(PLATFORM1, case_id, "check", APPROVE)
     office.complete(PLATFORM2, case_id, "check", APPROVE)
     case = office.case(case_id)
-    assert (case.status, case.status_detail) == ("waiting", "等待档案封存")
+    assert (case.status, case.status_detail) == ("waiting", "等待归档")
     with office.db.sessions() as s:
         assert persons.get(s, id_number=person).registered_at is not None
 
