@@ -1,5 +1,5 @@
 """Actions that join the registry and the engine: opening survey cases for a survey list (第十七–十八条),
-and correcting a person's 公民身份号码 in both.
+a village's survey ledger (第十九条), and correcting a person's 公民身份号码 in both.
 
 They live in the composition layer because the engine never imports the registry.
 """
@@ -7,15 +7,17 @@ They live in the composition layer because the engine never imports the registry
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from canbao.actors import Actor
+from canbao.clock import CHINA
 from canbao.errors import FieldError, Invalid
 from engine import cases
-from engine.models import Case
+from engine.models import Case, CaseTask
 from engine.operations import OperationContext
 from registry import corrections, persons, survey
 
@@ -63,6 +65,67 @@ def _has_open_survey(session: Session, person_ids: list[str]) -> set[str]:
             )
         )
     )
+
+
+_SURVEYED = exists().where(
+    CaseTask.case_id == Case.id, CaseTask.spec_name == "survey", CaseTask.state == "completed"
+)
+
+
+def survey_ledger(
+    session: Session, *, village: str, since: date | None = None, until: date | None = None
+) -> list[survey.Surveyed]:
+    """The surveys of `village` whose 调查日期 falls from `since` to `until` (either open): every
+    `survey_registration` case there whose 入户调查登记 was submitted, whether stored, refused or still
+    being handled, in the order of their 调查日期. The registry's 汇总表 lists them as the village's
+    统一登记台账 (第十九条)."""
+    query = select(Case).where(Case.process_key == SURVEY, Case.area == village, _SURVEYED).order_by(Case.id)
+    if since is not None:  # a form is submitted on or after its 调查日期, and that touches the case
+        query = query.where(Case.updated_at >= datetime(since.year, since.month, since.day, tzinfo=CHINA))
+    found: list[tuple[str, survey.Surveyed]] = []
+    for case in session.scalars(query):
+        data = cases.case_data(session, case=case)
+        registration = data.get("registration") or {}
+        facts = registration.get("survey") or {}
+        day = facts.get("date")
+        if not day or (since and day < since.isoformat()) or (until and day > until.isoformat()):
+            continue
+        entry = survey.Surveyed(
+            case_id=case.id,
+            person_id=case.person_id or registration.get("id_number"),
+            registration=registration,
+            team=_team(session, case.team_id, facts.get("team")),
+            result=_standing(session, case, data),
+        )
+        found.append((day, entry))
+    return [entry for _, entry in sorted(found, key=lambda f: (f[0], f[1].case_id))]
+
+
+def _team(session: Session, team_id: int | None, code: str | None) -> str | None:
+    """The survey team by its registry name, with the code the 登记表 gives it."""
+    name = survey.get_or_raise(session, team_id=team_id).name if team_id is not None else None
+    return f"{name}（{code}）" if name and code else name or code
+
+
+def _standing(session: Session, case: Case, data: dict[str, Any]) -> str:
+    """Where a survey case stands: 已入库, 不予登记：理由, or 办理中：the steps it waits at."""
+    decisions = [v for v in data.values() if isinstance(v, dict) and "decision" in v]
+    refusals = [d.get("reason") for d in decisions if d["decision"] == "reject"]
+    if refusals:
+        outcome = case.outcome or "不予登记"
+        return f"{outcome}：{refusals[-1]}" if refusals[-1] else outcome
+    person = persons.get(session, id_number=case.person_id) if case.person_id else None
+    if person is not None and person.registered_case_id == case.id:
+        return "已入库"
+    if case.outcome:
+        return case.outcome
+    waiting = session.scalars(
+        select(CaseTask.title)
+        .where(CaseTask.case_id == case.id, CaseTask.state == "ready")
+        .order_by(CaseTask.id)
+    ).all()
+    steps = "、".join(waiting) or case.status_detail
+    return f"办理中：{steps}" if steps else "办理中"
 
 
 def correct_id_number(ctx: OperationContext) -> dict[str, Any]:

@@ -9,6 +9,7 @@ residence is unknown): that is where the team knocks.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -26,6 +27,19 @@ from .models import Flag, Person, PersonVersion, SurveyTeam, SurveyTeamMember
 from .persons import SURVEY_KINDS, _record_change
 
 TEAM_MIN, TEAM_MAX = 2, 3
+
+
+@dataclass(frozen=True)
+class Surveyed:
+    """One household survey as the village's 统一登记台账 lists it (第十九条): the 登记表 as collected, the
+    team that collected it, and where the case stands (已入库, 不予登记：理由, 办理中：环节). The cases are
+    the engine's: the composition reads them and hands these in."""
+
+    case_id: int
+    person_id: str
+    registration: dict[str, Any]
+    team: str | None
+    result: str
 
 
 class TeamNotFound(NotFound):
