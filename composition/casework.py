@@ -82,49 +82,55 @@ def survey_ledger(
     query = select(Case).where(Case.process_key == SURVEY, Case.area == village, _SURVEYED).order_by(Case.id)
     if since is not None:  # a form is submitted on or after its 调查日期, and that touches the case
         query = query.where(Case.updated_at >= datetime(since.year, since.month, since.day, tzinfo=CHINA))
-    found: list[tuple[str, survey.Surveyed]] = []
+    dated = []
     for case in session.scalars(query):
         data = cases.case_data(session, case=case)
         registration = data.get("registration") or {}
-        facts = registration.get("survey") or {}
-        day = facts.get("date")
-        if not day or (since and day < since.isoformat()) or (until and day > until.isoformat()):
-            continue
-        entry = survey.Surveyed(
+        day = (registration.get("survey") or {}).get("date")
+        if day and not (since and day < since.isoformat()) and not (until and day > until.isoformat()):
+            dated.append((day, case, data, registration))
+    dated.sort(key=lambda d: (d[0], d[1].id))
+    registered = survey.registered_by(
+        session, person_ids=[c.person_id for _, c, _, _ in dated if c.person_id]
+    )
+    teams = survey.team_names(session, team_ids=[c.team_id for _, c, _, _ in dated if c.team_id])
+    waiting: dict[int, list[str]] = {}
+    ready = select(CaseTask.case_id, CaseTask.title).where(
+        CaseTask.case_id.in_([c.id for _, c, _, _ in dated]), CaseTask.state == "ready"
+    )
+    for case_id, title in session.execute(ready.order_by(CaseTask.id)):
+        waiting.setdefault(case_id, []).append(title)
+    return [
+        survey.Surveyed(
             case_id=case.id,
             person_id=case.person_id or registration.get("id_number"),
             registration=registration,
-            team=_team(session, case.team_id, facts.get("team")),
-            result=_standing(session, case, data),
+            team=_team(teams.get(case.team_id), (registration.get("survey") or {}).get("team")),
+            result=_standing(
+                case, data, stored=registered.get(case.person_id) == case.id, at=waiting.get(case.id)
+            ),
         )
-        found.append((day, entry))
-    return [entry for _, entry in sorted(found, key=lambda f: (f[0], f[1].case_id))]
+        for _, case, data, registration in dated
+    ]
 
 
-def _team(session: Session, team_id: int | None, code: str | None) -> str | None:
+def _team(name: str | None, code: str | None) -> str | None:
     """The survey team by its registry name, with the code the 登记表 gives it."""
-    name = survey.get_or_raise(session, team_id=team_id).name if team_id is not None else None
     return f"{name}（{code}）" if name and code else name or code
 
 
-def _standing(session: Session, case: Case, data: dict[str, Any]) -> str:
+def _standing(case: Case, data: dict[str, Any], *, stored: bool, at: list[str] | None) -> str:
     """Where a survey case stands: 已入库, 不予登记：理由, or 办理中：the steps it waits at."""
     decisions = [v for v in data.values() if isinstance(v, dict) and "decision" in v]
     refusals = [d.get("reason") for d in decisions if d["decision"] == "reject"]
     if refusals:
         outcome = case.outcome or "不予登记"
         return f"{outcome}：{refusals[-1]}" if refusals[-1] else outcome
-    person = persons.get(session, id_number=case.person_id) if case.person_id else None
-    if person is not None and person.registered_case_id == case.id:
+    if stored:
         return "已入库"
     if case.outcome:
         return case.outcome
-    waiting = session.scalars(
-        select(CaseTask.title)
-        .where(CaseTask.case_id == case.id, CaseTask.state == "ready")
-        .order_by(CaseTask.id)
-    ).all()
-    steps = "、".join(waiting) or case.status_detail
+    steps = "、".join(at or ()) or case.status_detail
     return f"办理中：{steps}" if steps else "办理中"
 
 

@@ -8,7 +8,7 @@ residence is unknown): that is where the team knocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -367,6 +367,17 @@ def create_team(
         area=area,
     )
     return result
+
+
+def registered_by(session: Session, *, person_ids: Collection[str]) -> dict[str, int | None]:
+    """The case each of these persons was last stored (入库) by, for those in the registry."""
+    found = select(Person.id, Person.registered_case_id).where(Person.id.in_(set(person_ids)))
+    return {person_id: case_id for person_id, case_id in session.execute(found)}
+
+
+def team_names(session: Session, *, team_ids: Collection[int]) -> dict[int, str]:
+    found = select(SurveyTeam.id, SurveyTeam.name).where(SurveyTeam.id.in_(set(team_ids)))
+    return {team_id: name for team_id, name in session.execute(found)}
 
 
 def get_or_raise(session: Session, *, team_id: int) -> SurveyTeam:
