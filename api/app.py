@@ -92,8 +92,10 @@ def create_app(
     sessions: sessionmaker[Session] | None = None,
     *,
     open_survey_cases: Callable[..., Any],
+    survey_ledger: Callable[..., Any],
 ) -> FastAPI:
-    """The API alone; `open_survey_cases` is the composition's join of survey lists and cases."""
+    """The API alone; `open_survey_cases` and `survey_ledger` are the composition's joins of survey
+    lists and cases."""
     settings = settings or get_settings()
     app = FastAPI(
         title="canbao 全民参保登记",
@@ -108,6 +110,7 @@ def create_app(
     app.state.tokens = TokenService(settings)
     app.state.readiness = {}
     app.state.open_survey_cases = open_survey_cases
+    app.state.survey_ledger = survey_ledger
     app.state.archive = archive_store.install(archive_store.from_settings(settings))
     app.state.readiness["object_store"] = app.state.archive.ping
     problems.install(app)

@@ -14,13 +14,13 @@ from canbao.db import make_engine, make_sessionmaker, transaction
 from . import store
 from .verify import verify
 
-app = typer.Typer(help="档案：存档材料与封存清单的校验", no_args_is_help=True)
+app = typer.Typer(help="档案：归档材料与归档清单的校验", no_args_is_help=True)
 CLI_ACTOR = Actor(sub="cli", roles=("system",), area="", name="命令行")
 
 
 @app.command("verify")
 def verify_command(case: int = typer.Option(None, "--case", help="只校验该案件的材料")) -> None:
-    """重新读取存档对象，核对数据库与封存清单中的校验值；报告缺失、被改动和无记录（孤立）的对象。"""
+    """重新读取存档对象，核对数据库与归档清单中的校验值；报告缺失、被改动和无记录（孤立）的对象。"""
     settings = get_settings()
     sessions = make_sessionmaker(make_engine(settings.database_url))
     archive = store.from_settings(settings)
@@ -47,7 +47,7 @@ def verify_command(case: int = typer.Option(None, "--case", help="只校验该�
         )
     summary = report.summary()
     checked = (
-        f"已校验 {summary['documents']} 份材料、{summary['manifests']} 份封存清单、"
+        f"已校验 {summary['documents']} 份材料、{summary['manifests']} 份归档清单、"
         f"{summary['objects']} 个存储对象"
     )
     typer.echo(f"{checked}：" + ("全部一致" if report.ok else f"发现 {len(report.findings)} 处问题"))

@@ -26,7 +26,7 @@ from engine.errors import CaseNotFound
 from engine.models import Case, CaseTask
 
 from .intake import Upload
-from .models import Document
+from .models import ArchivePackage, Document
 from .retention import PERSONAL_REGISTRATION
 from .store import ObjectStore, Reader, StoreUnavailable
 
@@ -80,7 +80,7 @@ def object_key(case_id: int, sha256: str) -> str:
 def _closed_detail(case: Row | Case) -> str:
     if case.status == "waiting":
         return f"案件正在{case.status_detail or '等待后台处理'}，材料已定稿"
-    return "案件已办结，材料已封存；如需更正，请在变更案件中上传新的材料"
+    return "案件已办结，材料已归档；如需更正，请在变更案件中上传新的材料"
 
 
 # Built once: a statement built per call would have its cache key recomputed on every upload.
@@ -246,6 +246,11 @@ def create(
 
 def get_all(session: Session, *, case_id: int) -> list[Document]:
     return list(session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id)))
+
+
+def package(session: Session, *, case_id: int) -> ArchivePackage | None:
+    """The case's archive package, once it is archived (归档)."""
+    return session.scalars(select(ArchivePackage).where(ArchivePackage.case_id == case_id)).first()
 
 
 def get_or_raise(session: Session, *, actor: Actor, document_id: int) -> tuple[Document, Case]:

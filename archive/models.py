@@ -42,7 +42,8 @@ class Document(Base):
 
 
 class ArchivePackage(Base):
-    """The manifest of a sealed case: form data, documents, decisions, and the audit chain anchor."""
+    """The manifest of an archived case (归档, of every outcome): form data, documents, decisions, the
+    audit chain anchor, and its classification and 档号 (`archive.classification`)."""
 
     __tablename__ = "archive_package"
 
@@ -56,9 +57,23 @@ class ArchivePackage(Base):
     protection: Mapped[str] = mapped_column(String(16))
     retention_class: Mapped[str] = mapped_column(String(32))
     retain_until: Mapped[datetime]
+    archive_no: Mapped[str] = mapped_column(String(40), unique=True)  # 档号
+    archive_year: Mapped[int] = mapped_column(Integer)  # 年度
+    category: Mapped[str] = mapped_column(String(8))  # 业务类别
+    step: Mapped[str] = mapped_column(String(8))  # 业务环节
+    outcome: Mapped[str] = mapped_column(String(8))  # approved | rejected
     audit_event_id: Mapped[int | None] = mapped_column(BigInteger)
     audit_event_hash: Mapped[str | None] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArchiveSeries(Base):
+    """The last 件号 given in each 档号 series (全宗-年度-保管期限-类别-环节-结果)."""
+
+    __tablename__ = "archive_series"
+
+    series: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_item: Mapped[int] = mapped_column(Integer)
 
 
 class RestoredVersion(Base):

@@ -1,8 +1,10 @@
-"""Retention periods of 《社会保险业务档案管理规定(试行)》 (人社部、国家档案局令第3号).
+"""Retention periods (保管期限) of 《社会保险业务档案管理规定(试行)》 (人社部、国家档案局令第3号).
 
-A fixed term is a minimum, counted from 1 January of the year after the record was formed; the
-personal registration material of 参保人员 (registration, relationship changes, basic-information
-changes, and their review material) is kept for 100 years.
+The 规定 knows 永久 and fixed terms of 10, 30, 50 and 100 years; a fixed term is a minimum, counted from
+1 January of the year after the record was formed, and each kind of material has the term the annex
+《社会保险业务材料归档范围与保管期限》 gives it (第七条). The personal registration material of 参保人员
+(registration, relationship changes, basic-information changes, and their review material; annex
+一（二）) is kept for 100 years.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ class RetentionClass:
     code: str
     title: str
     years: int
+
+    @property
+    def mark(self) -> str:
+        """The term as a 档号 writes it (DA/T 22: D10, D30 …; 永久 would be Y)."""
+        return f"D{self.years}"
 
     def until(self, formed_at: datetime) -> datetime:
         """The end of the period for a record formed at `formed_at`: 1 January, China time."""

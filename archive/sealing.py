@@ -1,11 +1,14 @@
-"""`archive.seal`: the archive package of a case at 入库.
+"""`archive.seal`: 归档 of a finished case (规程第三十二条), whatever its outcome: a refused case's
+paperwork is archived as an approved one's, and nothing here needs a registry write to have happened.
 
-Runs in the worker as a deferred operation, inside the step's transaction. It re-reads every
-document and checks its hash, puts each under COMPLIANCE retention until the retention period ends
-(where the store supports object lock), writes the manifest under the same retention, then records
-the package. A store failure raises `StoreUnavailable`: the step rolls back and the worker retries
-with backoff while the case shows what it waits for. A retry after a failure between the manifest
-and the commit leaves that attempt's manifest without a row, which `archive verify` reports.
+Runs in the worker as a deferred operation, inside the step's transaction. It classifies the case
+(`classification`: 年度—业务类别—业务环节 and outcome, hence the retention), re-reads every document
+and checks its hash, puts each under COMPLIANCE retention until the retention period ends (where the
+store supports object lock), writes the manifest with the 档号 under the same retention, then records
+the package. A store failure raises `StoreUnavailable`: the step rolls back (the 档号 with it) and the
+worker retries with backoff while the case shows what it waits for. A retry after a failure between
+the manifest and the commit leaves that attempt's manifest without a row, which `archive verify`
+reports.
 Under the national profile (`canbao.crypto`) the manifest lists each document's SM3 beside the
 SHA-256 that names its object.
 """
@@ -28,11 +31,10 @@ from canbao.errors import Conflict
 from engine.models import Case, ProcessDefinition
 from engine.operations import OperationContext
 
-from . import documents, store
+from . import classification, documents, store
 from .models import ArchivePackage, Document
-from .retention import PERSONAL_REGISTRATION
 
-FORMAT = "canbao.archive-manifest/1"
+FORMAT = "canbao.archive-manifest/2"  # /2: with the classification and 档号
 DECISIONS = ("case.start", "task.complete", "task.return")
 
 
@@ -144,7 +146,12 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
     process_version = session.connection().execute(_PROCESS_VERSION, {"id": case.definition_id}).scalar()
     docs = documents.get_all(session, case_id=case.id)
     now = utcnow()
-    until = PERSONAL_REGISTRATION.until(now)
+    decisions, last = _decisions(session, case.id)
+    classified = classification.classify(
+        process_key=case.process_key, area=case.area, at=now, decisions=[d["decision"] for d in decisions]
+    )
+    retention = classified.category.retention
+    until = retention.until(now)
 
     national = setup_of(session).profile is GM  # the manifest lists each document's SM3 as well
     sm3: dict[int, str] = {}
@@ -163,7 +170,7 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
     for document in docs:
         archive.retain(document.object_key, document.object_version, until)
 
-    decisions, last = _decisions(session, case.id)
+    archive_no = classification.archive_no(session, classified)
     manifest = {
         "format": FORMAT,
         "case": {
@@ -177,10 +184,12 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
             "created_at": case.created_at.isoformat(),
         },
         "sealed_at": now.isoformat(),
+        "classification": classified.manifest(archive_no),
         "retention": {
-            "class": PERSONAL_REGISTRATION.code,
-            "title": PERSONAL_REGISTRATION.title,
-            "years": PERSONAL_REGISTRATION.years,
+            "class": retention.code,
+            "title": retention.title,
+            "years": retention.years,
+            "mark": retention.mark,
             "until": until.isoformat(),
             "protection": archive.protection,
         },
@@ -197,7 +206,7 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
     version = archive.put(key, io.BytesIO(body), len(body), media_type="application/json", retain_until=until)
 
     for document in docs:
-        document.sealed_at, document.retain_until = now, until
+        document.sealed_at, document.retain_until, document.retention_class = now, until, retention.code
     session.connection().execute(
         _ADD_PACKAGE,
         {
@@ -208,14 +217,20 @@ def seal(ctx: OperationContext, **_: Any) -> dict[str, Any]:
             "size": len(body),
             "documents": len(docs),
             "protection": archive.protection,
-            "retention_class": PERSONAL_REGISTRATION.code,
+            "retention_class": retention.code,
             "retain_until": until,
+            "archive_no": archive_no,
+            "archive_year": classified.year,
+            "category": classified.category.code,
+            "step": classified.step.code,
+            "outcome": classified.outcome,
             "audit_event_id": last.id if last else None,
             "audit_event_hash": last.hash if last else None,
             "sealed_at": now,
         },
     )
     result = {
+        "archive_no": archive_no,
         "manifest": key,
         "version": version,
         "sha256": sha,

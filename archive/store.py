@@ -62,7 +62,7 @@ class DeletionRefused(CanbaoError):
 
     status = 409
     code = "archive.deletion_refused"
-    title = "档案已封存，不能删除"
+    title = "档案已归档，不能删除"
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,7 @@ class S3Store:
             self.client.remove_object(self.bucket, key, version_id=version)
         except S3Error as err:
             if err.code == "AccessDenied":
-                raise DeletionRefused(f"档案存储拒绝删除 {key}：对象处于保留期内") from err
+                raise DeletionRefused(f"档案存储拒绝删除 {key}：已归档，处于保管期内") from err
             raise _unavailable(err) from err
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as err:
             raise _unavailable(err) from err
@@ -382,7 +382,7 @@ class LocalStore:
     def delete(self, key: str, version: str | None) -> None:
         path = self._path(key)
         if path.exists() and not path.stat().st_mode & 0o222:
-            raise DeletionRefused(f"{key} 已封存（只读），不能删除")
+            raise DeletionRefused(f"{key} 已归档（保管期内只读），不能删除")
         path.unlink(missing_ok=True)
 
     def list(self, prefix: str) -> Iterator[StoredObject]:

@@ -189,17 +189,17 @@ def _check_manifest(session: Session, report: Report, row: _Row, body: bytes) ->
     for document_id in sorted(listed.keys() | sealed.keys()):
         entry, document = listed.get(document_id), sealed.get(document_id)
         if entry is None:
-            detail = "材料在数据库中属于本案件，但不在封存清单中"
+            detail = "材料在数据库中属于本案件，但不在归档清单中"
         elif document is None:
-            detail = "封存清单列出的材料在数据库中不存在"
+            detail = "归档清单列出的材料在数据库中不存在"
         elif (entry["sha256"], entry["key"]) != (document.sha256, document.object_key) or entry[
             "version"
         ] not in _versions(document, original):
-            detail = "封存清单与数据库记录的校验值或版本不一致"
+            detail = "归档清单与数据库记录的校验值或版本不一致"
         elif (
             "sm3" in entry and report.sm3.get((document.object_key, document.object_version)) != entry["sm3"]
         ):
-            detail = "材料的 SM3 杂凑值与封存清单不符"
+            detail = "材料的 SM3 杂凑值与归档清单不符"
         else:
             continue
         report.findings.append(

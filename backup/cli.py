@@ -124,7 +124,7 @@ def summary(restored: Restored) -> str:
     summary = restored.archive.summary()
     lines.append(
         f"档案校验：{'全部一致' if restored.archive.ok else '发现问题'}（{summary['documents']} 份材料、"
-        f"{summary['manifests']} 份封存清单、{summary['objects']} 个存储对象）"
+        f"{summary['manifests']} 份归档清单、{summary['objects']} 个存储对象）"
     )
     lines.extend(f"- {f.problem} {f.key}：{f.detail}" for f in restored.archive.findings)
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
     python -m bench.lifecycle [--cases 2000] [--single 300] [--rounds 4]
 
-Each case: start → 入户调查 → 初审 → 审定 (registry.store inline) → 入库 (档案封存 by the worker), five
+Each case: start → 入户调查 → 初审 → 审定 (registry.store inline) → 入库 (归档 by the worker), five
 persisted transitions. The baseline runs the same BPMN with SpiffWorkflow's own script engine and
 full serializer, parsed once, serializing and deserializing the whole workflow at each wait — the
 least any persistence must do. `ratio_vs_raw` compares one worker's time per case with the baseline's;
@@ -109,7 +109,7 @@ def run_cases(url: str, first: int, count: int) -> tuple[float, list[int]]:
             with sessions() as s, s.begin():
                 case = cases.complete(s, actor=actor, task_id=_ready_guid(s, ids[-1]), data=data)
                 sizes.append(len(case.state))
-        # 档案封存 runs in the worker: one due wake-up per lifecycle, whichever case it belongs to (with
+        # 归档 runs in the worker: one due wake-up per lifecycle, whichever case it belongs to (with
         # several processes polling, another may hold this one); what is left is drained at the end.
         worker.run_due(sessions, limit=1)
     while True:  # another process may still be sealing one of these cases

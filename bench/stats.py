@@ -265,7 +265,7 @@ def main() -> None:
             total = t["total"]
             print(
                 f"{label}: {ms:.0f} ms, {len(t['rows'])} rows; 应登记 {total['target']:,}, "
-                f"参保登记率 {total['registration_rate']}, 基本养老 {total['pension_rate']}, "
+                f"全民参保登记率 {total['registration_rate']}, 基本养老 {total['pension_rate']}, "
                 f"基本医疗 {total['medical_rate']}, 重复参保 {total['duplicate']:,}",
                 flush=True,
             )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The names are the 规程's: 省级人力资源社会保障部门 and 人力资源社会保障部 (第五条); the self-service user
+# is 单位或个人 (第二十三条), who need not be insured yet.
 ROLES: dict[str, str] = {
     "surveyor": "调查员",
     "platform_reviewer": "基层平台",
@@ -11,14 +13,22 @@ ROLES: dict[str, str] = {
     "county_approver": "县级经办机构",
     "city_admin": "市级经办机构",
     "city_hrss": "市级人社部门",
-    "province_admin": "省级经办机构",
-    "ministry": "部级经办机构",
+    "province_admin": "省级人力资源社会保障部门",
+    "ministry": "人力资源社会保障部",
     "process_manager": "流程管理员",
     "auditor": "审计员",
     "citizen": "单位或个人",
 }
+# Names these roles had before; process versions already deployed name their lanes with them.
+FORMER_NAMES: dict[str, str] = {
+    "省级经办机构": "province_admin",
+    "部级经办机构": "ministry",
+    "参保人": "citizen",
+}
 # A role named in a process (lane, candidate group) by its code ("surveyor") or its Chinese name ("调查员").
-ROLE_BY_NAME: dict[str, str] = {code: code for code in ROLES} | {title: code for code, title in ROLES.items()}
+ROLE_BY_NAME: dict[str, str] = (
+    {code: code for code in ROLES} | FORMER_NAMES | {title: code for code, title in ROLES.items()}
+)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from canbao.audit import anchors
 from canbao.audit import cli as audit_cli
 from canbao.config import get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
+from composition import casework
 from composition.wiring import wire
 from engine import cli as engine_cli
 from engine import worker
@@ -37,7 +38,7 @@ app.add_typer(archive_cli.app, name="archive")
 app.add_typer(audit_cli.make_app(archive_store.current), name="audit")
 app.add_typer(backup_cli.app, name="backup")
 app.add_typer(stats_app, name="stats")
-register_registry(app)
+register_registry(app, survey_ledger=casework.survey_ledger)
 
 
 @app.callback()
@@ -66,7 +67,7 @@ def worker_command(
         int(anchors.EVERY.total_seconds()), help="有新审计事件时，每隔多少秒把链头写入档案存储（0：不写）"
     ),
 ) -> None:
-    """运行后台任务：到期的定时器、待重试的档案封存、流程迁移，以及定期的审计锚点。"""
+    """运行后台任务：到期的定时器、待重试的归档、流程迁移，以及定期的审计锚点。"""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     sessions = make_sessionmaker(make_engine(settings.database_url))

@@ -45,7 +45,7 @@ class Case(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(100))
-    # running: waits for people or timers; waiting: a deferred operation is due (e.g. 档案封存);
+    # running: waits for people or timers; waiting: a deferred operation is due (e.g. 归档);
     # completed: reached an end event (outcome is its name).
     status: Mapped[str] = mapped_column(String(16), default="running")
     status_detail: Mapped[str | None] = mapped_column(Text)

@@ -246,6 +246,12 @@ def apply_changes(document: dict[str, Any], changes: list[dict[str, Any]]) -> di
 # -- 个人信息汇总表 ---------------------------------------------------------------------------------------
 
 
+def _surveyor(surveyor: dict[str, Any]) -> str:
+    """李四（DC0001）: the name and the 全民参保登记调查证 number (第十八条)."""
+    name, card = surveyor.get("name") or "", surveyor.get("card_no")
+    return f"{name}（{card}）" if card else name
+
+
 def summary_row_from(registration: dict[str, Any], *, seq: int, remarks: str | None = None) -> dict[str, Any]:
     """The 个人信息汇总表 row of a (valid) registration."""
     hukou = registration.get("hukou") or {}
@@ -273,7 +279,8 @@ def summary_row_from(registration: dict[str, Any], *, seq: int, remarks: str | N
         "uninsured_reason": reason.get("code"),
         "uninsured_reason_text": reason.get("text"),
         "survey_date": survey.get("date"),
-        "surveyors": "、".join(s.get("name", "") for s in survey.get("surveyors", ()) if isinstance(s, dict))
+        "survey_team": survey.get("team"),
+        "surveyors": "、".join(_surveyor(s) for s in survey.get("surveyors", ()) if isinstance(s, dict))
         or None,
         "remarks": remarks,
     }

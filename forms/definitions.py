@@ -529,7 +529,8 @@ def summary_row() -> Schema:
         "uninsured_reason": code("uninsured_reason", "未参保原因"),
         "uninsured_reason_text": text("未参保原因说明", 200),
         "survey_date": day("调查日期"),
-        "surveyors": text("调查员", 100, description="调查员姓名，以“、”分隔"),
+        "survey_team": text("调查小组", 100),
+        "surveyors": text("调查员", 300, description="调查员姓名及调查证编号，以“、”分隔"),
         "remarks": text("备注", 200, multiline=True),
     }
     return obj(

@@ -102,7 +102,8 @@ SUMMARY_ROW: dict[str, Any] = {
     "status_310": "1",
     "insured_elsewhere": False,
     "survey_date": "2025-06-18",
-    "surveyors": "李四、王五",
+    "survey_team": "370102001-01",
+    "surveyors": "李四（DC370102001）、王五（DC370102002）",
 }
 
 EXAMPLES = {

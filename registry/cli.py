@@ -7,9 +7,10 @@ runs in one transaction.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +18,8 @@ from canbao.actors import SYSTEM, Actor
 from canbao.config import get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
 from canbao.errors import CanbaoError
+
+from .survey import Surveyed
 
 import_app = typer.Typer(help="导入公安人口信息与各险种参保信息", no_args_is_help=True, add_completion=False)
 exchange_app = typer.Typer(help="与上级全民参保登记库交换数据", no_args_is_help=True, add_completion=False)
@@ -27,6 +30,11 @@ Operator = Annotated[str | None, typer.Option("--as", help="操作人（记入�
 
 def _actor(operator: str | None) -> Actor:
     return SYSTEM if not operator else Actor(sub=operator, roles=("system",), area="", name=operator)
+
+
+def _unmasked(row: Any) -> Any:
+    """The command line works with the office's own authority: personal data as stored."""
+    return row
 
 
 def _sessions():
@@ -169,20 +177,6 @@ def survey_list(area: Annotated[str, typer.Argument(help="区划代码")], opera
         _echo(survey.list_counts(s, actor=_actor(operator), area=area))
 
 
-@survey_app.command("summary")
-def survey_summary(
-    village: Annotated[str, typer.Argument(help="村（社区）12位区划代码")],
-    out: Path,
-    operator: Operator = None,
-) -> None:
-    """全民参保登记个人信息汇总表（XLSX）。"""
-    from . import documents
-
-    with transaction(_sessions()) as s:
-        out.write_bytes(documents.summary_xlsx(s, actor=_actor(operator), village=village))
-    typer.echo(str(out))
-
-
 @survey_app.command("forms")
 def survey_forms(
     village: Annotated[str, typer.Argument(help="村（社区）12位区划代码")],
@@ -193,12 +187,39 @@ def survey_forms(
     from . import documents
 
     with transaction(_sessions()) as s:
-        out.write_bytes(documents.village_pdf(s, actor=_actor(operator), village=village))
+        out.write_bytes(documents.village_pdf(s, actor=_actor(operator), village=village, mask=_unmasked))
     typer.echo(str(out))
 
 
-def register(app: typer.Typer) -> None:
-    """Add the registry commands to the `canbao` app."""
+def register(app: typer.Typer, *, survey_ledger: Callable[..., Sequence[Surveyed]]) -> None:
+    """Add the registry commands to the `canbao` app. `survey_ledger(session, village=, since=, until=)`
+    is the composition's reading of a village's survey cases, which the 汇总表 lists (第十九条)."""
+
+    @survey_app.command("summary")
+    def survey_summary(
+        village: Annotated[str, typer.Argument(help="村（社区）12位区划代码")],
+        out: Path,
+        since: Annotated[date | None, typer.Option("--from", help="调查日期起（含）")] = None,
+        until: Annotated[date | None, typer.Option("--to", help="调查日期止（含）")] = None,
+        operator: Operator = None,
+    ) -> None:
+        """全民参保登记个人信息汇总表（XLSX）：村（社区）的统一登记台账。"""
+        from . import documents
+
+        with transaction(_sessions()) as s:
+            surveyed = survey_ledger(s, village=village, since=since, until=until)
+            content = documents.summary_xlsx(
+                s,
+                actor=_actor(operator),
+                village=village,
+                mask=_unmasked,
+                surveyed=surveyed,
+                since=since,
+                until=until,
+            )
+        out.write_bytes(content)
+        typer.echo(str(out))
+
     app.add_typer(import_app, name="import")
     app.add_typer(exchange_app, name="exchange")
     app.add_typer(survey_app, name="survey")

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -198,9 +199,21 @@ def village_pdf(session: Session, *, actor: Actor, village: str, mask: Callable[
     return registration_pdf(session, actor=actor, id_numbers=[p["id_number"] for p in persons], mask=mask)
 
 
-def summary_xlsx(session: Session, *, actor: Actor, village: str, mask: Callable[[Any], Any]) -> bytes:
-    """附件2 全民参保登记个人信息汇总表 of one village/community: everyone on its survey list, one row
-    each, with the columns of the `summary_row` form; personal data as `mask` shows it to the actor."""
+def summary_xlsx(
+    session: Session,
+    *,
+    actor: Actor,
+    village: str,
+    mask: Callable[[Any], Any],
+    surveyed: Sequence[survey.Surveyed] = (),
+    since: date | None = None,
+    until: date | None = None,
+) -> bytes:
+    """附件2 全民参保登记个人信息汇总表 of one village/community, which serves as its 统一登记台账 (第十九条):
+    first everyone `surveyed` there from `since` to `until` — stored or not, the 登记表 as collected with its
+    调查日期, 调查小组 and 调查员, and in 备注 where the case stands — then whoever of its survey list is
+    still to be visited. One row each, with the columns of the `summary_row` form; personal data as
+    `mask` shows it to the actor."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -208,6 +221,26 @@ def summary_xlsx(session: Session, *, actor: Actor, village: str, mask: Callable
 
     require_reach(actor, village)
     listed = survey.list_persons(session, actor=actor, area=village, village=village, limit=100_000)
+    rows = []
+    for entry in surveyed:
+        row = forms.summary_row_from(entry.registration, seq=len(rows) + 1, remarks=entry.result)
+        rows.append(row | ({"survey_team": entry.team} if entry.team else {}))
+    visited = {entry.person_id for entry in surveyed}
+    for entry in listed:
+        if entry["id_number"] in visited:
+            continue
+        person = get_or_raise(session, id_number=entry["id_number"])
+        reg = as_registration(session, person)
+        reg["insurance"] = [{"scheme": i["scheme"], "status": i["status"]} for i in reg["insurance"]]
+        reasons = "；".join(REASON_ITEMS.get(r, ("", r))[1] for rs in entry["flags"].values() for r in rs)
+        rows.append(forms.summary_row_from(reg, seq=len(rows) + 1, remarks=f"待调查：{reasons}"))
+    audit.record_reads(
+        session,
+        actor=actor,
+        shown=((entry.person_id, village, entry.case_id) for entry in surveyed),
+        purpose="survey_ledger",
+    )
+
     properties = forms.get("summary_row")["properties"]
     keys = list(properties)
     wb = Workbook()
@@ -223,26 +256,17 @@ def summary_xlsx(session: Session, *, actor: Actor, village: str, mask: Callable
             "",
             "",
             "",
+            f"调查期间：{_period(since, until)}",
+            "",
             f"制表日期：{clock.today().isoformat()}",
             "",
-            f"人数：{len(listed)}",
+            f"人数：{len(rows)}",
         ]
     )
     ws.append([properties[k].get("title", k) for k in keys])
-    for seq, entry in enumerate(listed, start=1):
-        person = get_or_raise(session, id_number=entry["id_number"])
-        reg = as_registration(session, person)
-        reg["insurance"] = [{"scheme": i["scheme"], "status": i["status"]} for i in reg["insurance"]]
-        row = mask(
-            forms.summary_row_from(
-                reg,
-                seq=seq,
-                remarks="；".join(
-                    REASON_ITEMS.get(r, ("", r))[1] for rs in entry["flags"].values() for r in rs
-                ),
-            )
-        )
-        ws.append([_cell(k, row.get(k)) for k in keys])
+    for row in rows:
+        masked = mask(row)
+        ws.append([_cell(k, masked.get(k)) for k in keys])
     from openpyxl.utils import get_column_letter
 
     for index in range(1, len(keys) + 1):
@@ -257,10 +281,22 @@ def summary_xlsx(session: Session, *, actor: Actor, village: str, mask: Callable
         action="report.export",
         object_type="summary_xlsx",
         object_id=village,
-        payload={"village": village, "persons": len(listed)},
+        payload={
+            "village": village,
+            "from": since.isoformat() if since else None,
+            "to": until.isoformat() if until else None,
+            "persons": len(rows),
+            "surveyed": len(surveyed),
+        },
         area=village,
     )
     return buf.getvalue()
+
+
+def _period(since: date | None, until: date | None) -> str:
+    if since is None:
+        return f"至 {until}" if until else "不限"
+    return f"{since} 至 {until}" if until else f"{since} 起"
 
 
 def _cell(key: str, value: Any) -> Any:

@@ -8,7 +8,8 @@ residence is unknown): that is where the team knocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -26,6 +27,19 @@ from .models import Flag, Person, PersonVersion, SurveyTeam, SurveyTeamMember
 from .persons import SURVEY_KINDS, _record_change
 
 TEAM_MIN, TEAM_MAX = 2, 3
+
+
+@dataclass(frozen=True)
+class Surveyed:
+    """One household survey as the village's 统一登记台账 lists it (第十九条): the 登记表 as collected, the
+    team that collected it, and where the case stands (已入库, 不予登记：理由, 办理中：环节). The cases are
+    the engine's: the composition reads them and hands these in."""
+
+    case_id: int
+    person_id: str
+    registration: dict[str, Any]
+    team: str | None
+    result: str
 
 
 class TeamNotFound(NotFound):
@@ -353,6 +367,17 @@ def create_team(
         area=area,
     )
     return result
+
+
+def registered_by(session: Session, *, person_ids: Collection[str]) -> dict[str, int | None]:
+    """The case each of these persons was last stored (入库) by, for those in the registry."""
+    found = select(Person.id, Person.registered_case_id).where(Person.id.in_(set(person_ids)))
+    return {person_id: case_id for person_id, case_id in session.execute(found)}
+
+
+def team_names(session: Session, *, team_ids: Collection[int]) -> dict[int, str]:
+    found = select(SurveyTeam.id, SurveyTeam.name).where(SurveyTeam.id.in_(set(team_ids)))
+    return {team_id: name for team_id, name in session.execute(found)}
 
 
 def get_or_raise(session: Session, *, team_id: int) -> SurveyTeam:

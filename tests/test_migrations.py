@@ -64,3 +64,73 @@ def _functions(url: str) -> set[str]:
         found = set(names)
     engine.dispose()
     return found
+
+
+def test_packages_archived_before_0017_get_their_classification_and_numbers(empty_pg_url):
+    """0017 classifies what was archived before it: year of archiving (China time), 业务环节 by process,
+    outcome from the case's last decision, numbered per series in the order archived."""
+    config = migrate.alembic_config(empty_pg_url)
+    command.upgrade(config, "0015")
+    engine = make_engine(empty_pg_url, poolclass=NullPool)
+    cases = [  # case id, process, archived at (UTC), decisions
+        (1, "survey_registration", "2025-12-31 16:30:00+00", ["approve", "approve"]),  # 2026 in China
+        (2, "survey_registration", "2026-03-01 02:00:00+00", ["approve", "reject"]),
+        (3, "id_correction", "2026-03-02 02:00:00+00", ["approve", "reject"]),
+        (4, "survey_registration", "2026-03-03 02:00:00+00", ["return", "approve", "approve"]),
+        (5, "drawn_later", "2026-03-04 02:00:00+00", []),
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO process_definition (id, key, version, name, bpmn_xml, dmn, sha256, deployed_by, "
+                "deployed_at) VALUES (1, 'p', 1, 'p', '<x/>', '{}', '', 'm', now())"
+            )
+        )
+        for case_id, process, at, decisions in cases:
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, definition_id, process_key, status, area, state, version, "
+                    "created_by, created_at, updated_at) "
+                    "VALUES (:id, 1, :p, 'completed', '370102001002', '{}', 1, 'm', now(), now())"
+                ),
+                {"id": case_id, "p": process},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO archive_package (case_id, manifest_key, sha256, size, documents, "
+                    "protection, retention_class, retain_until, sealed_at) VALUES (:id, :key, '', 1, 0, "
+                    "'compliance', 'personal_registration', '2127-01-01', CAST(:at AS timestamptz))"
+                ),
+                {"id": case_id, "key": f"cases/{case_id}/m.json", "at": at},
+            )
+            for seq, decision in enumerate(decisions):
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_event (chain, seq, at, actor_sub, actor_role, area, action, "
+                        "object_type, object_id, case_id, payload, prev_hash, hash) VALUES (0, :seq, now(), "
+                        "'u', 'r', '370102', 'task.complete', 'task', 't', :id, :payload, '', '')"
+                    ),
+                    {
+                        "seq": case_id * 10 + seq,
+                        "id": case_id,
+                        "payload": f'{{"data": {{"decision": "{decision}"}}}}',
+                    },
+                )
+    migrate.upgrade(empty_pg_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT case_id, archive_no, archive_year, step, outcome "
+                "FROM archive_package ORDER BY case_id"
+            )
+        ).all()
+        series = dict(conn.execute(text("SELECT series, last_item FROM archive_series")).all())
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (1, "370102-2026-D100-RYDJ-DJ-ZY-000001", 2026, "DJ", "approved"),
+        (2, "370102-2026-D100-RYDJ-DJ-BY-000001", 2026, "DJ", "rejected"),
+        (3, "370102-2026-D100-RYDJ-GZ-BY-000001", 2026, "GZ", "rejected"),
+        (4, "370102-2026-D100-RYDJ-DJ-ZY-000002", 2026, "DJ", "approved"),
+        (5, "370102-2026-D100-RYDJ-QT-ZY-000001", 2026, "QT", "approved"),
+    ]
+    assert series["370102-2026-D100-RYDJ-DJ-ZY"] == 2  # the next one archived is 000003

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from archive import documents, intake
-from archive.models import Document
+from archive import classification, documents, intake
+from archive.models import ArchivePackage, Document
 from canbao.actors import Actor
 from canbao.db import transaction
 from engine import cases
@@ -96,10 +96,26 @@ async def upload(
     return document_view(document)
 
 
-@router.get("/cases/{case_id}/documents", summary="案件的材料")
+def package_view(package: ArchivePackage | None) -> dict[str, Any] | None:
+    if package is None:
+        return None
+    classified = classification.of_package(package)
+    return {
+        "archive_no": package.archive_no,
+        "title": classified.title,
+        "retention": classified.category.retention.title,
+        "retain_until": package.retain_until.isoformat(),
+        "archived_at": package.sealed_at.isoformat(),
+    }
+
+
+@router.get("/cases/{case_id}/documents", summary="案件的材料，及归档后的档号")
 def list_documents(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     case = cases.get(db, actor=actor, case_id=case_id)
-    return {"items": [document_view(d) for d in documents.get_all(db, case_id=case.id)]}
+    return {
+        "items": [document_view(d) for d in documents.get_all(db, case_id=case.id)],
+        "package": package_view(documents.package(db, case_id=case.id)),
+    }
 
 
 @router.get(

@@ -15,6 +15,7 @@ from canbao import audit
 from canbao.actors import Actor
 from canbao.errors import FieldError, Invalid, NotFound
 from registry import comparison, documents, imports, persons, survey
+from registry.common import require_reach
 
 from ..deps import MAX_ID, Db, RowId, permit
 from ..masking import MaskingRoute, for_actor
@@ -172,13 +173,26 @@ def village_forms(village: str, actor: Reader, db: Db) -> Response:
     )
 
 
-@router.get("/survey-lists/{village}/summary.xlsx", summary="个人信息汇总表（附件2）")
-def village_summary(village: str, actor: Reader, db: Db) -> Response:
-    return _download(
-        documents.summary_xlsx(db, actor=actor, village=village, mask=for_actor(actor)),
-        XLSX,
-        f"{village}-个人信息汇总表.xlsx",
+@router.get(
+    "/survey-lists/{village}/summary.xlsx",
+    summary="个人信息汇总表（附件2），即村（社区）的统一登记台账：期间内调查的全部人员及待调查人员",
+)
+def village_summary(
+    village: str,
+    actor: Reader,
+    db: Db,
+    request: Request,
+    since: Annotated[date | None, Query(alias="from", description="调查日期起（含），北京时间")] = None,
+    until: Annotated[date | None, Query(alias="to", description="调查日期止（含），北京时间")] = None,
+) -> Response:
+    if since and until and until < since:
+        raise Invalid([FieldError("/query/to", "period.reversed", "调查期间的止日不能早于起日")])
+    require_reach(actor, village)
+    surveyed = request.app.state.survey_ledger(db, village=village, since=since, until=until)
+    content = documents.summary_xlsx(
+        db, actor=actor, village=village, mask=for_actor(actor), surveyed=surveyed, since=since, until=until
     )
+    return _download(content, XLSX, f"{village}-个人信息汇总表.xlsx")
 
 
 @router.get("/persons/{id_number}/registration.pdf", summary="某人的预填登记表")

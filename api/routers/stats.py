@@ -30,7 +30,7 @@ def get_rules(actor: Reader) -> dict[str, Any]:
 
 
 @router.get(
-    "/stats/coverage", summary="参保登记率、分险种参保、本地/异地、重复参保、需调查（按下级区划分行）"
+    "/stats/coverage", summary="全民参保登记率、分险种参保、本地/异地、重复参保、需调查（按下级区划分行）"
 )
 def coverage(actor: Reader, db: Db, area: Area = None, as_of: AsOf = None, by: By = None) -> dict[str, Any]:
     return queries.coverage(db, sc=queries.scope(actor, area=area, as_of=as_of, by=by))

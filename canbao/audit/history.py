@@ -56,7 +56,7 @@ TITLES = {
     "registry.field_change": "登记信息变更",
     "document.add": "上传材料",
     "document.read": "查看材料",
-    "archive.seal": "档案封存",
+    "archive.seal": "归档",
     "person.read": "查看个人信息",
     "audit.read": "查看审计记录",
     "audit.export": "导出经办记录",

@@ -1,7 +1,7 @@
 """The statistics rule set (统计口径), one version for every figure, report and drill-down.
 
 **Status: proposal.** The 规程 (第二十七–三十一条) names the statistics but not their numerators and
-denominators; domain-research §5 found no official definition of 参保登记率 or of a report layout
+denominators; domain-research §5 found no official definition of 全民参保登记率 or of a report layout
 ([U]). Every definition below is therefore written out, numbered by `RULE_VERSION`, served by
 `GET /api/v1/stats/rules`, and named on every response and report, so that an office can check the
 口径 and a later version can change it without silently changing old figures' meaning.
@@ -399,7 +399,7 @@ CASE_COUNTS: tuple[tuple[str, str, str], ...] = (
 RATES: tuple[Rate, ...] = (
     Rate(
         "registration_rate",
-        "参保登记率",
+        "全民参保登记率",
         "registered",
         "target",
         "已登记入库人数 ÷ 应登记人数",

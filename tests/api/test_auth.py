@@ -73,6 +73,20 @@ def test_login_issues_a_token_with_role_and_area(api):
     assert [e.actor_sub for e in api.events("auth.login")] == ["county1"]
 
 
+def test_role_names_are_the_procedure_s_words(api):
+    """第五条 names the province's and the ministry's bodies; 第二十三条 the self-service user, who may
+    not be insured yet."""
+    names = {
+        role: api.client.get(ME, headers=api.mint(f"u-{role}", [role], area)).json()["role_names"]
+        for role, area in (("province_admin", "37"), ("ministry", ""), ("citizen", ""))
+    }
+    assert names == {
+        "province_admin": ["省级人力资源社会保障部门"],
+        "ministry": ["人力资源社会保障部"],
+        "citizen": ["单位或个人"],
+    }
+
+
 def test_surveyor_token_carries_their_active_teams(api):
     assert api.get("/me", "surveyor1").json()["teams"] == [1]
     with api.db.sessions() as s, s.begin():

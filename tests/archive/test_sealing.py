@@ -52,6 +52,34 @@ def test_survey_case_is_sealed_under_compliance_retention_and_completes(archive_
     body.close()
     assert package.manifest_key == f"cases/{case_id}/manifest-{package.sha256}.json"
     assert manifest["case"]["person_id"] == person and manifest["data"]["registration"]["id_number"] == person
+    # 《社会保险业务档案管理规定（试行）》第八条: 年度—业务类别—业务环节, and its 档号
+    year = utcnow().astimezone(CHINA).year
+    assert package.archive_no == f"370102-{year}-D100-RYDJ-DJ-ZY-000001"
+    assert (package.archive_year, package.category, package.step, package.outcome) == (
+        year,
+        "RYDJ",
+        "DJ",
+        "approved",
+    )
+    assert manifest["format"] == "canbao.archive-manifest/2"
+    assert manifest["classification"] == {
+        "archive_no": package.archive_no,
+        "fonds": "370102",
+        "year": year,
+        "category": {"code": "RYDJ", "title": "参保人员登记材料", "annex": "一、社会保险管理类（二）"},
+        "step": {"code": "DJ", "title": "参保登记"},
+        "outcome": {"code": "ZY", "title": "准予登记"},
+        "title": f"{year}年 参保人员登记材料 参保登记 准予登记",
+    }
+    assert manifest["retention"]["mark"] == "D100"
+    listed = api.get(f"/cases/{case_id}/documents", "county1").json()
+    assert listed["package"] == {
+        "archive_no": package.archive_no,
+        "title": manifest["classification"]["title"],
+        "retention": "参保人员登记材料（100年）",
+        "retain_until": until.astimezone(UTC).isoformat(),
+        "archived_at": package.sealed_at.isoformat(),
+    }
     with api.db.sessions() as s:
         docs = {d.id: d for d in s.scalars(select(Document).where(Document.case_id == case_id))}
         anchor = s.get(AuditEvent, manifest["audit"]["event"])

@@ -33,7 +33,7 @@ def test_put_read_list_retain_and_delete(any_store):
     assert [o.key for o in any_store.list("cases/")] == ["cases/7/aaa", "cases/7/ccc", "cases/70/bbb"]
 
     any_store.retain("cases/7/aaa", first, UNTIL)
-    with pytest.raises(DeletionRefused):
+    with pytest.raises(DeletionRefused, match="已归档"):
         any_store.delete("cases/7/aaa", first)
     assert b"".join(any_store.open("cases/7/aaa", first)) == PDF
 

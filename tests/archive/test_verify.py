@@ -92,5 +92,8 @@ def test_verify_checks_sealed_manifests_against_the_rows(archive_api):
 
     with api.db.sessions() as s, s.begin():  # a row rewritten in the database alone
         s.execute(update(Document).where(Document.id == doc).values(sha256="0" * 64))
-    found = sorted((f.problem, f.document_id) for f in _verify(api, case_id).findings)
+    findings = _verify(api, case_id).findings
+    found = sorted((f.problem, f.document_id) for f in findings)
     assert found == [("altered", doc), ("manifest_mismatch", doc)]
+    [mismatch] = [f for f in findings if f.problem == "manifest_mismatch"]
+    assert mismatch.detail == "归档清单与数据库记录的校验值或版本不一致"

@@ -62,6 +62,8 @@ def test_one_timeline_of_steps_decisions_field_changes_documents_and_reads(api, 
     assert [e["at"] for e in timeline] == sorted(e["at"] for e in timeline)
     for expected in ("task.ready", "task.complete", "gateway.taken", "registry.store", "archive.seal"):
         assert expected in actions
+    [archived] = [e for e in timeline if e["action"] == "archive.seal"]
+    assert archived["title"] == "归档"  # 第三十二条; 封存 would be sealing records away from access
 
     [returned] = [e for e in timeline if e["action"] == "task.return"]
     assert returned["kind"] == "decision" and returned["actor"] == "platform1"

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from canbao.actors import ROLE_BY_NAME
 from canbao.audit.models import AuditEvent
 from canbao.config import PROJECT_ROOT
 from engine import definitions
@@ -102,6 +103,16 @@ def test_not_executable_and_not_bpmn(any_db):
     assert _problems(any_db, "<bpmn:definitions") == [(None, "xml.syntax")]
     with any_db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(ProcessDefinition)) == 0
+
+
+def test_lanes_use_the_procedure_s_role_names_and_the_old_ones_still_parse(any_db):
+    """The self-service user is 单位或个人 (第二十三条); versions deployed while the lane read 参保人 (and
+    the province and ministry 省级/部级经办机构) keep resolving to the same roles."""
+    lanes = ("单位或个人", "参保人", "省级人力资源社会保障部门", "省级经办机构", "人力资源社会保障部")
+    for i, lane in enumerate(lanes):
+        assert _deploy(any_db, samples.process(samples.user_task(), key=f"named_{i}", lane=lane))[2], lane
+    names = ("单位或个人", "参保人", "部级经办机构")
+    assert [ROLE_BY_NAME[n] for n in names] == ["citizen", "citizen", "ministry"]
 
 
 def test_lane_may_be_named_by_role_code(any_db):

@@ -146,7 +146,8 @@ def test_summary_row_from_a_registration_is_a_valid_row():
     assert (
         row["seq"] == 7 and row["status_110"] == "1" and row["status_310"] == "1" and "status_170" not in row
     )
-    assert row["surveyors"] == "李四、王五"
+    assert row["surveyors"] == "李四（DC370102001）、王五（DC370102002）"
+    assert row["survey_team"] == "370102001-01" and row["survey_date"] == "2025-06-18"
     minor = forms.summary_row_from(examples.REGISTRATION_MINOR, seq=8, remarks="新生儿")
     assert forms.validate("summary_row", minor) == []
     assert minor["uninsured_reason"] == "08" and minor["remarks"] == "新生儿"

@@ -43,6 +43,8 @@ def test_coverage_for_the_callers_area_and_refusals(api):  # noqa: F811
     assert body["rule_version"] == rules.RULE_VERSION and body["rule_status"] == "proposal"
     assert body["total"]["target"] == len(PHASE2["target"])
     assert {c["key"] for c in body["columns"]} >= {"target", "registration_rate", "storage_rate"}
+    labels = {c["key"]: c["label"] for c in body["columns"]}
+    assert labels["registration_rate"] == "全民参保登记率"  # the 规程's word (第三十一条)
     past = api.get("/stats/coverage", "city1", params={"as_of": phase1_day().isoformat()}).json()
     assert past["by"] == "county" and past["total"]["target"] == len(PHASE1["target"])
 
@@ -97,6 +99,7 @@ def test_xlsx_and_csv_reports_add_up_and_are_audited(api):  # noqa: F811
     rows, total = data[:-1], data[-1]
     assert total[1] == "济南市"
     target = header.index("应登记人数")
+    assert "全民参保登记率" in header and "参保登记率" not in header
     assert total[target] == len(PHASE2["target"]) == sum(row[target] for row in rows)
     for i, label in enumerate(header):
         if label.endswith("人数") and label != "登记库人数":

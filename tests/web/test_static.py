@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from canbao.actors import ROLES
 from web import vendor
 
 WEB = Path(vendor.__file__).resolve().parent
@@ -38,3 +39,11 @@ def test_vendoring_without_npm_ci_names_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"bpmn-js/dist/bpmn-modeler\.production\.min\.js.*npm ci"):
         vendor.copy(node_modules=tmp_path / "node_modules", target=tmp_path / "vendor")
     assert not (tmp_path / "vendor").exists()  # nothing half-copied
+
+
+def test_the_pages_name_roles_as_the_server_does():
+    """ui.js carries the role names for the pages; they are canbao.actors.ROLES (第五条, 第二十三条)."""
+    script = (WEB / "static" / "js" / "ui.js").read_text(encoding="utf-8")
+    block = re.search(r"ROLE_NAMES = \{(.*?)\};", script, re.S).group(1)
+    names = dict(re.findall(r'(\w+): "([^"]+)"', block))
+    assert {k: v for k, v in names.items() if k != "system"} == ROLES

@@ -37,6 +37,8 @@ def test_city_reads_coverage_drills_down_and_downloads(api, office, tmp_path):
     column = table.locator("thead th").all_inner_texts().index("应登记人数")
     expect(table.locator("tfoot tr th, tfoot tr td").nth(column)).to_have_text(str(len(PHASE2["target"])))
     expect(page.locator("#rate-chart svg rect.chart-bar")).not_to_have_count(0)
+    expect(page.locator("#rate-title")).to_have_text("全民参保登记率（按区划）")  # 第三十一条
+    expect(page.locator("#rate-chart svg")).to_have_attribute("aria-label", re.compile("^全民参保登记率"))
     o.shot("stats-city")
 
     # drill down to 历下区, then to the persons behind its 应登记人数

@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from engine import worker
+
 from ..engine.office import VILLAGE, id_number
 
 pytestmark = pytest.mark.browser
@@ -201,6 +203,14 @@ def test_survey_case_from_survey_to_approval(api, office):
         "href", re.compile(r"^/api/v1/documents/\d+$")
     )
     county.shot("case-page")
+
+    # 归档 by the worker: the case page names the package's 档号 and how long it is kept
+    assert worker.run_due(api.db.sessions) == 1
+    page.reload()
+    package = page.locator("#archive-package")
+    expect(package).to_contain_text(re.compile(r"已归档，档号 370102-\d{4}-D100-RYDJ-DJ-ZY-000001"))
+    expect(package).to_contain_text(re.compile(r"（\d{4}年 参保人员登记材料 参保登记 准予登记）"))
+    expect(package).to_contain_text(re.compile(r"参保人员登记材料（100年），保管至 \d{4}/12/31"))
 
     # 审计员: the case's events, who read the person's data, and the chain verified
     auditor = office()

@@ -5,9 +5,10 @@ reaches the surveyors' inbox."""
 import re
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from ..engine.office import VILLAGE, id_number
+from ..engine.office import APPROVE, REJECT, VILLAGE, id_number, registration
 
 pytestmark = pytest.mark.browser
 
@@ -71,3 +72,38 @@ def test_found_person_goes_on_the_list_and_becomes_a_survey_case(api, office):
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="待办").click()
     expect(page.locator("#tasks tbody tr")).to_have_count(1)
     expect(page.locator("#tasks tbody")).to_contain_text(re.compile(f"赵六.*{person}", re.S))
+
+
+def test_the_village_ledger_is_downloaded_for_a_period(api, office, tmp_path):
+    """第十九条: the 汇总表 as 统一登记台账 — the stored and the refused surveys of the period alike."""
+    stored, refused = id_number(seq="211"), id_number(seq="213")
+    for person, decision in ((stored, APPROVE), (refused, REJECT)):
+        case_id = api.start_survey(person)
+        api.complete("surveyor1", case_id, registration(person))  # surveyed on 2026-11-20
+        api.complete("platform1", case_id, APPROVE)
+        api.complete("county1", case_id, decision)
+    o = office()
+    page = o.login("platform1")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="入户调查").click()
+    ledger = page.locator("#ledger-form")
+    ledger.get_by_label("村（社区）区划代码").fill(VILLAGE)
+    ledger.get_by_label("调查日期起").fill("2026-11-30")
+    ledger.get_by_label("调查日期止").fill("2026-11-01")
+    ledger.get_by_role("button", name="下载汇总表 XLSX").click()
+    expect(page.locator("#ledger-error")).to_have_text("调查日期止不能早于起日")
+    expect(ledger.get_by_label("调查日期止")).to_be_focused()
+    ledger.get_by_label("调查日期起").fill("2026-11-01")
+    ledger.get_by_label("调查日期止").fill("2026-11-30")
+    o.shot("survey-ledger")
+    with page.expect_download() as download:
+        ledger.get_by_role("button", name="下载汇总表 XLSX").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    ws = load_workbook(path).active
+    assert "调查期间：2026-11-01 至 2026-11-30" in [c.value for c in ws[2]]
+    header = [c.value for c in ws[3]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=4)]
+    assert [(r["公民身份号码"], r["调查日期"], r["调查员"], r["备注"]) for r in rows] == [
+        (stored, "2026-11-20", "李四（DC0001）、王五（DC0002）", "已入库"),
+        (refused, "2026-11-20", "李四（DC0001）、王五（DC0002）", f"不予登记：{REJECT['reason']}"),
+    ]

@@ -6,13 +6,23 @@ import { announce, announceProblem, clear, h, time } from "./ui.js";
 const KB = 1024;
 const size = (n) => (n >= KB * KB ? `${(n / KB / KB).toFixed(1)} MB` : `${Math.max(1, Math.round(n / KB))} KB`);
 
-function list(items) {
-  if (!items.length) return h("p", { class: "muted" }, "尚未上传材料。");
-  return h("ul", { class: "documents" }, items.map((d) => h("li", { dataset: { kind: d.kind } },
+const DAY = new Intl.DateTimeFormat("zh-CN", {
+  timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+});
+
+// The last day of a retention period that ends at `iso` (00:00 on a 1 January, China time).
+const lastDay = (iso) => DAY.format(new Date(Date.parse(iso) - 1));
+
+// The documents, and once the case is archived (归档), its 档号 and retention.
+function list(items, pkg) {
+  const archived = pkg && h("p", { class: "archived", id: "archive-package" },
+    `已归档，档号 ${pkg.archive_no}（${pkg.title}），${pkg.retention}，保管至 ${lastDay(pkg.retain_until)}`);
+  if (!items.length) return h("div", {}, archived, h("p", { class: "muted" }, "尚未上传材料。"));
+  return h("div", {}, archived, h("ul", { class: "documents" }, items.map((d) => h("li", { dataset: { kind: d.kind } },
     h("a", { href: d.href, target: "_blank", rel: "noopener" }, `${d.kind_title}（${size(d.size)}）`),
     h("span", { class: "sub" }, ` ${d.uploaded_by}，${time(d.uploaded_at)}`,
-      d.sealed_at ? `；已封存，保存至 ${d.retain_until ? d.retain_until.slice(0, 10) : "长期"}` : ""),
-    h("div", { class: "sub mono", title: "SHA-256" }, d.sha256.slice(0, 16)))));
+      d.sealed_at ? `；已归档，保管至 ${d.retain_until ? lastDay(d.retain_until) : "长期"}` : ""),
+    h("div", { class: "sub mono", title: "SHA-256" }, d.sha256.slice(0, 16))))));
 }
 
 // The documents of a case in `box`; with `kinds` (code → 名称) and `maxBytes`, an upload form too.
@@ -20,7 +30,8 @@ export async function documents(box, caseId, { kinds = null, maxBytes = 0 } = {}
   const listBox = h("div", {});
   const refresh = async () => {
     try {
-      clear(listBox).append(list((await get(`/cases/${caseId}/documents`)).items));
+      const found = await get(`/cases/${caseId}/documents`);
+      clear(listBox).append(list(found.items, found.package));
     } catch (err) {
       announceProblem(err);
     }

@@ -187,7 +187,7 @@ async function load() {
 
   clear(document.getElementById("rate-chart")).append(barChart(
     coverage.rows.filter((r) => !r.unassigned).map((r) => ({ key: r.code, label: r.name, value: r.registration_rate })),
-    { label: "参保登记率", format: pct, max: 1 }));
+    { label: "全民参保登记率", format: pct, max: 1 }));
   clear(document.getElementById("reason-chart")).append(barChart(
     reasons.reasons.map((r) => ({ key: r.key, label: r.label, value: reasons.total.reasons[r.key] || 0 })),
     { label: `未参保原因（共 ${reasons.total.uninsured} 人）`, format: (v) => `${num(v)} 人` }));

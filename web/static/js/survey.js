@@ -1,5 +1,6 @@
-// 入户调查: the survey lists per village (with the pre-filled 登记表 and the 汇总表 to print), survey
-// cases opened for a team, persons found in the field added to the list (第十八条), and survey teams.
+// 入户调查: the survey lists per village (with the pre-filled 登记表 and the 汇总表 to print), the
+// village's 统一登记台账 for a period (第十九条), survey cases opened for a team, persons found in the
+// field added to the list (第十八条), and survey teams.
 import { Problem, get, post } from "./api.js";
 import { editForm } from "./form.js";
 import { announce, announceProblem, can, clear, divisionCell, divisionPaths, h } from "./ui.js";
@@ -154,12 +155,39 @@ function foundForm() {
   });
 }
 
+// The village's 统一登记台账 (第十九条) for a period: the 汇总表 of everyone surveyed in it.
+function ledgerForm() {
+  const form = document.getElementById("ledger-form");
+  const error = document.getElementById("ledger-error");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const field = (name) => form.elements.namedItem(name);
+    const [village, from, to] = ["village", "from", "to"].map((name) => field(name).value.trim());
+    const bad = !/^\d{12}$/.test(village) ? ["village", "请填写村（社区）的12位区划代码"]
+      : from && to && to < from ? ["to", "调查日期止不能早于起日"] : null;
+    for (const name of ["village", "from", "to"]) field(name).removeAttribute("aria-invalid");
+    error.hidden = !bad;
+    error.textContent = bad ? bad[1] : "";
+    if (bad) {
+      field(bad[0]).setAttribute("aria-invalid", "true");
+      field(bad[0]).focus();
+      return;
+    }
+    const query = new URLSearchParams(Object.entries({ from, to }).filter(([, v]) => v)).toString();
+    const link = h("a", { href: `/api/v1/survey-lists/${village}/summary.xlsx${query ? `?${query}` : ""}`, download: "" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  });
+}
+
 async function init() {
   const listForm = document.getElementById("list-form");
   listForm.addEventListener("submit", (event) => {
     event.preventDefault();
     loadVillages(listForm.elements.namedItem("area").value.trim());
   });
+  ledgerForm();
   teamForm();
   foundForm();
   await loadTeams();

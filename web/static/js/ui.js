@@ -75,8 +75,8 @@ export const can = (operation) => ALLOWED.has(operation);
 
 export const ROLE_NAMES = {
   surveyor: "调查员", platform_reviewer: "基层平台", county_approver: "县级经办机构", city_admin: "市级经办机构",
-  province_admin: "省级经办机构", ministry: "部级经办机构", process_manager: "流程管理员", auditor: "审计员",
-  citizen: "参保人", system: "系统",
+  province_admin: "省级人力资源社会保障部门", ministry: "人力资源社会保障部", process_manager: "流程管理员",
+  auditor: "审计员", citizen: "单位或个人", system: "系统",
 };
 
 export const CASE_STATUS = { running: "办理中", waiting: "等待中", completed: "已办结" };
