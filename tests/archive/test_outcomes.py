@@ -21,7 +21,7 @@ from canbao.db import utcnow
 from engine import cases, definitions, worker
 from registry import persons
 
-from ..engine.office import APPROVE, PLATFORM1, REJECT, VILLAGE, id_number, registration
+from ..engine.office import APPROVE, PLATFORM1, REJECT, VILLAGE, counter_form, id_number
 from ..engine.samples import HEAD
 from .conftest import JPEG, PDF
 
@@ -31,7 +31,7 @@ SMALL = (
     '<bpmn:laneSet id="ls">'
     '<bpmn:lane id="l2" name="县级经办机构"><bpmn:flowNodeRef>decide</bpmn:flowNodeRef></bpmn:lane>'
     '<bpmn:lane id="l3" name="基层平台"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
-    "<bpmn:flowNodeRef>collect</bpmn:flowNodeRef>"
+    "<bpmn:flowNodeRef>collect</bpmn:flowNodeRef><bpmn:flowNodeRef>check</bpmn:flowNodeRef>"
     "<bpmn:flowNodeRef>gw</bpmn:flowNodeRef><bpmn:flowNodeRef>store</bpmn:flowNodeRef>"
     "<bpmn:flowNodeRef>archive</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>"
     "</bpmn:laneSet>"
@@ -40,11 +40,21 @@ SMALL = (
     '<spiffworkflow:property name="formKey" value="registration"/>'
     '<spiffworkflow:property name="dataKey" value="registration"/>'
     "</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>"
-    '<bpmn:sequenceFlow id="f2" sourceRef="collect" targetRef="decide"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="collect" targetRef="check"/>'
+    '<bpmn:userTask id="check" name="初审"><bpmn:extensionElements><spiffworkflow:properties>'
+    '<spiffworkflow:property name="formKey" value="review_decision"/>'
+    '<spiffworkflow:property name="dataKey" value="check"/>'
+    '<spiffworkflow:property name="decisions" value="approve"/>'
+    '<spiffworkflow:property name="duty" value="initial_review"/>'
+    '<spiffworkflow:property name="separateFrom" value="collect"/>'
+    "</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>"
+    '<bpmn:sequenceFlow id="f2b" sourceRef="check" targetRef="decide"/>'
     '<bpmn:userTask id="decide" name="审定"><bpmn:extensionElements><spiffworkflow:properties>'
     '<spiffworkflow:property name="formKey" value="review_decision"/>'
     '<spiffworkflow:property name="dataKey" value="decide"/>'
     '<spiffworkflow:property name="decisions" value="approve,reject"/>'
+    '<spiffworkflow:property name="duty" value="final_review"/>'
+    '<spiffworkflow:property name="authorization" value="survey"/>'
     "</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>"
     '<bpmn:sequenceFlow id="f3" sourceRef="decide" targetRef="gw"/>'
     '<bpmn:exclusiveGateway id="gw" default="f_reject"/>'
@@ -98,7 +108,8 @@ def test_a_refused_case_is_archived_though_nothing_reached_the_registry(archive_
         ).id
     form = api.upload(case_id, "platform1", PDF).json()
     card = api.upload(case_id, "platform1", JPEG, kind="id_card_front").json()
-    api.complete("platform1", case_id, registration(person))
+    api.complete("platform1", case_id, counter_form(person))
+    api.complete("platform2", case_id, APPROVE)
     done = api.complete("county1", case_id, REJECT)
     assert (done["status"], done["status_detail"]) == ("waiting", "等待归档")
 
@@ -118,7 +129,8 @@ def test_a_refused_case_is_archived_though_nothing_reached_the_registry(archive_
     assert manifest["classification"]["outcome"] == {"code": "BY", "title": "不予办理"}
     assert manifest["data"]["decide"] == REJECT and "stored" not in manifest["data"]
     assert [d["id"] for d in manifest["documents"]] == [form["id"], card["id"]]
-    assert [d["decision"] for d in manifest["decisions"] if d["decision"]] == ["reject"]
+    decided = [d["decision"] for d in manifest["decisions"] if d["decision"]]
+    assert decided == ["approve", "reject"]  # 初审, then 审定
     for document in docs:
         assert (document.sealed_at, document.retain_until) == (package.sealed_at, until)
         retention = api.minio.get_object_retention(
