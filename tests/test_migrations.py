@@ -64,3 +64,22 @@ def _functions(url: str) -> set[str]:
         found = set(names)
     engine.dispose()
     return found
+
+
+def test_persons_stored_before_0016_keep_their_number_as_their_document(empty_pg_url):
+    """Until 0016 only 居民身份证 holders could be stored, keyed by their document's number."""
+    migrate.upgrade(empty_pg_url, "0015")
+    engine = make_engine(empty_pg_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO person (id, id_type, name, sex, birth_date, status, area, created_at, "
+                "updated_at) VALUES ('11010519491231002X', '01', '张三', '2', '1949-12-31', 'normal', "
+                "'110105', now(), now())"
+            )
+        )
+    migrate.upgrade(empty_pg_url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT id, document_number FROM person")).one()
+    engine.dispose()
+    assert tuple(row) == ("11010519491231002X", "11010519491231002X")
