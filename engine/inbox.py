@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from canbao.actors import Actor
 from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid
-from forms import idnumber
+from forms import ssnumber
+from forms.idnumber import IdNumberError
 
 from .models import INBOX_LEVELS, CaseTask
 
@@ -87,10 +88,10 @@ def _scope(actor: Actor, q: InboxQuery):
 
 
 def _text(text: str):
-    """A 公民身份号码 (full or as masked in lists) or part of a name."""
+    """A 社会保障号码 (full or as masked in lists) or part of a name."""
     try:
-        return CaseTask.person_id == idnumber.normalize(text)
-    except idnumber.IdNumberError:
+        return CaseTask.person_id == ssnumber.normalize(text)
+    except IdNumberError:
         pass
     masked = _MASKED.match(text.upper())
     if masked:

@@ -12,7 +12,7 @@
     forms.field_schema(key, pointer) → the schema of one field (what a change request may set there)
     forms.identity(key, data)        → whose record a valid document is about (the schema's `x-identity`)
     forms.apply_changes(doc, changes), forms.summary_row_from(registration, seq=…)
-    forms.codes, forms.divisions, forms.idnumber
+    forms.codes, forms.divisions, forms.idnumber, forms.ssnumber
 
 Validation is pure and needs no database: divisions are checked against an in-memory index of the
 shipped NBS table (`forms.divisions.use(...)` installs one built from the database instead).
@@ -28,7 +28,7 @@ from typing import Any
 
 from canbao.errors import FieldError, Invalid, NotFound
 
-from . import codes, definitions, divisions, examples, idnumber, rules
+from . import codes, definitions, divisions, examples, idnumber, rules, ssnumber
 from .checks import NAME_DOTS
 from .compiler import Compiler, Node, resolve, unescape
 
@@ -43,6 +43,7 @@ __all__ = [
     "idnumber",
     "keys",
     "normalize",
+    "ssnumber",
     "summary_row_from",
     "validate",
     "validate_or_raise",
@@ -127,7 +128,7 @@ def validate_or_raise(key: str, data: Any) -> None:
 
 @dataclass(frozen=True)
 class Identity:
-    """The person a document is about: the number as the registry keys it, and what else names them."""
+    """The person a document is about: their 社会保障号码 (the registry's key), and what else names them."""
 
     id_number: str
     id_type: str | None = None
@@ -136,16 +137,20 @@ class Identity:
 
 def identity(key: str, data: Any) -> Identity | None:
     """Whose record a document of form `key` that passed `validate` is about, read at the pointers its
-    schema declares in `x-identity`; None for a form that names no person (a review decision)."""
+    schema declares in `x-identity`: the 社会保障号码 its 证件类型 yields (`forms.ssnumber`), or the number
+    itself where the form names no 证件类型. None for a form that names no person (a review decision)."""
     pointers = _form(key).schema.get("x-identity")
     if not pointers or not isinstance(data, dict):
         return None
     found = {part: _at(data, pointer) for part, pointer in pointers.items()}
     number, id_type = found["id_number"], found.get("id_type")
-    if not isinstance(number, str):
+    if "id_type" in pointers:
+        person = ssnumber.key_of(id_type, number, found.get("ss_number"))
+    else:
+        person = _key(number) if isinstance(number, str) and ssnumber.is_valid(number) else None
+    if person is None:
         return None
-    number = _id(number) if id_type in (None, rules.RESIDENT_ID) else number.strip().upper()
-    return Identity(number, id_type, found.get("name"))
+    return Identity(person, id_type, found.get("name"))
 
 
 def _at(data: dict[str, Any], pointer: str) -> Any:
@@ -174,8 +179,11 @@ def _name(value: Any) -> Any:
 
 
 def _normalize_registration(doc: dict[str, Any]) -> None:
-    if doc.get("id_type") == rules.RESIDENT_ID:
-        doc["id_number"] = _id(doc.get("id_number"))
+    id_type = doc.get("id_type")
+    if isinstance(doc.get("id_number"), str) and isinstance(id_type, str):
+        doc["id_number"] = ssnumber.document(id_type, doc["id_number"])
+    if isinstance(doc.get("ss_number"), str):
+        doc["ss_number"] = _key(doc["ss_number"])
     if "name" in doc:
         doc["name"] = _name(doc["name"])
     guardian = doc.get("guardian")
@@ -186,10 +194,18 @@ def _normalize_registration(doc: dict[str, Any]) -> None:
             guardian["name"] = _name(guardian["name"])
 
 
+def _key(value: Any) -> Any:
+    try:
+        return ssnumber.normalize(value) if isinstance(value, str) else value
+    except idnumber.IdNumberError:
+        return value
+
+
 def normalize(key: str, data: Any) -> Any:
     """A copy of `data` in canonical form: resident ID numbers as 18 characters (full-width digits, a
-    lower-case x and 15-digit numbers converted, spaces stripped) and the look-alikes of the name dot
-    replaced by “·”. Values that cannot be normalised are left for `validate` to report."""
+    lower-case x and 15-digit numbers converted, spaces stripped), other document numbers and 社会保障号码
+    in capitals and ASCII, and the look-alikes of the name dot replaced by “·”. Values that cannot be
+    normalised are left for `validate` to report."""
     _form(key)
     if not isinstance(data, dict):
         return data
@@ -202,7 +218,7 @@ def normalize(key: str, data: Any) -> Any:
                 doc[name] = _id(doc[name])
     elif key in ("change_request", "summary_row"):
         if "id_number" in doc:
-            doc["id_number"] = _id(doc["id_number"])
+            doc["id_number"] = _key(doc["id_number"])
         if key == "summary_row" and "name" in doc:
             doc["name"] = _name(doc["name"])
         for change in doc.get("changes", ()) if isinstance(doc.get("changes"), list) else ():
@@ -263,7 +279,7 @@ def summary_row_from(registration: dict[str, Any], *, seq: int, remarks: str | N
     row: dict[str, Any] = {
         "seq": seq,
         "name": registration.get("name"),
-        "id_number": registration.get("id_number"),
+        "id_number": registration.get("ss_number") or registration.get("id_number"),
         "sex": registration.get("sex"),
         "birth_date": registration.get("birth_date"),
         "ethnicity": registration.get("ethnicity"),

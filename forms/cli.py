@@ -87,9 +87,10 @@ def list_command() -> None:
         typer.echo(f"{key}  {forms.get(key)['title']}")
     for key in forms.codes.keys():  # noqa: SIM118 - a function, not dict.keys()
         lst = forms.codes.get(key)
-        typer.echo(
-            f"codes/{key}  {lst.title}  {lst.system} {lst.version}  {'标准' if lst.standard else '本地'}"
+        kind = (
+            "标准" if lst.standard else "本地" if lst.system.startswith("canbao-local:") else "未经标准核对"
         )
+        typer.echo(f"codes/{key}  {lst.title}  {lst.system} {lst.version}  {kind}")
 
 
 @forms_app.command("schema")

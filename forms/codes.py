@@ -1,12 +1,15 @@
 """Code lists (代码表) as data: one JSON file per list in `forms/data/codes/`.
 
 Every list names its code system (`mohrss:AAE140`, `gb:3304`, `canbao-local:…`) and version, and says
-whether it is a published standard (`standard: true`, with the evidence in `source`) or a local list
-that a deployment may replace. A single code may override the list's system (险种 390 is an NHSA
-code inside the MOHRSS 险种 list), so a stored code is never a bare "410": use `Code.qualified`.
+whether it is a published standard checked against the standard's text (`standard: true`, with the
+evidence in `source`) or not (`standard: false`): a local list, or the codes of a national system taken
+from the code bases that use them while the standard itself was not seen (`source` says which). A single
+code may override the list's system (险种 390 is an NHSA code inside the MOHRSS 险种 list), so a stored
+code is never a bare "410": use `Code.qualified`.
 
-Local lists are replaced by files of the same name in the directory named by `CANBAO_CODES_DIR`;
-standard lists cannot be replaced that way. Loading happens once per process.
+Lists that are not standard are replaced by files of the same name in the directory named by
+`CANBAO_CODES_DIR` (keeping the codes the rules name); standard lists cannot be replaced that way.
+Loading happens once per process.
 """
 
 from __future__ import annotations

@@ -135,13 +135,32 @@ def id_number(title: str = "证件号码") -> Schema:
         "title": title,
         "description": (
             "证件类型为居民身份证（01）时为18位公民身份号码（GB 11643-1999，末位校验码X大写）；"
-            "全角数字、小写x与15位旧号码可以接受，保存时统一转换为18位。"
+            "全角数字、小写x与15位旧号码可以接受，保存时统一转换为18位。其他证件按证件上所载填写。"
         ),
         "minLength": 1,
         "maxLength": 32,
-        "pattern": r"^\s*[0-9A-Za-z０-９Ｘｘ()（）\-]+\s*$",
+        # Letters and digits; 军官证、警官证 numbers are written with characters (南字第2019001号).
+        "pattern": r"^\s*[0-9A-Za-z０-９Ａ-Ｚａ-ｚ()（）\-\u4e00-\u9fff]+\s*$",
         "x-codes": {"pattern": "id_number.format"},
-        "x-messages": {"pattern": f"{title}：只能由数字和字母组成"},
+        "x-messages": {"pattern": f"{title}：只能由数字、字母和汉字组成"},
+        "x-personal": "id_number",
+    }
+
+
+def ss_number() -> Schema:
+    return {
+        "type": "string",
+        "title": "社会保障号码",
+        "description": (
+            "证件号码不是社会保障号码时必填（社会保险法第五十八条、规程第八条：以社会保障号码为每个人唯一标识）："
+            "中国公民填公民身份号码；港澳台居民填港澳台居民居住证号码；持2023年版永居证的外国人填永居证号码；"
+            "其他人员填经办机构编制的社会保障号码（见社会保障卡）。"
+        ),
+        "minLength": 1,
+        "maxLength": 32,
+        "pattern": r"^\s*[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]+\s*$",
+        "x-codes": {"pattern": "ss_number.format"},
+        "x-messages": {"pattern": "社会保障号码：只能由数字和字母组成"},
         "x-personal": "id_number",
     }
 
@@ -215,6 +234,7 @@ def registration() -> Schema:
         {
             "id_type": code("id_type"),
             "id_number": id_number("证件号码"),
+            "ss_number": ss_number(),
             "name": person_name(),
             "sex": code("sex"),
             "birth_date": day("出生日期"),
@@ -229,6 +249,7 @@ def registration() -> Schema:
                     "nature": code("hukou_nature"),
                 },
                 ["division"],
+                description="中国公民必填；港澳台居民、外国人没有户口，不填。",
             ),
             "residence": obj(
                 "常住所在地",
@@ -328,7 +349,7 @@ def registration() -> Schema:
                 },
             ),
         },
-        ["id_type", "id_number", "name", "sex", "birth_date", "hukou", "residence", "insurance", "survey"],
+        ["id_type", "id_number", "name", "sex", "birth_date", "residence", "insurance", "survey"],
         **{
             "$schema": DRAFT,
             "$id": f"urn:canbao:form:registration:{VERSION}",
@@ -336,7 +357,12 @@ def registration() -> Schema:
             "x-version": VERSION,
             "x-unverified": True,
             # Whose record the form is about: a case takes only its own person's forms.
-            "x-identity": {"id_type": "/id_type", "id_number": "/id_number", "name": "/name"},
+            "x-identity": {
+                "id_type": "/id_type",
+                "id_number": "/id_number",
+                "ss_number": "/ss_number",
+                "name": "/name",
+            },
             # 未参保原因 is required when no 险种 is in an active 参保状态.
             "if": {
                 "required": ["insurance"],
@@ -363,7 +389,7 @@ def change_request() -> Schema:
     return obj(
         "登记信息变更申请",
         {
-            "id_number": id_number("公民身份号码"),
+            "id_number": id_number("社会保障号码"),
             "changes": array(
                 "变更事项",
                 obj(
@@ -512,7 +538,7 @@ def summary_row() -> Schema:
     properties: dict[str, Schema] = {
         "seq": {"type": "integer", "title": "序号", "minimum": 1, "maximum": 1_000_000},
         "name": person_name(),
-        "id_number": id_number("公民身份号码"),
+        "id_number": id_number("社会保障号码"),
         "sex": code("sex"),
         "birth_date": day("出生日期"),
         "ethnicity": code("ethnicity"),

@@ -47,6 +47,11 @@ def upgrade_15(id15: str) -> str:
 _today_cache: tuple[float, date] = (0.0, date.min)
 
 
+def today() -> date:
+    """The office's today (canbao.clock), read at most once a second."""
+    return _today()
+
+
 def _today() -> date:
     global _today_cache
     now = time.monotonic()
@@ -57,8 +62,14 @@ def _today() -> date:
 
 def parse(raw: str, *, today: date | None = None) -> tuple[str, date]:
     """The canonical 18-character number and the birth date it holds, or IdNumberError."""
+    return parse_as(raw, "id_number", "公民身份号码", today=today)
+
+
+def parse_as(raw: str, code: str, label: str, *, today: date | None = None) -> tuple[str, date]:
+    """`parse` for a number built by GB 11643 under another name (a 居住证, a 残疾人证): its error codes
+    start with `code` and its messages name `label`."""
     if not isinstance(raw, str):
-        raise IdNumberError("id_number.type", "公民身份号码必须是文本")
+        raise IdNumberError(f"{code}.type", f"{label}必须是文本")
     if len(raw) == 18 and raw.isascii() and raw[17] != "x":
         text = raw  # the common case: already canonical spelling
     else:
@@ -66,14 +77,19 @@ def parse(raw: str, *, today: date | None = None) -> tuple[str, date]:
         if _RE_15.fullmatch(text):
             text = upgrade_15(text)
     if not _RE_18.fullmatch(text):
-        raise IdNumberError("id_number.format", "公民身份号码应为18位：前17位数字，末位为数字或X")
+        raise IdNumberError(f"{code}.format", f"{label}应为18位：前17位数字，末位为数字或X")
+    if text[0] == "9":
+        # GB/T 2260 address codes begin 1–8; 9 marks the 2023 外国人永久居留身份证 (forms.ssnumber).
+        raise IdNumberError(
+            f"{code}.prc_card", f"{label}不以9开头：以9开头的18位号码是外国人永久居留身份证号码"
+        )
     born = birth_date(text)
     if born is None:
-        raise IdNumberError("id_number.birth_date", "公民身份号码中的出生日期不存在")
+        raise IdNumberError(f"{code}.birth_date", f"{label}中的出生日期不存在")
     if born > (today or _today()):
-        raise IdNumberError("id_number.birth_date_future", "公民身份号码中的出生日期晚于今天")
+        raise IdNumberError(f"{code}.birth_date_future", f"{label}中的出生日期晚于今天")
     if check_char(text[:17]) != text[17]:
-        raise IdNumberError("id_number.checksum", "公民身份号码校验码错误")
+        raise IdNumberError(f"{code}.checksum", f"{label}校验码错误")
     return text, born
 
 

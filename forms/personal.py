@@ -6,8 +6,10 @@ Masking follows what a value is, not the name of the key it happens to sit under
   documents travel (case data, task forms, audit payloads), whatever the value looks like;
 - a change of such a field — the `{"field": pointer, "old": …, "new": …}` shape of change requests, the
   registry's field history and the audit events that record them;
-- and any text holding a valid 公民身份号码 (check digit right) or a mobile number, under any key or in
-  free text (an operation's result, a message, a CSV cell).
+- a person's key, the 社会保障号码, under the name every body gives it (`person_id`);
+- and any text holding a valid 公民身份号码 (check digit right; a 港澳台居民居住证 or 2023 外国人永久居留
+  身份证 number is built the same way), a 社会保障号码 in the form a 经办机构 assigns (forms.ssnumber), or
+  a mobile number, under any key or in free text (an operation's result, a message, a CSV cell).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ _ID = re.compile(
     r"(?![0-9A-Za-z])"
 )
 _MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])")
+# 18 capitals and digits with a letter among the first 17 and a digit somewhere, standing alone.
+_ASSIGNED = re.compile(
+    r"(?<![0-9A-Za-z])(?=[0-9A-Z]{0,16}[A-Z])(?=[A-Z]{0,17}[0-9])[0-9A-Z]{18}(?![0-9A-Za-z])"
+)
+# Keys under which a body names a person by their 社会保障号码.
+KEYED = {"person_id": "id_number"}
 
 
 def mask_id(value: str) -> str:
@@ -52,8 +60,9 @@ def _is_id(text: str) -> bool:
 
 
 def mask_text(text: str) -> str:
-    """Text with every valid 公民身份号码 and mobile number in it masked."""
+    """Text with every valid 公民身份号码, assigned 社会保障号码 and mobile number in it masked."""
     text = _ID.sub(lambda m: mask_id(m.group()) if _is_id(m.group()) else m.group(), text)
+    text = _ASSIGNED.sub(lambda m: mask_id(m.group()), text)
     return _MOBILE.sub(lambda m: mask_phone(m.group()), text)
 
 
@@ -92,6 +101,6 @@ def mask(value: Any) -> Any:
     changed_kind = pointers.get(value["field"]) if isinstance(value.get("field"), str) else None
     shown = {}
     for key, item in value.items():
-        kind = keys.get(key) or (changed_kind if key in ("old", "new") else None)
+        kind = keys.get(key) or KEYED.get(key) or (changed_kind if key in ("old", "new") else None)
         shown[key] = MASKS[kind](item) if kind and isinstance(item, str) else mask(item)
     return shown

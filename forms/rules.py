@@ -13,15 +13,17 @@ from typing import Any
 from canbao import clock
 from canbao.errors import FieldError
 
-from . import checks, idnumber
+from . import checks, ssnumber
 from .compiler import Node, resolve, unescape
 from .definitions import MAX_INSURANCE
+from .idnumber import IdNumberError
 
 Errors = list[FieldError]
 Rule = Callable[[Any, Errors], None]
 
 GUARDIAN_AGE = 16
 RESIDENT_ID = "01"
+CITIZEN_KINDS = ("resident_id", "citizen", "disability_card")
 # Fields a change request may not touch: the person's key and the provenance of the registration.
 PROTECTED = ("/id_type", "/id_number", "/survey")
 OLD_VALUE_BUDGET = 2000  # JSON nodes + characters allowed in a change's `old` value
@@ -35,13 +37,24 @@ def _reported(errs: Errors, *pointers: str) -> bool:
     return any(e.pointer == p or e.pointer.startswith(p + "/") for e in errs for p in pointers)
 
 
-def _resident_id(number: Any, pointer: str, errs: Errors) -> tuple[str, date] | None:
-    """The canonical 18-character number and its birth date, or None after reporting why it is not one."""
+def _resident_id(number: Any, pointer: str, errs: Errors) -> ssnumber.Key | None:
+    """The 公民身份号码 on a 居民身份证, or None after reporting why it is not one."""
     if type(number) is not str or _reported(errs, pointer):
         return None
     try:
-        return idnumber.parse(number)
-    except idnumber.IdNumberError as exc:
+        return ssnumber.resident_id(number)
+    except IdNumberError as exc:
+        errs.append(FieldError(pointer, exc.code, exc.message))
+        return None
+
+
+def _ss_number(number: Any, pointer: str, errs: Errors) -> ssnumber.Key | None:
+    """A 社会保障号码 of any scheme, or None after reporting the rule it breaks."""
+    if type(number) is not str or _reported(errs, pointer):
+        return None
+    try:
+        return ssnumber.parse(number)
+    except IdNumberError as exc:
         errs.append(FieldError(pointer, exc.code, exc.message))
         return None
 
@@ -55,33 +68,88 @@ def _iso(value: Any, pointer: str, errs: Errors) -> date | None:
 # -- registration -----------------------------------------------------------------------------------------
 
 
-def _identity(doc: dict[str, Any], errs: Errors) -> tuple[str | None, date | None]:
-    """GB 11643 for a resident ID; sex and birth date must agree with it. Returns (id18, birth date)."""
-    parsed = (
-        _resident_id(doc.get("id_number"), "/id_number", errs) if doc.get("id_type") == RESIDENT_ID else None
-    )
+def _person_key(doc: dict[str, Any], errs: Errors) -> ssnumber.Key | None:
+    """The 社会保障号码 of the 登记表's person by the rule of its 证件类型 (forms.ssnumber): the document
+    number where it is one, else the `ss_number` the form carries. None after reporting why there is none."""
+    id_type, number, given = doc.get("id_type"), doc.get("id_number"), doc.get("ss_number")
+    if type(id_type) is not str or type(number) is not str or _reported(errs, "/id_type", "/id_number"):
+        return None
+    rule = ssnumber.rule(id_type)
+    try:
+        from_document = rule.document_key(number)
+    except IdNumberError as exc:
+        errs.append(FieldError("/id_number", exc.code, exc.message))
+        return None
+    if given is None:
+        if from_document is None:
+            errs.append(
+                FieldError(
+                    "/ss_number",
+                    "ss_number.required",
+                    f"社会保障号码：证件号码不是社会保障号码时必填，应为{rule.title}",
+                )
+            )
+        return from_document
+    key = _ss_number(given, "/ss_number", errs)
+    if key is None:
+        return None
+    if from_document is not None:
+        if key.number == from_document.number:
+            return from_document
+        errs.append(
+            FieldError(
+                "/ss_number",
+                "ss_number.mismatch",
+                f"社会保障号码与证件号码所载的不一致（应为{rule.title}），可以不填",
+            )
+        )
+        return None
+    refused = rule.refuses(key)
+    if refused is not None:
+        errs.append(FieldError("/ss_number", *refused))
+        return None
+    return key
+
+
+def _agrees(doc: dict[str, Any], errs: Errors, key: ssnumber.Key | None) -> date | None:
+    """Sex and birth date agree with a number that holds them; the birth date (the number's when it holds
+    one, else the form's)."""
     born = _iso(doc.get("birth_date"), "/birth_date", errs)
-    if parsed is None:
-        return None, born
-    id18, id_born = parsed
-    if born is not None and born != id_born:
+    if key is None or key.born is None:
+        return born
+    if born is not None and born != key.born:
         errs.append(
             FieldError(
                 "/birth_date",
                 "birth_date.mismatch",
-                f"出生日期与公民身份号码不符（号码中为 {id_born:%Y-%m-%d}）",
+                f"出生日期与{key.label}不符（号码中为 {key.born:%Y-%m-%d}）",
             )
         )
     sex = doc.get("sex")
-    if type(sex) is str and not _reported(errs, "/sex") and sex != idnumber.sex(id18):
+    if type(sex) is str and not _reported(errs, "/sex") and sex != key.sex:
         errs.append(
             FieldError(
                 "/sex",
                 "sex.mismatch",
-                f"性别与公民身份号码不符（号码第17位表示{SEX_LABEL[idnumber.sex(id18)]}）",
+                f"性别与{key.label}不符（号码第17位表示{SEX_LABEL.get(key.sex or '', '')}）",
             )
         )
-    return id18, id_born
+    return key.born
+
+
+def _identity(doc: dict[str, Any], errs: Errors) -> tuple[str | None, date | None]:
+    """Whose 登记表 it is: the 社会保障号码 and the birth date (sex and birth date checked against it)."""
+    key = _person_key(doc, errs)
+    return (key.number if key else None), _agrees(doc, errs, key)
+
+
+def _hukou(doc: dict[str, Any], errs: Errors) -> None:
+    """Citizens have a 户口所在地; 港澳台居民 and foreigners have none to write."""
+    id_type = doc.get("id_type")
+    if type(id_type) is str and "hukou" not in doc and ssnumber.rule(id_type).kind in CITIZEN_KINDS:
+        errs.append(
+            FieldError("/hukou", "hukou.required", "户口所在地：持居民身份证等中国公民证件的登记人必填")
+        )
 
 
 def _reference_day(doc: dict[str, Any], errs: Errors) -> date:
@@ -107,7 +175,7 @@ def _guardian(doc: dict[str, Any], errs: Errors, id18: str | None, born: date | 
     if not isinstance(guardian, dict) or guardian.get("id_type", RESIDENT_ID) != RESIDENT_ID:
         return
     parsed = _resident_id(guardian.get("id_number"), "/guardian/id_number", errs)
-    if parsed is not None and parsed[0] == id18:
+    if parsed is not None and parsed.number == id18:
         errs.append(FieldError("/guardian/id_number", "guardian.self", "监护人不能是登记人本人"))
 
 
@@ -169,6 +237,7 @@ def registration(doc: Any, errs: Errors) -> None:
     if not isinstance(doc, dict):
         return
     id18, born = _identity(doc, errs)
+    _hukou(doc, errs)
     _guardian(doc, errs, id18, born)
     _insurance_dates(doc, errs, born)
     _insurance_relationships(doc, errs)
@@ -211,7 +280,7 @@ def change_request(registration_root: Node) -> Rule:
     def rule(doc: Any, errs: Errors) -> None:
         if not isinstance(doc, dict):
             return
-        _resident_id(doc.get("id_number"), "/id_number", errs)
+        _ss_number(doc.get("id_number"), "/id_number", errs)
         changes = doc.get("changes")
         if not isinstance(changes, list) or any(e.pointer == "/changes" for e in errs):
             return  # not a list, or too long to walk
@@ -279,7 +348,7 @@ def id_correction(doc: Any, errs: Errors) -> None:
         return
     current = _resident_id(doc.get("id_number"), "/id_number", errs)
     corrected = _resident_id(doc.get("new_id_number"), "/new_id_number", errs)
-    if current and corrected and current[0] == corrected[0]:
+    if current and corrected and current.number == corrected.number:
         errs.append(FieldError("/new_id_number", "id_correction.same", "更正后的号码与现有号码相同"))
 
 
@@ -306,4 +375,4 @@ def review_decision(registration_root: Node) -> Rule:
 def summary_row(doc: Any, errs: Errors) -> None:
     if not isinstance(doc, dict):
         return
-    _identity({**doc, "id_type": RESIDENT_ID}, errs)
+    _agrees(doc, errs, _ss_number(doc.get("id_number"), "/id_number", errs))

@@ -19,7 +19,8 @@ from canbao import audit
 from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import Conflict, FieldError, Invalid
-from forms.idnumber import IdNumberError, normalize
+from forms import ssnumber
+from forms.idnumber import IdNumberError
 
 from .common import PersonNotFound
 from .models import Enrollment, FieldChange, Flag, Person, PersonVersion
@@ -59,12 +60,14 @@ def correct_id_number(
     """Re-key the case's person to the corrected number of an approved `id_correction` form."""
     old = case_person(correction.get("id_number"), person_id=person_id)
     try:
-        new = normalize(str(correction.get("new_id_number") or ""))
+        new = ssnumber.resident_id(str(correction.get("new_id_number") or "")).number
     except IdNumberError as exc:
         raise Invalid([FieldError("/new_id_number", exc.code, exc.message)]) from None
     person = session.get(Person, old, with_for_update=True)
     if person is None:
         raise PersonNotFound(f"登记库中没有公民身份号码为 {old[:6]}… 的人员")
+    # A 居民身份证's number is the key itself: the document is corrected with it.
+    pointer = "/id_number" if person.document_number in (None, old) else "/ss_number"
     require_case_county(person.area, case_area)
     if session.get(Person, new) is not None:
         raise NumberTaken("更正后的号码已登记为另一人员：两条记录是否为同一人，须另行核实合并")
@@ -75,11 +78,13 @@ def correct_id_number(
     connection.execute(_UNQUEUE, {"b_old": old})
     for statement in _REKEY:
         connection.execute(statement, {"b_old": old, "b_new": new})
+    if pointer == "/id_number":
+        connection.execute(update(Person).where(Person.id == new).values(document_number=new))
     connection.execute(
         FieldChange.__table__.insert(),
         change_row(
             person_id=new,
-            pointer="/id_number",
+            pointer=pointer,
             old=old,
             new=new,
             at=at,

@@ -67,7 +67,16 @@ def _form_page(page: Page, reg: dict[str, Any], reasons: list[str]) -> None:
 
     sex = {"1": "男", "2": "女"}.get(reg.get("sex") or "", "")
     cell_row([("姓名", reg.get("name") or ""), ("性别", sex)])
-    cell_row([("公民身份号码", reg.get("id_number") or ""), ("出生日期", reg.get("birth_date") or "")])
+    cell_row(
+        [
+            ("社会保障号码", reg.get("ss_number") or reg.get("id_number") or ""),
+            ("出生日期", reg.get("birth_date") or ""),
+        ]
+    )
+    if reg.get("ss_number"):  # the document is not a 居民身份证 (forms/ssnumber.py)
+        cell_row(
+            [("证件类型", _label("id_type", reg.get("id_type"))), ("证件号码", reg.get("id_number") or "")]
+        )
     hukou, residence = reg.get("hukou") or {}, reg.get("residence") or {}
     cell_row(
         [

@@ -35,6 +35,7 @@ from .persons import BY_POINTER, FIELDS, _record_change, open_version
 FORMAT = "canbao-exchange/1"
 PERSON_COLUMNS = (
     "id_type",
+    "document_number",
     "name",
     "sex",
     "birth_date",

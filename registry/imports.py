@@ -1,5 +1,9 @@
 """Recorded imports (第八、九条): public-security population data and one insurance system's enrollments.
 
+Whose numbers each holds (forms/ssnumber.py): the 公安 population file lists 户籍人员 by the 公民身份号码
+of their 居民身份证 (a 居住证 or 永居证 number in it is a rejected row); an insurance system keys its
+enrollments by 社会保障号码 (第八条), of any scheme.
+
 Every row is validated; rejected rows go to a rejection file (CSV, UTF-8 with BOM for Excel) with the
 reason per row; accepted rows are staged in a temporary table (COPY on PostgreSQL) and applied with a
 handful of set-based statements. An import is recorded with the file's sha256, counts, who and when;
@@ -44,8 +48,8 @@ from canbao.actors import Actor
 from canbao.config import get_settings
 from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid
+from forms import ssnumber
 from forms.idnumber import IdNumberError
-from forms.idnumber import normalize as normalize_id
 from forms.idnumber import sex as sex_of
 
 from . import checks
@@ -69,7 +73,7 @@ POPULATION_COLUMNS = {
     "status": ("管理状态", "人员状态", "status"),
 }
 ENROLLMENT_COLUMNS = {
-    "id_number": ("公民身份号码", "身份证号码", "身份证号", "证件号码", "id_number"),
+    "id_number": ("社会保障号码", "公民身份号码", "身份证号码", "身份证号", "证件号码", "id_number"),
     "name": ("姓名", "name"),
     "birth_date": ("出生日期", "birth_date"),
     "scheme": ("险种", "险种类型", "scheme"),
@@ -202,9 +206,19 @@ def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
 # Row validation
 
 
-def _id(raw: str, errors: list[FieldError]) -> str | None:
+def _resident(raw: str, errors: list[FieldError]) -> str | None:
+    """The 公民身份号码 of a 居民身份证 (the population file's rows), or None after recording why not."""
     try:
-        return normalize_id(raw)
+        return ssnumber.resident_id(raw).number
+    except IdNumberError as exc:
+        errors.append(FieldError("/id_number", exc.code, exc.message))
+        return None
+
+
+def _key(raw: str, errors: list[FieldError]) -> str | None:
+    """A 社会保障号码 of any scheme (an enrollment's person), or None after recording the rule it breaks."""
+    try:
+        return ssnumber.normalize(raw)
     except IdNumberError as exc:
         errors.append(FieldError("/id_number", exc.code, exc.message))
         return None
@@ -220,7 +234,7 @@ def _date(raw: str, pointer: str, errors: list[FieldError]) -> date | None:
 
 def validate_population_row(row: dict[str, str]) -> tuple[dict[str, Any] | None, list[FieldError]]:
     errors: list[FieldError] = []
-    pid = _id(row.get("id_number", ""), errors)
+    pid = _resident(row.get("id_number", ""), errors)
     name = row.get("name", "")
     if not name:
         errors.append(FieldError("/name", "name.required", "缺少姓名"))
@@ -269,7 +283,7 @@ def validate_population_row(row: dict[str, str]) -> tuple[dict[str, Any] | None,
 
 def validate_enrollment_row(row: dict[str, str]) -> tuple[dict[str, Any] | None, list[FieldError]]:
     errors: list[FieldError] = []
-    pid = _id(row.get("id_number", ""), errors)
+    pid = _key(row.get("id_number", ""), errors)
     scheme = row.get("scheme", "")
     if scheme not in checks.code_values("insurance_scheme", checks.RULE_SCHEMES):
         errors.append(FieldError("/scheme", "scheme.unknown", f"险种代码“{scheme}”不在代码表中"))
@@ -634,6 +648,7 @@ def _apply_population(
             [
                 "id",
                 "id_type",
+                "document_number",
                 "name",
                 "sex",
                 "birth_date",
@@ -655,6 +670,7 @@ def _apply_population(
             select(
                 s.c.id,
                 literal("01"),
+                s.c.id,
                 s.c.name,
                 s.c.sex,
                 s.c.birth_date,

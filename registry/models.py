@@ -43,12 +43,15 @@ FLAG_KINDS: dict[str, str] = {"needs_survey": "需调查登记", "duplicate": "�
 
 
 class Person(Base):
-    """One person, keyed by the normalised 18-character 公民身份号码. Current state only."""
+    """One person, keyed by their 社会保障号码 (规程第八条; for a citizen the 公民身份号码, see
+    forms/ssnumber.py), with the document they registered with beside it. Current state only."""
 
     __tablename__ = "person"
 
     id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    # 证件类型 and 证件号码 as on the document (a 居民身份证's number is the key itself).
     id_type: Mapped[str] = mapped_column(String(2), default="01")
+    document_number: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(64))
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
@@ -92,6 +95,7 @@ class Person(Base):
     __table_args__ = (
         Index("ix_person_area", "area"),
         Index("ix_person_residence_division", "residence_division"),
+        Index("ix_person_document", "document_number", "id_type"),
     )
 
 

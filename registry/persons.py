@@ -18,7 +18,8 @@ from canbao import audit, clock
 from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import FieldError, Invalid
-from forms.idnumber import IdNumberError, normalize
+from forms import ssnumber
+from forms.idnumber import IdNumberError
 
 from . import checks
 from .common import (
@@ -44,6 +45,7 @@ class Field:
 
 FIELDS: tuple[Field, ...] = (
     Field("/id_type", "id_type", "identity", label="证件类型"),
+    Field("/id_number", "document_number", "identity", label="证件号码"),
     Field("/name", "name", "identity", label="姓名"),
     Field("/sex", "sex", "identity", label="性别"),
     Field("/birth_date", "birth_date", "identity", "date", "出生日期"),
@@ -97,8 +99,9 @@ _CLEAR_FLAGS = (
 
 
 def get(session: Session, *, id_number: str) -> Person | None:
+    """The person whose 社会保障号码 is `id_number` (any spelling), or None."""
     try:
-        key = normalize(id_number)
+        key = ssnumber.normalize(id_number)
     except IdNumberError:
         return None
     return session.get(Person, key)
@@ -107,8 +110,22 @@ def get(session: Session, *, id_number: str) -> Person | None:
 def get_or_raise(session: Session, *, id_number: str) -> Person:
     person = get(session, id_number=id_number)
     if person is None:
-        raise PersonNotFound(f"登记库中没有公民身份号码为 {id_number[:6]}… 的人员")
+        raise PersonNotFound(f"登记库中没有社会保障号码为 {id_number[:6]}… 的人员")
     return person
+
+
+def find(session: Session, *, id_type: str, document_number: str) -> list[Person]:
+    """The persons registered with this document (证件类型 and 证件号码, any spelling), by 社会保障号码."""
+    return list(
+        session.scalars(
+            select(Person)
+            .where(
+                Person.document_number == ssnumber.document(id_type, document_number),
+                Person.id_type == id_type,
+            )
+            .order_by(Person.id)
+        )
+    )
 
 
 def read(session: Session, *, actor: Actor, id_number: str, purpose: str = "view") -> dict[str, Any]:
@@ -131,9 +148,12 @@ def as_registration(session: Session, person: Person) -> dict[str, Any]:
         .where(Enrollment.person_id == person.id, Enrollment.superseded_at.is_(None))
         .order_by(Enrollment.scheme, Enrollment.place)
     ).all()
+    document = person.document_number or person.id
     return {
         "id_type": person.id_type,
-        "id_number": person.id,
+        "id_number": document,
+        # The 社会保障号码, where the document number is not it (forms.ssnumber).
+        **({"ss_number": person.id} if document != person.id else {}),
         "name": person.name,
         "sex": person.sex,
         "birth_date": person.birth_date.isoformat(),
@@ -297,10 +317,10 @@ def guard_case_person(session: Session, *, case_area: str, identity: Any) -> Non
 
 
 def case_person(number: Any, *, person_id: str | None) -> str:
-    """The registry key of the number a case submitted, refused unless it is the case's own person (checked
-    again here, under the row lock, whatever the engine checked at the task)."""
+    """The registry key (社会保障号码) of the number a case submitted, refused unless it is the case's own
+    person (checked again here, under the row lock, whatever the engine checked at the task)."""
     try:
-        key = normalize(str(number or ""))
+        key = ssnumber.normalize(str(number or ""))
     except IdNumberError as exc:
         raise Invalid([FieldError("/id_number", exc.code, exc.message)]) from None
     if key != person_id:
@@ -572,9 +592,11 @@ def store(
     errors = checks.validate_registration(registration)
     if errors:
         raise Invalid(errors)
-    person_id = case_person(registration["id_number"], person_id=person_id)
+    id_type = registration.get("id_type")
+    key = ssnumber.key_of(id_type, registration.get("id_number"), registration.get("ss_number"))
+    person_id = case_person(key, person_id=person_id)
     values = _registration_values(registration)
-    values.pop("/id_number", None)
+    values["/id_number"] = ssnumber.document(id_type, registration["id_number"])
     at = utcnow()
     origin = f"case:{case_id}"
     person = session.get(Person, person_id, with_for_update=True)
@@ -586,7 +608,7 @@ def store(
             id=person_id,
             id_type=values.get("/id_type", "01"),
             name=values["/name"],
-            sex=values.get("/sex") or ("1" if int(person_id[16]) % 2 else "2"),
+            sex=values["/sex"],
             birth_date=values["/birth_date"],
             status="normal",
             area=managing_area(hukou, residence, case_area),
@@ -722,7 +744,7 @@ def apply_change(
         raise Invalid(errors)
     person = session.get(Person, person_id, with_for_update=True)
     if person is None:
-        raise PersonNotFound(f"登记库中没有公民身份号码为 {person_id[:6]}… 的人员")
+        raise PersonNotFound(f"登记库中没有社会保障号码为 {person_id[:6]}… 的人员")
     require_case_county(person.area, case_area)
     stale = [
         f"{field.label or field.pointer}（登记库现为“{value_text(getattr(person, field.column)) or '空'}”）"

@@ -19,7 +19,8 @@ from canbao import audit
 from canbao.actors import Actor
 from canbao.db import area_within, utcnow
 from canbao.errors import Conflict, FieldError, Invalid, NotFound
-from forms.idnumber import IdNumberError, normalize
+from forms import ssnumber
+from forms.idnumber import IdNumberError
 
 from . import checks
 from .common import check_area, require_reach
@@ -182,10 +183,12 @@ def add_found_person(
     note: str | None = None,
 ) -> dict[str, Any]:
     """第十八条: a surveyor adds a person found in the field to the survey list (a 需调查登记 flag with
-    reason `field.new`); the person's record is created provisionally (not 入库) when unknown."""
+    reason `field.new`); the person's record is created provisionally (not 入库) when unknown. The list
+    names 户籍人员 by the 公民身份号码 on their 居民身份证; a holder of another document is registered by a
+    case whose 登记表 names them (forms/ssnumber.py)."""
     errors: list[FieldError] = []
     try:
-        pid = normalize(id_number)
+        pid = ssnumber.resident_id(id_number).number
     except IdNumberError as exc:
         errors.append(FieldError("/id_number", exc.code, exc.message))
         pid = ""
@@ -207,6 +210,8 @@ def add_found_person(
 
         person = Person(
             id=pid,
+            id_type="01",
+            document_number=pid,
             name=name.strip(),
             sex="1" if int(pid[16]) % 2 else "2",
             birth_date=parse_date(born),

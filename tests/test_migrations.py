@@ -134,3 +134,22 @@ def test_packages_archived_before_0017_get_their_classification_and_numbers(empt
         (5, "370102-2026-D100-RYDJ-QT-ZY-000001", 2026, "QT", "approved"),
     ]
     assert series["370102-2026-D100-RYDJ-DJ-ZY"] == 2  # the next one archived is 000003
+
+
+def test_persons_stored_before_0018_keep_their_number_as_their_document(empty_pg_url):
+    """Until 0018 only 居民身份证 holders could be stored, keyed by their document's number."""
+    migrate.upgrade(empty_pg_url, "0017")
+    engine = make_engine(empty_pg_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO person (id, id_type, name, sex, birth_date, status, area, created_at, "
+                "updated_at) VALUES ('11010519491231002X', '01', '张三', '2', '1949-12-31', 'normal', "
+                "'110105', now(), now())"
+            )
+        )
+    migrate.upgrade(empty_pg_url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT id, document_number FROM person")).one()
+    engine.dispose()
+    assert tuple(row) == ("11010519491231002X", "11010519491231002X")

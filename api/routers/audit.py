@@ -15,7 +15,8 @@ from canbao.audit import anchors, events, export, verifications, verify
 from canbao.db import transaction
 from canbao.errors import FieldError, Invalid, NotFound
 from engine import cases
-from forms import idnumber
+from forms import ssnumber
+from forms.idnumber import IdNumberError
 from registry import persons
 
 from ..deps import MAX_ID, Db, RowId, bearer_scheme, current_actor, permit
@@ -27,13 +28,15 @@ Exporter = Annotated[Actor, Depends(permit("audit.export"))]
 Anchorer = Annotated[Actor, Depends(permit("audit.anchor"))]
 VerificationReader = Annotated[Actor, Depends(permit("audit.verify"))]
 AccessLogReader = Annotated[Actor, Depends(permit("audit.access_log"))]
-IdNumber = Annotated[str, Path(min_length=15, max_length=18, description="公民身份号码")]
+IdNumber = Annotated[
+    str, Path(min_length=15, max_length=18, description="社会保障号码（中国公民为公民身份号码）")
+]
 
 
 def _id_number(value: str, pointer: str) -> str:
     try:
-        return idnumber.normalize(value)
-    except idnumber.IdNumberError as err:
+        return ssnumber.normalize(value)
+    except IdNumberError as err:
         raise Invalid([FieldError(pointer, err.code, err.message)]) from err
 
 

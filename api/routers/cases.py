@@ -15,7 +15,8 @@ from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Forbidden, Invalid
 from engine import cases, definitions
 from engine.models import Case, CaseTask
-from forms import idnumber
+from forms import ssnumber
+from forms.idnumber import IdNumberError
 from registry import persons
 from registry.models import Person, SurveyTeam
 
@@ -32,7 +33,9 @@ Reader = Annotated[Actor, Depends(permit("cases.read"))]
 
 class StartCase(BaseModel):
     process: str = Field(min_length=1, max_length=100, pattern=NAME, description="流程标识")
-    person_id: str | None = Field(default=None, max_length=18, pattern=NO_CONTROL, description="公民身份号码")
+    person_id: str | None = Field(
+        default=None, max_length=18, pattern=NO_CONTROL, description="社会保障号码（中国公民为公民身份号码）"
+    )
     area: str | None = Field(
         default=None, pattern=r"^\d{6,12}$", description="案件所属区划（默认取人员的管理区划）"
     )
@@ -126,8 +129,8 @@ def _person_of_new_case(db, actor: Actor, body: StartCase) -> Person | None:
     if body.person_id is None:
         return None
     try:
-        key = idnumber.normalize(body.person_id)
-    except idnumber.IdNumberError as err:
+        key = ssnumber.normalize(body.person_id)
+    except IdNumberError as err:
         raise Invalid([FieldError("/person_id", err.code, err.message)]) from err
     person = persons.get(db, id_number=key)
     return person if person is not None and actor.reaches(person.area) else None
@@ -139,7 +142,7 @@ def list_cases(
     db: Db,
     process: Annotated[str | None, Query(max_length=100, pattern=NAME)] = None,
     status: Literal["running", "waiting", "completed"] | None = None,
-    person_id: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{14,17}[0-9Xx]$")] = None,
+    person_id: Annotated[str | None, Query(min_length=15, max_length=18, pattern=NO_CONTROL)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="上一页最后一条的案件号")] = None,
 ) -> dict[str, Any]:
@@ -153,7 +156,10 @@ def list_cases(
     if status:
         stmt = stmt.where(Case.status == status)
     if person_id:
-        stmt = stmt.where(Case.person_id == person_id)
+        try:
+            stmt = stmt.where(Case.person_id == ssnumber.normalize(person_id))
+        except IdNumberError as err:
+            raise Invalid([FieldError("/query/person_id", err.code, err.message)]) from err
     if before:
         stmt = stmt.where(Case.id < before)
     rows = list(db.scalars(stmt.order_by(Case.id.desc()).limit(limit + 1)))

@@ -1,36 +1,63 @@
-"""Persons in the registry: the record, and what the counter must still collect (第十三条)."""
+"""Persons in the registry: the record, and what the counter must still collect (第十三条). A person is
+named by their 社会保障号码 (forms/ssnumber.py), or found by the document they registered with."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from canbao.actors import Actor
 from canbao.errors import FieldError, Invalid
-from forms import idnumber
+from forms import codes, ssnumber
+from forms.idnumber import IdNumberError
 from registry import persons
 from registry.common import PersonNotFound
 
 from ..deps import Db, permit
+from ..inputs import NO_CONTROL
 from ..masking import MaskingRoute
 
 router = APIRouter(tags=["persons 登记库人员"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("persons.read"))]
-IdNumber = Annotated[str, Path(min_length=15, max_length=18, description="公民身份号码")]
+IdNumber = Annotated[
+    str, Path(min_length=15, max_length=18, description="社会保障号码（中国公民为公民身份号码）")
+]
 
 
 def _reach(db: Db, actor: Actor, id_number: str) -> str:
     """The normalized number of a person the actor reaches; anyone else is not found, revealing nothing
     (citizens reach their own record only)."""
     try:
-        key = idnumber.normalize(id_number)
-    except idnumber.IdNumberError as err:
+        key = ssnumber.normalize(id_number)
+    except IdNumberError as err:
         raise Invalid([FieldError("/path/id_number", err.code, err.message)]) from err
     person = persons.get(db, id_number=key)
     if person is None or not actor.may_see(area=person.area, person_id=person.id):
         raise PersonNotFound("登记库中没有该人员，或不在您的管辖范围内")
     return key
+
+
+@router.get("/persons", summary="按证件查找人员（证件类型＋证件号码，按岗位脱敏）")
+def find_persons(
+    actor: Reader,
+    db: Db,
+    id_type: Annotated[str, Query(min_length=1, max_length=2, pattern=NO_CONTROL, description="证件类型")],
+    id_number: Annotated[str, Query(min_length=1, max_length=32, pattern=NO_CONTROL, description="证件号码")],
+) -> dict[str, Any]:
+    if id_type not in codes.get("id_type"):
+        raise Invalid([FieldError("/query/id_type", "id_type.unknown", f"证件类型“{id_type}”不在代码表中")])
+    try:
+        ssnumber.rule(id_type).document_key(id_number)
+    except IdNumberError as err:
+        raise Invalid([FieldError("/query/id_number", err.code, err.message)]) from err
+    found = persons.find(db, id_type=id_type, document_number=id_number)
+    items = [
+        {"person_id": p.id, **persons.read(db, actor=actor, id_number=p.id, purpose="GET /persons")}
+        for p in found
+        if actor.may_see(area=p.area, person_id=p.id)
+    ]
+    return {"items": items}
 
 
 @router.get("/persons/{id_number}", summary="人员登记信息（按岗位脱敏）")

@@ -29,7 +29,7 @@ REPORTS = {
 }
 DETAIL_DEFAULT = {"coverage": "target", "unenrolled-reasons": "uninsured"}
 DETAIL_COLUMNS = (
-    ("id_number", "公民身份号码"),
+    ("id_number", "社会保障号码"),
     ("name", "姓名"),
     ("sex", "性别"),
     ("birth_date", "出生日期"),

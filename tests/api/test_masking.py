@@ -124,6 +124,7 @@ def office(api) -> dict:
         "task_id": api.task_of(open_case).task_guid,
         "document_id": upload.json()["id"],
         "id_number": number,
+        "id_type": "01",  # GET /persons finds the person by their document
         "area": "370102",
         "village": VILLAGE,
         "team_id": 1,

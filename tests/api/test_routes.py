@@ -33,6 +33,7 @@ WRONG_ROLE = [
     ("GET", "/cases/1", "manager1", "cases.read"),
     ("GET", "/cases/1/history", "manager1", "cases.read"),
     ("GET", "/cases/1/diagram", "manager1", "cases.read"),
+    ("GET", "/persons", "manager1", "persons.read"),
     ("GET", f"/persons/{PERSON}", "manager1", "persons.read"),
     ("GET", f"/persons/{PERSON}/missing", "manager1", "persons.read"),
     ("POST", "/definitions", "county1", "definitions.write"),

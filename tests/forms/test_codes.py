@@ -55,10 +55,23 @@ def test_standard_lists_carry_their_evidence_and_local_lists_say_they_are_local(
     for key in codes.keys():  # noqa: SIM118 - a function, not dict.keys()
         lst = codes.get(key)
         assert lst.version and lst.source, key
-        assert lst.system.startswith("canbao-local:") != lst.standard, key
+        assert not (lst.standard and lst.system.startswith("canbao-local:")), key
     assert not codes.get("uninsured_reason").standard
     assert codes.get("uninsured_reason").extra["other"] == "99"  # 其他 + 说明
-    assert codes.get("id_type").standard and "16" not in codes.get("id_type")  # 16/17 conflict: not shipped
+    assert "16" not in codes.get("id_type")  # 16/17 conflict: not shipped
+
+
+def test_no_list_claims_a_standard_whose_text_was_not_seen():
+    """Issue 18: the 人社 lists were labelled LD/T 92-2013 `standard: true` while their own sources said the
+    standard was not seen. They say what they are until checked: codes of the 人社 system, from code bases."""
+    unseen = ("id_type", "enrollment_status", "insurance_scheme", "payment_status")
+    for key in unseen:
+        lst = codes.get(key)
+        assert not lst.standard and lst.version != "LD/T 92-2013", key
+        assert lst.system.startswith("mohrss:") and "LD/T 92-2013" in lst.source and "not seen" in lst.source
+    for key in codes.keys():  # noqa: SIM118 - a function, not dict.keys()
+        lst = codes.get(key)
+        assert not (lst.standard and "not seen" in lst.source), key
 
 
 def test_choices_render_a_select():
@@ -121,3 +134,40 @@ def test_a_replacement_must_keep_the_codes_the_rules_use(tmp_path, monkeypatch, 
     monkeypatch.setenv("CANBAO_CODES_DIR", str(tmp_path))
     with pytest.raises(codes.CodeListError):
         codes.get("uninsured_reason")
+
+
+def test_the_id_types_may_be_replaced_once_checked_keeping_the_resident_id(
+    tmp_path, monkeypatch, fresh_codes
+):
+    """证件类型 is not a checked standard: a deployment that has checked it may replace it. 01 stays (the
+    rules name it); a type the rules do not know needs the 社会保障号码 on the form (forms.ssnumber.OTHER)."""
+    from forms import ssnumber
+
+    def write(codes_: list[dict[str, str]]) -> None:
+        lst = {
+            "key": "id_type",
+            "title": "证件类型",
+            "system": "mohrss:AAC058",
+            "version": "2",
+            "standard": False,
+        }
+        (tmp_path / "id_type.json").write_text(json.dumps(lst | {"codes": codes_}), encoding="utf-8")
+
+    monkeypatch.setenv("CANBAO_CODES_DIR", str(tmp_path))
+    write([{"code": "08", "label": "外国人护照"}])
+    with pytest.raises(codes.CodeListError):
+        codes.get("id_type")
+    codes._all.cache_clear()
+    write([{"code": "01", "label": "居民身份证"}, {"code": "17", "label": "港澳台居民居住证"}])
+    assert codes.get("id_type").values() == {"01", "17"}
+    assert ssnumber.rule("17") is ssnumber.OTHER
+
+
+def test_the_cli_says_which_lists_were_not_checked_against_their_standard():
+    from typer.testing import CliRunner
+
+    from forms.cli import forms_app
+
+    listed = CliRunner().invoke(forms_app, ["list"]).output
+    assert "codes/id_type  证件类型  mohrss:AAC058 1  未经标准核对" in listed
+    assert "codes/uninsured_reason  未参保原因  canbao-local:uninsured_reason 1  本地" in listed

@@ -57,7 +57,11 @@ def test_an_abolished_address_code_in_an_id_number_is_accepted():
 
 
 def test_other_id_types_are_not_checked_as_resident_ids():
-    doc = reg(id_type="08", id_number="E12345678", sex="2", birth_date="1985-05-05")
+    """A passport number is not a 公民身份号码: the holder is keyed by the 社会保障号码 the form carries
+    (tests/forms/test_id_types.py has the rule of every 证件类型)."""
+    doc = reg(
+        id_type="08", id_number="E12345678", ss_number="ZZ3701020000000001", sex="2", birth_date="1985-05-05"
+    )
     assert forms.validate("registration", doc) == []
     assert errors("registration", reg(id_type="08", id_number="E123<45")) == {
         ("/id_number", "id_number.format")

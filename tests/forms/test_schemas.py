@@ -69,7 +69,7 @@ def test_code_lists_are_expanded_into_labelled_choices():
     assert {"const": "1", "title": "男"} in props["sex"]["oneOf"]
     scheme = props["insurance"]["items"]["properties"]["scheme"]
     assert {"const": "390", "title": "城乡居民基本医疗保险"} in scheme["oneOf"]
-    assert scheme["x-code"]["system"] == "mohrss:AAE140" and scheme["x-code"]["standard"] is True
+    assert scheme["x-code"]["system"] == "mohrss:AAE140" and scheme["x-code"]["standard"] is False
     assert props["employment"]["properties"]["status"]["x-code"]["standard"] is False
 
 

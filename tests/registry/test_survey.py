@@ -178,7 +178,11 @@ def test_summary_xlsx_and_prefilled_pdf(any_db):
         assert s.scalar(select(Flag.status).where(Flag.person_id == a)) == "open"
     ws = load_workbook(io.BytesIO(xlsx)).active
     assert ws["A1"].value == "全民参保登记个人信息汇总表"
-    assert [c.value for c in ws[3]][:3] == ["序号", "姓名", "公民身份号码"]
+    assert [c.value for c in ws[3]][:3] == [
+        "序号",
+        "姓名",
+        "社会保障号码",
+    ]  # 规程第八条; a citizen's is their 公民身份号码
     assert [c.value for c in ws[4]][:3] == [1, "甲一", a]
     assert ws.max_row == 4
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
