@@ -53,7 +53,7 @@ def test_a_foreigner_is_registered_and_found_by_either_number(api):
 def test_a_case_is_started_for_a_registered_permanent_resident(api):
     _register(api, "07")
     r = api.post(
-        "/cases", "platform1", json={"process": "counter_collection", "person_id": PERMANENT_RESIDENT}
+        "/cases", "counter1", json={"process": "counter_collection", "person_id": PERMANENT_RESIDENT}
     )
     assert r.status_code == 201, r.text
     assert r.json()["person_id"] == PERMANENT_RESIDENT
@@ -68,7 +68,7 @@ def test_bad_numbers_are_answered_4xx_naming_the_field_and_the_rule(api):
         r = api.get(path, "county1")
         assert r.status_code == 422, r.text
         assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [(pointer, "prc_id.checksum")]
-    r = api.post("/cases", "platform1", json={"process": "counter_collection", "person_id": bad})
+    r = api.post("/cases", "counter1", json={"process": "counter_collection", "person_id": bad})
     assert r.status_code == 422
     assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [("/person_id", "prc_id.checksum")]
     r = api.get("/cases", "county1", params={"person_id": bad})

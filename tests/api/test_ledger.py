@@ -60,8 +60,8 @@ def test_the_summary_lists_everyone_surveyed_in_the_period_with_date_team_and_su
     assert r.status_code == 200, r.text
     heading, rows = _rows(r.content)
     assert "调查期间：2026-11-01 至 2026-11-30" in heading
-    by_id = {row["公民身份号码"]: row for row in rows}
-    assert [row["公民身份号码"] for row in rows] == [stored, rejected, waiting, unvisited]  # by survey date
+    by_id = {row["社会保障号码"]: row for row in rows}
+    assert [row["社会保障号码"] for row in rows] == [stored, rejected, waiting, unvisited]  # by survey date
     assert [row["序号"] for row in rows] == [1, 2, 3, 4]
     assert {k: by_id[stored][k] for k in ("调查日期", "调查小组", "调查员", "备注")} == {
         "调查日期": "2026-11-20",
@@ -80,7 +80,7 @@ def test_the_summary_lists_everyone_surveyed_in_the_period_with_date_team_and_su
 
     # Without a period: every survey of the village, the earlier one included.
     _, everything = _rows(api.get(f"/survey-lists/{VILLAGE}/summary.xlsx", "platform1").content)
-    assert [row["公民身份号码"] for row in everything] == [earlier, stored, rejected, waiting, unvisited]
+    assert [row["社会保障号码"] for row in everything] == [earlier, stored, rejected, waiting, unvisited]
 
     # The command line gives the same ledger.
     monkeypatch.setenv("DATABASE_URL", api.db.url)

@@ -103,7 +103,7 @@ def test_the_village_ledger_is_downloaded_for_a_period(api, office, tmp_path):
     assert "调查期间：2026-11-01 至 2026-11-30" in [c.value for c in ws[2]]
     header = [c.value for c in ws[3]]
     rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=4)]
-    assert [(r["公民身份号码"], r["调查日期"], r["调查员"], r["备注"]) for r in rows] == [
+    assert [(r["社会保障号码"], r["调查日期"], r["调查员"], r["备注"]) for r in rows] == [
         (stored, "2026-11-20", "李四（DC0001）、王五（DC0002）", "已入库"),
         (refused, "2026-11-20", "李四（DC0001）、王五（DC0002）", f"不予登记：{REJECT['reason']}"),
     ]

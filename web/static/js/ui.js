@@ -74,9 +74,9 @@ const ALLOWED = new Set((document.body.dataset.can || "").split(" ").filter(Bool
 export const can = (operation) => ALLOWED.has(operation);
 
 export const ROLE_NAMES = {
-  surveyor: "调查员", platform_reviewer: "基层平台", county_approver: "县级经办机构", city_admin: "市级经办机构",
-  province_admin: "省级人力资源社会保障部门", ministry: "人力资源社会保障部", process_manager: "流程管理员",
-  auditor: "审计员", citizen: "单位或个人", system: "系统",
+  surveyor: "调查员", platform_reviewer: "基层平台", counter_clerk: "窗口经办", county_approver: "县级经办机构",
+  city_admin: "市级经办机构", city_hrss: "市级人社部门", province_admin: "省级人力资源社会保障部门",
+  ministry: "人力资源社会保障部", process_manager: "流程管理员", auditor: "审计员", citizen: "单位或个人", system: "系统",
 };
 
 export const CASE_STATUS = { running: "办理中", waiting: "等待中", completed: "已办结" };
