@@ -1,0 +1,32 @@
+"""The demo's citizens: two persons of the population get local accounts named by their 公民身份号码, one
+with open flags (something to be reminded of) and one without, and can read their own record."""
+
+from canbao.actors import Actor
+from composition import demo_citizens
+from registry import comparison, persons
+
+from ..engine.office import COUNTY, VILLAGE, id_number, registration
+from .conftest import PASSWORD, SYSTEM, population
+
+
+def test_demo_citizens_sign_in_and_read_their_own_record(api):
+    flagged, clean = id_number(seq="801"), id_number(seq="803")
+    population(api.db, flagged)
+    insured = [
+        {"scheme": scheme, "status": "1", "place": COUNTY, "first_date": "2015-03-01"}
+        for scheme in ("110", "310")
+    ]
+    with api.db.sessions() as s, s.begin():
+        reg = registration(clean, insurance=insured)
+        persons.store(s, actor=SYSTEM, case_id=0, case_area=VILLAGE, person_id=clean, registration=reg)
+        comparison.run(s, actor=SYSTEM, area=COUNTY)
+    demo = Actor(sub="demo", roles=("system",), area="")
+    with api.db.sessions() as s, s.begin():
+        created = demo_citizens.add(s, actor=demo, password=PASSWORD, area=COUNTY)
+    assert created == [flagged, clean]
+    with api.db.sessions() as s, s.begin():
+        assert demo_citizens.add(s, actor=demo, password=PASSWORD, area=COUNTY) == []  # once only
+    for number, reminded in ((flagged, True), (clean, False)):
+        record = api.get("/me/registration", number)
+        assert record.status_code == 200 and record.json()["person_id"] == number
+        assert any(i["kind"] == "missing" for i in record.json()["items"]) is reminded
