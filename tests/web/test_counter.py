@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from canbao.actors import Actor
+from engine.models import Case
 from registry import comparison, persons
 from registry.models import Flag
 
@@ -131,3 +132,53 @@ def test_counter_collects_missing_items_and_a_second_clerk_checks_them(api, offi
     expect(popup).not_to_contain_text("缺少联系电话")
     expect(popup).not_to_contain_text("未参加任何基本社会保险")
     clerk.shot("counter-after")
+
+
+def test_a_collection_the_check_returned_is_continued_on_the_same_case(api, office):
+    person = id_number("19791105", "337")
+    api.population(person)
+    started = api.post("/cases", "counter1", json={"process": "counter_collection", "person_id": person})
+    case_id = started.json()["id"]
+    data = api.get(f"/cases/{case_id}", "counter1").json()["data"]["registration"]
+    collected = {
+        k: v for k, v in data.items() if k not in ("area", "registered_at", "status", "insurance", "guardian")
+    } | {
+        "phone": "13905310337",
+        "ethnicity": "01",
+        "hukou": {**data["hukou"], "nature": "10"},
+        "residence": {"division": VILLAGE, "address": "济南市历下区解放路3号"},
+        "employment": {"status": "21"},
+        "insurance": [],
+        "uninsured_reason": {"code": "02"},
+        "survey": {"channel": "counter", "date": "2026-12-01"},
+    }
+    collected = {k: v for k, v in collected.items() if v is not None}
+    api.complete("counter1", case_id, collected)
+    returned = {"reason": "联系电话与本人所述不符，请重新核对"}
+    task = api.task_of(case_id).task_guid
+    version = api.get(f"/tasks/{task}", "counter2").json()["case_version"]
+    assert (
+        api.post(
+            f"/tasks/{task}/return", "counter2", json=returned, headers={"If-Match": str(version)}
+        ).status_code
+        == 200
+    )
+
+    clerk = office()
+    page = clerk.login("counter1")
+    page.goto("/counter")
+    page.keyboard.type(person)
+    page.keyboard.press("Enter")
+    form = page.locator("#collect form")
+    expect(form).to_contain_text(f"继续采集（案件 {case_id}）")
+    expect(form).to_contain_text("校核退回：联系电话与本人所述不符，请重新核对")
+    clerk.shot("counter-returned")
+    page.get_by_role("button", name="显示全部登记项").press("Enter")
+    phone = page.locator('[name="/phone"]')
+    expect(phone).to_have_value("13905310337")
+    phone.fill("13905310338")
+    page.get_by_role("button", name="提交采集（送校核）").press("Enter")
+    expect(page.locator("#status")).to_contain_text(f"案件 {case_id}")
+    with api.db.sessions() as s:
+        assert s.scalars(select(Case.id).where(Case.person_id == person)).all() == [case_id]
+    assert api.task_of(case_id).spec_name == "check"
