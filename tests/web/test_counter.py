@@ -62,6 +62,7 @@ def test_counter_collects_missing_items_and_a_second_clerk_checks_them(api, offi
     page = clerk.login("counter1")
     page.goto("/counter")
     expect(page.locator("#id-number")).to_be_focused()
+    page.evaluate("window.sameDocument = true")  # gone if anything below reloads the page
     clerk.shot("counter-empty")
     # a wrong number is refused on the field, with the focus left there
     page.keyboard.type(person[:-1] + ("0" if person[-1] != "0" else "1"))
@@ -131,6 +132,7 @@ def test_counter_collects_missing_items_and_a_second_clerk_checks_them(api, offi
     expect(popup).not_to_contain_text("需调查登记")
     expect(popup).not_to_contain_text("缺少联系电话")
     expect(popup).not_to_contain_text("未参加任何基本社会保险")
+    assert page.evaluate("window.sameDocument") is True
     clerk.shot("counter-after")
 
 

@@ -154,7 +154,8 @@ async function find(event) {
     showPopup(person, missing, open);
     clear(collectBox);
     if (open?.task?.task === "check" || (!missing.items.length && !open)) {
-      document.getElementById("person-title").focus();
+      idInput.select(); // nothing to collect: the next scan replaces the number
+      idInput.focus();
       return;
     }
     await collectForm(person, missing.items, open?.task?.task === "collect" ? open : null);
