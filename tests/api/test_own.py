@@ -4,11 +4,15 @@ whose record is the token's number only, every read is audited, and staff cannot
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 
+from jose import jwk, jwt
+
 from ..engine.office import id_number
 from .conftest import population
+from .test_auth import _bearer, _claims, _idp_client, _rsa_pair
 
 
 def pdf_text(content: bytes) -> str:
@@ -116,3 +120,19 @@ def test_correction_with_evidence_returned_then_confirmed(api):
         "applied",
         "材料齐全，予以更正",
     )
+
+
+def test_a_citizen_signed_in_by_an_external_identity_provider_reads_their_own_record(api, db, tmp_path):
+    """Production citizens come from an identity provider (RS256, keys from a JWKS file): the token's
+    subject is their 公民身份号码 and the same routes answer for them."""
+    me = id_number(seq="621")
+    population(api.db, me)
+    private, public = _rsa_pair()
+    key = jwk.construct(public, "RS256").to_dict()
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**key, "kid": "gov-idp", "use": "sig"}]}))
+    client = _idp_client(db, tmp_path, jwt_jwks_file=tmp_path / "jwks.json")
+    claims = _claims(sub=me, name="赵某", roles=["citizen"], area="")
+    token = jwt.encode(claims, private, "RS256", headers={"kid": "gov-idp"})
+    r = client.get("/api/v1/me/registration", headers=_bearer(token))
+    assert r.status_code == 200, r.text
+    assert r.json()["person_id"] == me
