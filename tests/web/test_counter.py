@@ -98,6 +98,9 @@ def test_counter_collects_missing_items_and_a_second_clerk_checks_them(api, offi
     expect(page.locator("#status")).to_contain_text("等待另一名窗口经办人员校核")
     expect(page.locator("#id-number")).to_be_focused()  # ready for the next person
     expect(page.locator("#id-number")).to_have_value("")
+    mine = page.locator(f'#check-list li:has-text("{person}")')
+    expect(mine).to_contain_text("本人采集，由另一名窗口经办人员校核")  # not offered to its collector
+    expect(mine.get_by_role("button")).to_have_count(0)
     with api.db.sessions() as s:
         assert s.get(Flag, flag.id).status == "open"  # not before the 校核
 

@@ -5,7 +5,7 @@
 // person can be scanned as soon as one is submitted.
 import { Problem, get, post } from "./api.js";
 import { divisionCodes, editForm, readOnly } from "./form.js";
-import { announce, announceProblem, clear, divisionPaths, h, time } from "./ui.js";
+import { ME, announce, announceProblem, clear, divisionPaths, h, time } from "./ui.js";
 
 const PROCESS = "counter_collection";
 const lookup = document.getElementById("lookup");
@@ -18,6 +18,14 @@ const checkList = document.getElementById("check-list");
 
 const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 const topKey = (pointer) => pointer.split("/")[1] || "";
+
+// The cases this clerk collected in this browser session: their 校核 is another clerk's (the engine
+// refuses it anyway), so they are marked rather than offered.
+const MINE = `canbao.counter.collected.${ME.sub}`;
+const collectedByMe = () => new Set(JSON.parse(sessionStorage.getItem(MINE) || "[]"));
+function rememberCollected(caseId) {
+  sessionStorage.setItem(MINE, JSON.stringify([...collectedByMe(), caseId].slice(-200)));
+}
 
 let registration; // the 登记表 schema
 const schema = async () => (registration ??= await get("/forms/registration"));
@@ -101,6 +109,7 @@ async function collectForm(person, items, open) {
       const data = view.collect();
       data.insurance ??= []; // an uninsured person's 登记表 says so with an empty list and a reason
       const done = await submitCollection(person.person_id, data, open, (started) => { open = started; });
+      rememberCollected(done.case_id);
       resetLookup(`已提交：${person.name} 的窗口采集（案件 ${done.case_id}），等待另一名窗口经办人员校核。`);
       refreshChecks();
     } catch (err) {
@@ -223,7 +232,14 @@ async function refreshChecks() {
       checkList.append(h("p", { class: "empty" }, "暂无待校核的窗口采集。"));
       return;
     }
+    const mine = collectedByMe();
     checkList.append(h("ul", { class: "check-list" }, rows.map((row) => {
+      const head = (action) => h("div", { class: "check-row" }, h("strong", {}, row.person_name || "（未登记姓名）"),
+        h("span", { class: "mono" }, row.person_id || ""), h("span", { class: "sub" }, `案件 ${row.case_id}，${time(row.created_at)}`),
+        action);
+      if (mine.has(row.case_id)) {
+        return h("li", { dataset: { caseId: row.case_id } }, head(h("span", { class: "badge" }, "本人采集，由另一名窗口经办人员校核")));
+      }
       const box = h("div", { class: "check-panel", hidden: true });
       const opener = h("button", { type: "button", class: "open", "aria-expanded": "false" }, `校核 ${row.person_name || ""}`);
       opener.addEventListener("click", async () => {
@@ -239,11 +255,7 @@ async function refreshChecks() {
           announceProblem(err);
         }
       });
-      return h("li", { dataset: { caseId: row.case_id } },
-        h("div", { class: "check-row" }, h("strong", {}, row.person_name || "（未登记姓名）"),
-          h("span", { class: "mono" }, row.person_id || ""), h("span", { class: "sub" }, `案件 ${row.case_id}，${time(row.created_at)}`),
-          opener),
-        box);
+      return h("li", { dataset: { caseId: row.case_id } }, head(opener), box);
     })));
   } catch (err) {
     announceProblem(err);
