@@ -61,11 +61,19 @@ def test_citizen_checks_prints_and_corrects_their_record_on_a_phone(api, office,
     row = page.locator(".change-row").first
     expect(row.locator("select").first).to_have_value("/phone")
     expect(row).to_contain_text("现登记为：（空）")
-    row.get_by_label("更正为").fill("13905310721")
+    row.get_by_label("更正为").fill("1390531")
     page.get_by_label("更正原因").fill("补充本人手机号码")
     page.get_by_role("button", name="提交更正申请").click()
     expect(page.locator("#evidence-error")).to_have_text("请上传证明材料")
     page.get_by_label("选择文件（可多选）").set_input_files(EVIDENCE)
+    # a number the 登记表 refuses: the server's message beside the item; the request stays a draft
+    o.expect_error(422, "/complete")
+    page.get_by_role("button", name="提交更正申请").click()
+    expect(row.locator(".field-error").last).to_contain_text("联系电话")
+    expect(page.locator("#status")).to_contain_text("表单数据未通过校验")
+    expect(page.locator("#requests-body")).to_contain_text("待提交")
+    o.shot("own-refused")
+    row.get_by_label("更正为").fill("13905310721")
     page.get_by_role("button", name="提交更正申请").click()
     expect(page.locator("#status")).to_contain_text("已提交更正申请")
     request = page.locator("#requests-body li[data-case-id]").first

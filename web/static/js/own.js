@@ -218,6 +218,8 @@ function correctionForm(returned) {
     event.preventDefault();
     reasonError.hidden = true;
     fileError.hidden = true;
+    reason.removeAttribute("aria-invalid");
+    file.removeAttribute("aria-invalid");
     for (const r of rows) r.error("");
     const changes = rows.map((r) => r.get()).filter(Boolean);
     if (!changes.length) {
@@ -253,6 +255,7 @@ function correctionForm(returned) {
       document.getElementById("requests-title").scrollIntoView();
     } catch (err) {
       submit.disabled = false;
+      if (editing) refreshRequests(); // the request is kept as a draft, to be corrected and sent again
       if (err instanceof Problem && err.errors.length) {
         for (const e of err.errors) {
           const m = /^\/changes\/(\d+)/.exec(e.pointer || "");
@@ -284,6 +287,15 @@ function requests() {
     c.reason ? h("p", { class: "sub" }, `更正原因：${c.reason}；证明材料 ${c.evidence.length} 份`) : null,
     c.agency_reason ? h("p", { class: "agency-reason" }, `经办机构意见：${c.agency_reason}`) : null,
     c.task_id ? h("button", { type: "button", onclick: () => resume(c) }, c.state === "returned" ? "补正此申请" : "继续填写") : null))));
+}
+
+async function refreshRequests() {
+  try {
+    own = await get("/me/registration");
+    requests();
+  } catch (err) {
+    announceProblem(err);
+  }
 }
 
 function resume(c) {
