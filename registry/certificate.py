@@ -106,5 +106,10 @@ def reminder(page: Page, y: float, items: list[dict[str, str]]) -> None:
     y += 6
     for item in items[:20]:
         y += 16
-        kind = "缺失" if item["kind"] == "missing" else "不准"
-        page.text_fit(LEFT + 12, y, RIGHT - LEFT - 12, f"【{kind}】{item['message']}", 10)
+        page.text_fit(LEFT + 12, y, RIGHT - LEFT - 12, f"【{_kind(item)}】{item['message']}", 10)
+
+
+def _kind(item: dict[str, str]) -> str:
+    if item["code"].startswith("self_reported."):
+        return "待核实"
+    return "缺失" if item["kind"] == "missing" else "不准"

@@ -279,6 +279,9 @@ def missing(session: Session, *, actor: Actor, id_number: str, purpose: str = "m
             pointer, message = REASON_ITEMS.get(reason, ("/insurance", f"需核实：{reason}"))
             if reason.startswith("dup.place"):
                 message = f"同一险种（{reason.rsplit('.', 1)[-1]}）在两个统筹地区同时参保（重复参保）"
+            elif reason.startswith("self_reported."):
+                scheme = checks.code_label("insurance_scheme", reason.rsplit(".", 1)[-1])
+                message = f"登记表上自报参加{scheme}，尚待社会保险业务系统核实"
             need(pointer, reason, message, "wrong" if flag.kind != "needs_survey" else "missing")
     return {
         "person_id": person.id,

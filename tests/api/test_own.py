@@ -10,8 +10,10 @@ import zlib
 
 from jose import jwk, jwt
 
-from ..engine.office import id_number
-from .conftest import population
+from registry import persons
+
+from ..engine.office import VILLAGE, id_number, registration
+from .conftest import SYSTEM, population
 from .test_auth import _bearer, _claims, _idp_client, _rsa_pair
 
 
@@ -136,3 +138,17 @@ def test_a_citizen_signed_in_by_an_external_identity_provider_reads_their_own_re
     r = client.get("/api/v1/me/registration", headers=_bearer(token))
     assert r.status_code == 200, r.text
     assert r.json()["person_id"] == me
+
+
+def test_self_reported_insurance_awaiting_verification_is_named_in_words(api):
+    """A 险种 the person reported on a 登记表 is 自报待核实 (#18) until a business system confirms it: the
+    reminder names the scheme, never the flag's reason code."""
+    me = id_number(seq="623")
+    with api.db.sessions() as s, s.begin():
+        persons.store(
+            s, actor=SYSTEM, case_id=0, case_area=VILLAGE, person_id=me, registration=registration(me)
+        )
+    items = api.client.get("/api/v1/me/registration", headers=api.mint(me, ["citizen"], "")).json()["items"]
+    [item] = [i for i in items if i["code"] == "self_reported.110"]
+    assert item["message"] == "登记表上自报参加企业职工基本养老保险，尚待社会保险业务系统核实"
+    assert item["pointer"] == "/insurance"

@@ -5,7 +5,7 @@
 // person can be scanned as soon as one is submitted.
 import { Problem, get, post } from "./api.js";
 import { divisionCodes, editForm, readOnly } from "./form.js";
-import { ME, announce, announceProblem, clear, divisionPaths, h, time } from "./ui.js";
+import { ME, announce, announceProblem, clear, divisionPaths, h, itemBadge, time } from "./ui.js";
 
 const PROCESS = "counter_collection";
 const lookup = document.getElementById("lookup");
@@ -67,7 +67,7 @@ function showPopup(person, { items, flags }, open) {
   popup.append(h("h3", {}, heading));
   if (items.length) {
     popup.append(h("ul", { class: "items-list" }, items.map((item) => h("li", { dataset: { pointer: item.pointer } },
-      h("span", { class: `badge ${item.kind === "wrong" ? "badge-bad" : "badge-warn"}` }, item.kind === "wrong" ? "不准" : "缺失"),
+      itemBadge(item),
       " ", item.message))));
   }
   if (open?.task?.task === "check") {

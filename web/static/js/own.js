@@ -4,7 +4,7 @@
 // agency's reasons. Everything comes from GET /api/v1/me/registration, which reads the token's person.
 import { Problem, api, get, post } from "./api.js";
 import { divisionCodes, editForm, readOnly, titleAt } from "./form.js";
-import { announce, announceProblem, clear, divisionPaths, h, time } from "./ui.js";
+import { announce, announceProblem, clear, divisionPaths, h, itemBadge, time } from "./ui.js";
 
 const PROCESS = "self_service_update";
 // What a citizen may correct themselves; identity numbers go through the counter (id_correction).
@@ -49,7 +49,7 @@ function reminder() {
     h("ul", { class: "items-list" }, own.items.map((item) => {
       const fixable = CORRECTABLE.includes(item.pointer);
       return h("li", { dataset: { pointer: item.pointer } },
-        h("span", { class: `badge ${item.kind === "wrong" ? "badge-bad" : "badge-warn"}` }, item.kind === "wrong" ? "不准" : "缺失"),
+        itemBadge(item),
         " ", item.message, " ",
         fixable
           ? h("button", { type: "button", class: "small", onclick: () => fix(item.pointer) }, `更正“${titleAt(schema, item.pointer)}”`)
