@@ -41,7 +41,7 @@ def describe(session: Session, source: str | None) -> str:
 
 
 def enrollment_source(source: str) -> str:
-    return "全民参保登记" if source == "registration" else source
+    return "登记表（本人自报）" if source == "registration" else source
 
 
 def of_person(session: Session, person: Person) -> list[dict[str, Any]]:

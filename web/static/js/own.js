@@ -82,7 +82,7 @@ function sources() {
     own.record.insurance.length
       ? h("dl", { class: "sources" }, own.record.insurance.map((e) => h("div", {},
         h("dt", {}, schemeName(e.scheme)),
-        h("dd", {}, e.source === "registration" ? "全民参保登记" : `${e.source}（业务系统）`))))
+        h("dd", {}, e.source === "registration" ? "登记表（本人自报）" : `${e.source}（社会保险业务系统）`))))
       : h("p", { class: "muted" }, "登记库中没有您的参保记录。"));
 }
 
