@@ -1,13 +1,17 @@
-"""The process modeler: a manager edits labels in bpmn-js, sees the server's validation problems on the
-elements they concern, fixes them and saves the process as version 2."""
+"""The process modeler: a manager edits labels and canbao's properties in bpmn-js's properties panel,
+sees the server's validation problems on the elements they concern, saves a draft and publishes it as a
+step of its own, and imports a model drawn in Camunda Modeler."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from ..definitions import variants
+from ..definitions.variants import FIXTURES
 from ..engine import samples
+from ..engine.office import id_number
 
 pytestmark = pytest.mark.browser
 NEW_NAME = "入户调查登记（试点）"
@@ -19,12 +23,28 @@ def click_lane(page, lane_id: str) -> None:
     shape = page.locator(f'#canvas g.djs-element[data-element-id="{lane_id}"]')
     box = shape.bounding_box()
     shape.click(position={"x": 12, "y": box["height"] / 2})
-    expect(page.locator("#element-id")).to_contain_text(lane_id)
+    expect(page.get_by_label("标识（ID）", exact=True)).to_have_value(lane_id)
 
 
-def rename(page, name: str) -> None:
-    page.get_by_label("名称").fill(name)
-    page.get_by_role("button", name="应用名称").click()
+def pick(page, element_id: str) -> None:
+    """Select an element the keyboard's way, through the list of the diagram's elements. Right after a
+    diagram opens, the panel may still be subscribing to selections: choose again until it shows it."""
+    picker, shown = (
+        page.get_by_label("选择元素（也可在图上点选）"),
+        page.get_by_label("标识（ID）", exact=True),
+    )
+    for _ in range(5):
+        picker.select_option(element_id)
+        if shown.input_value() == element_id:
+            return
+        page.wait_for_timeout(200)
+        picker.select_option("")
+    expect(shown).to_have_value(element_id)
+
+
+def rename(page, element_id: str, name: str) -> None:
+    page.locator("#properties").get_by_label("名称", exact=True).fill(name)
+    expect(page.locator(f'#canvas g.djs-element[data-element-id="{element_id}"]').first).to_contain_text(name)
 
 
 def test_manager_edits_labels_sees_problems_on_elements_and_saves_version_2(api, office):
@@ -39,9 +59,9 @@ def test_manager_edits_labels_sees_problems_on_elements_and_saves_version_2(api,
 
     # a lane renamed to something that is not a role: the server refuses, pointing at its user task
     click_lane(page, "Lane_platform")
-    expect(page.get_by_label("名称")).to_have_value("基层平台")
-    rename(page, "平台")
-    page.get_by_role("button", name="保存为新版本").click()
+    expect(page.locator("#properties").get_by_label("名称", exact=True)).to_have_value("基层平台")
+    rename(page, "Lane_platform", "平台")
+    page.get_by_role("button", name="保存草稿").click()
     problems = page.locator("#problems")
     expect(problems).to_be_visible()
     expect(problems).to_contain_text("基层平台初审（initial_review）")
@@ -53,21 +73,19 @@ def test_manager_edits_labels_sees_problems_on_elements_and_saves_version_2(api,
     )
     o.shot("modeler-problems")
     problems.get_by_role("button", name="基层平台初审（initial_review）：").click()
-    expect(page.locator("#element-id")).to_contain_text("initial_review")
+    expect(page.get_by_label("标识（ID）", exact=True)).to_have_value("initial_review")
 
     # fixed, and the survey task relabelled: valid, saved as version 2
     click_lane(page, "Lane_platform")
-    rename(page, "基层平台")
-    page.get_by_label("选择元素（也可在图上点选）").select_option("survey")  # the keyboard's way in
-    expect(page.locator("#element-id")).to_contain_text("survey")
-    rename(page, NEW_NAME)
-    expect(page.locator('#canvas g.djs-element[data-element-id="survey"]')).to_contain_text(NEW_NAME)
+    rename(page, "Lane_platform", "基层平台")
+    pick(page, "survey")
+    rename(page, "survey", NEW_NAME)
     page.get_by_role("button", name="校验").click()
     expect(page.locator("#status")).to_contain_text("校验通过")
     expect(problems).to_be_hidden()
     page.get_by_label("版本说明").fill("调查环节改名（试点）")
-    page.get_by_role("button", name="保存为新版本").click()
-    expect(page.locator("#status")).to_contain_text("已保存为版本 2")
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.locator("#status")).to_contain_text("已保存草稿：版本 2（未发布")
     expect(page.locator("#editor-title")).to_have_text("入户调查登记 · 版本 2")
     expect(process.get_by_role("button", name="版本 2")).to_have_attribute("aria-pressed", "true")
     expect(process).to_contain_text("调查环节改名（试点）")
@@ -160,3 +178,108 @@ def test_the_page_lists_processes_in_every_state_and_a_retired_one_can_be_reinst
     expect(page.locator("#status")).to_contain_text("已发布：登记信息变更审批 版本 1")
     expect(retired.locator('li[data-version="1"] .badge')).to_have_text("当前版本")
     expect(retired).not_to_contain_text("没有当前版本")
+
+
+def test_properties_panel_edit_is_validated_saved_as_a_draft_then_published_and_cases_start_on_it(
+    api, office
+):
+    """A manager shortens the survey's due period, names its role and changes the 初审 timer in the
+    properties panel; validation catches a role that contradicts the lane; the draft is saved, no case
+    starts on it until it is published, and then a case starts on it with the new due period."""
+    o = office()
+    page = o.login("manager1")
+    page.on("dialog", lambda dialog: dialog.accept())
+    process = page.locator('#definitions > li[data-key="survey_registration"]')
+    process.get_by_role("button", name="版本 1").click()
+    props = page.locator("#properties")
+    publish = page.get_by_role("button", name="发布", exact=False).and_(page.locator("#publish"))
+    expect(publish).to_be_disabled()  # version 1 is already current
+
+    pick(page, "survey")
+    expect(props.locator(".bio-properties-panel-header-type")).to_have_text("用户任务")
+    expect(props.get_by_label("表单", exact=True)).to_have_value("registration")
+    due = props.get_by_label("办理时限（ISO 8601 时长，如 P10D）")
+    expect(due).to_have_value("P10D")
+    due.fill("十天")
+    expect(props).to_contain_text("应为 ISO 8601 时长")
+    due.fill("P7D")
+    role = props.get_by_label("岗位", exact=True)
+    role.select_option("platform_reviewer")
+    o.shot("properties-user-task")
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#problems")).to_contain_text("role.conflict")
+    role.select_option("surveyor")
+
+    pick(page, "initial_review_timeout")
+    expect(props.locator(".bio-properties-panel-header-type")).to_contain_text("定时边界事件")
+    timer = props.get_by_label("时限（ISO 8601 时长，如 P5D）")
+    expect(timer).to_have_value("P5D")
+    expect(props.get_by_label("超时督办（记入督办，任务留在原处）")).to_be_checked()
+    expect(props.get_by_label("中断所附任务（不勾选：任务照常办理）")).not_to_be_checked()
+    timer.fill("P3D")
+    expect(page.locator("#draft-state")).to_contain_text("先保存草稿，再发布")
+    expect(publish).to_be_disabled()
+    o.shot("properties-timer")
+
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#status")).to_contain_text("校验通过")
+    page.get_by_label("版本说明").fill("调查时限缩短为7天")
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.locator("#status")).to_contain_text("已保存草稿：版本 2（未发布")
+    expect(process.locator('li[data-version="2"] .badge')).to_have_text("未发布")
+    expect(process.locator('li[data-version="1"] .badge')).to_have_text("当前版本")
+    expect(page.locator("#draft-state")).to_contain_text("版本 2：未发布，可以发布")
+    o.shot("draft-saved")
+    draft_case = api.start_survey("370102199001011231")
+    assert api.get(f"/cases/{draft_case}/diagram", "county1").json()["version"] == 1  # a draft starts nothing
+
+    publish.click()
+    expect(page.locator("#status")).to_contain_text("已发布：入户调查登记 版本 2，新案件从此版本开始")
+    expect(process.locator('li[data-version="2"] .badge')).to_have_text("当前版本")
+    expect(publish).to_be_disabled()
+    o.shot("published")
+
+    xml = api.client.get(
+        "/api/v1/definitions/survey_registration/versions/2/xml", headers=api.as_("manager1")
+    ).text
+    assert '<spiffworkflow:property name="dueIn" value="P7D"' in xml
+    assert '<spiffworkflow:property name="role" value="surveyor"' in xml
+    assert 'timeouts.get("initial_review", "P3D")' in xml
+    assert '<spiffworkflow:serviceTaskOperator id="registry.store" resultVariable="stored">' in xml
+    case_id = api.start_survey(id_number(seq="124"))
+    assert api.get(f"/cases/{case_id}/diagram", "county1").json()["version"] == 2
+    task = api.task_of(case_id)
+    assert task.spec_name == "survey" and task.due_at - task.created_at == timedelta(days=7)
+
+
+def test_a_camunda_model_is_imported_through_the_page_saved_as_a_draft_and_published(api, office):
+    o = office()
+    page = o.login("manager1")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_label("导入 BPMN 文件").set_input_files(FIXTURES / "dialects" / "camunda7_change_review.bpmn")
+    expect(page.locator("#editor-title")).to_have_text("导入：camunda7_change_review.bpmn")
+    expect(page.locator("#status")).to_contain_text("校验通过")
+    report = page.locator("#import-report")
+    expect(report).to_contain_text("按 Camunda 7、Camunda Modeler 的写法转换")
+    final = report.locator("#import-mapped tr", has_text="camunda:candidateGroups=县级经办机构")
+    expect(final).to_contain_text("县级审定（final）")
+    expect(final).to_contain_text("role=county_approver")
+    expect(report.locator("#import-ignored")).to_contain_text("camunda:priority")
+    o.shot("camunda-import")
+
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.locator("#status")).to_contain_text("已保存草稿：版本 1（未发布")
+    imported = page.locator('#definitions > li[data-key="change_review_c7"]')
+    expect(imported.locator('li[data-version="1"] .badge')).to_have_text("未发布")
+    pick(page, "final")  # the stored version, in canbao's properties
+    expect(page.locator("#properties").get_by_label("岗位", exact=True)).to_have_value("county_approver")
+    expect(page.locator("#properties").get_by_label("办理时限（ISO 8601 时长，如 P10D）")).to_have_value(
+        "PT48H"
+    )
+    page.locator("#publish").click()
+    expect(imported.locator('li[data-version="1"] .badge')).to_have_text("当前版本")
+    o.shot("camunda-published")
+    xml = api.client.get(
+        "/api/v1/definitions/change_review_c7/versions/1/xml", headers=api.as_("manager1")
+    ).text
+    assert "camunda:" not in xml and '<spiffworkflow:property name="role" value="county_approver"/>' in xml
