@@ -16,6 +16,14 @@ from ..engine.office import id_number
 pytestmark = pytest.mark.browser
 NEW_NAME = "入户调查登记（试点）"
 XML = {"Content-Type": "application/xml"}
+FITS = """(id) => {
+  const box = document.getElementById(id).getBoundingClientRect();
+  const shapes = [...document.querySelectorAll(`#${id} .djs-element:not(.djs-root) .djs-visual`)]
+    .map((e) => e.getBoundingClientRect()).filter((r) => r.width > 0);
+  const inside = (r) =>
+    r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom;
+  return shapes.length > 20 && shapes.every(inside) && box.height <= window.innerHeight;
+}"""
 
 
 def click_lane(page, lane_id: str) -> None:
@@ -126,9 +134,13 @@ def test_manager_compares_versions_side_by_side_and_migrates_a_waiting_case(api,
     expect(changed).to_have_count(1)
     expect(changed).to_contain_text("基层平台初审（复核）（initial_review）")
     expect(changed).to_contain_text("基层平台初审 → 基层平台初审（复核）")
+    expect(changed).to_contain_text("用户任务")
+    expect(changed).to_contain_text("名称：基层平台初审 → 基层平台初审（复核）")
     for side in ("left", "right"):
         element = page.locator(f'#{side} g.djs-element[data-element-id="initial_review"]')
         expect(element).to_have_class(re.compile("cb-changed"))
+        # the whole drawing, labels too, inside its box, and the box inside the 1366×768 window
+        assert page.evaluate(FITS, side), side
     o.shot("diff")
 
     page.get_by_role("button", name="试运行").click()
@@ -197,6 +209,17 @@ def test_properties_panel_edit_is_validated_saved_as_a_draft_then_published_and_
 
     pick(page, "survey")
     expect(props.locator(".bio-properties-panel-header-type")).to_have_text("用户任务")
+    # the modeler speaks Chinese: context pad, palette, replace menu
+    expect(page.locator('.djs-context-pad [data-action="delete"]')).to_have_attribute("title", "删除")
+    expect(page.locator('.djs-context-pad [data-action="append.append-task"]')).to_have_attribute(
+        "title", "添加任务"
+    )
+    expect(page.locator(".djs-palette .entry[data-action='create.task']")).to_have_attribute(
+        "aria-label", "创建任务"
+    )
+    page.locator('.djs-context-pad [data-action="replace"]').click()
+    expect(page.locator(".djs-popup")).to_contain_text("业务规则任务")
+    page.keyboard.press("Escape")
     expect(props.get_by_label("表单", exact=True)).to_have_value("registration")
     due = props.get_by_label("办理时限（ISO 8601 时长，如 P10D）")
     expect(due).to_have_value("P10D")

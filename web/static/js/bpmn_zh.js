@@ -49,10 +49,49 @@ export const TYPE_NAMES = {
   LinkEventDefinition: "链接",
 };
 
-/** "bpmn:UserTask" → 用户任务 (an unknown type as it is, without its prefix). */
+/** "bpmn:UserTask" or "userTask" → 用户任务 (an unknown type as it is, without its prefix). */
 export function typeName(type) {
   const local = String(type || "").replace(/^bpmn:/, "");
-  return TYPE_NAMES[local] || local;
+  return TYPE_NAMES[local.charAt(0).toUpperCase() + local.slice(1)] || local;
+}
+
+// The aspects engine/diff.py compares, as a process manager names them.
+const FIELD_NAMES = {
+  name: "名称",
+  type: "类型",
+  lane: "泳道",
+  documentation: "说明",
+  script: "脚本",
+  condition: "条件",
+  event: "事件",
+  "event.timeDuration": "定时时长",
+  "event.timeDate": "定时日期",
+  "event.timeCycle": "定时周期",
+  "@cancelActivity": "中断所附任务",
+  "@attachedToRef": "所附任务",
+  "@default": "默认流向",
+  "@sourceRef": "起点",
+  "@targetRef": "终点",
+  "property:formKey": "表单",
+  "property:dataKey": "数据键",
+  "property:role": "岗位",
+  "property:dueIn": "办理时限",
+  "property:decisions": "审核结论",
+  "property:separateFrom": "分人办理",
+  "property:duty": "职责",
+  "property:authorization": "审定所需授权",
+  "property:supervise": "超时督办",
+  "property:escalation": "超限处理",
+  "serviceTaskOperator@id": "操作",
+  "serviceTaskOperator@resultVariable": "结果变量",
+  calledDecisionId: "决策",
+  preScript: "前置脚本",
+  postScript: "后置脚本",
+};
+
+/** A compared aspect by its Chinese name ("property:dueIn" → 办理时限), or as it is. */
+export function fieldName(field) {
+  return FIELD_NAMES[field] || field;
 }
 
 const EVENT_KINDS = { Timer: "定时", Message: "消息", Signal: "信号", Error: "错误", Escalation: "升级", Conditional: "条件", Compensate: "补偿", Cancel: "取消", Link: "链接", Terminate: "终止" };
@@ -112,6 +151,11 @@ const MORE = {
   "Open {element}": "打开{element}",
   "No results": "没有结果",
   "Search": "搜索",
+  "Activate lasso tool": "启动套索工具",
+  "Call activity": "调用活动",
+  "Receive task": "接收任务",
+  "Append receive task": "追加接收任务",
+  "Business rule task": "业务规则任务",
   "Section contains edits": "此部分有内容",
   "Section contains an error": "此部分有错误",
   "Toggle section": "展开或收起",
