@@ -162,6 +162,9 @@ const MORE = {
   "Create new list item": "新增",
   "Delete item": "删除",
   "Toggle list item": "展开或收起",
+  "Open pop-up editor": "在弹出窗口中编辑",
+  "Opened in editor": "已在弹出窗口中编辑",
+  "Close pop-up editor": "关闭弹出窗口",
 };
 
 // The properties panel's header names an element's concrete type in words ("Timer Boundary Event").
