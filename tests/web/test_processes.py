@@ -233,6 +233,17 @@ def test_properties_panel_edit_is_validated_saved_as_a_draft_then_published_and_
     expect(page.locator("#problems")).to_contain_text("role.conflict")
     role.select_option("surveyor")
 
+    pick(page, "final_review")  # the panel reads what the engine reads
+    expect(props.get_by_label("职责（规程要求的审核环节）")).to_have_value("final_review")
+    expect(props.get_by_label("审定所需授权")).to_have_value("survey")
+    for decision in ("同意", "退回", "不予登记"):
+        expect(props.get_by_label(f"审核结论：{decision}")).to_be_checked()
+    pick(page, "store")
+    operation = props.get_by_label("操作", exact=True)
+    expect(operation).to_have_value("registry.store")
+    expect(operation.locator("option", has_text="归档（archive.seal）")).to_have_count(1)
+    expect(props.get_by_label("结果变量")).to_have_value("stored")
+
     pick(page, "initial_review_timeout")
     expect(props.locator(".bio-properties-panel-header-type")).to_contain_text("定时边界事件")
     timer = props.get_by_label("时限（ISO 8601 时长，如 P5D）")
