@@ -336,3 +336,87 @@ def test_every_shipped_process_round_trips_through_the_modeler_unchanged_in_mean
         expect(page.locator("#draft-state")).to_contain_text("版本 2")
         body = api.get(f"/definitions/{key}/versions/1/diff/2", "manager1").json()
         assert (body["added"], body["removed"], body["changed"]) == ([], [], []), key
+
+
+BARE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="Definitions_bare" targetNamespace="http://canbao.example/bpmn">
+  <bpmn:collaboration id="Collaboration_bare">
+    <bpmn:participant id="Participant_bare" name="补充说明" processRef="bare" />
+  </bpmn:collaboration>
+  <bpmn:process id="bare" name="补充说明" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_bare">
+      <bpmn:lane id="Lane_1" name="待定">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>work</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="work" name="审核补充说明">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="Diagram_bare">
+    <bpmndi:BPMNPlane id="Plane_bare" bpmnElement="Collaboration_bare">
+      <bpmndi:BPMNShape id="Participant_bare_di" bpmnElement="Participant_bare" isHorizontal="true">
+        <dc:Bounds x="100" y="60" width="500" height="160" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="Lane_1_di" bpmnElement="Lane_1" isHorizontal="true">
+        <dc:Bounds x="130" y="60" width="470" height="160" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start">
+        <dc:Bounds x="172" y="122" width="36" height="36" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="work_di" bpmnElement="work">
+        <dc:Bounds x="280" y="100" width="100" height="80" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="end_di" bpmnElement="end">
+        <dc:Bounds x="472" y="122" width="36" height="36" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1">
+        <di:waypoint x="208" y="140" /><di:waypoint x="280" y="140" />
+      </bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2">
+        <di:waypoint x="380" y="140" /><di:waypoint x="472" y="140" />
+      </bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
+
+
+def test_the_panel_gives_a_bare_task_its_form_and_due_period_and_a_lane_its_role(api, office, tmp_path):
+    """A process drawn without any of canbao's properties: the panel writes them from nothing (the
+    extension elements included) and the lane's role, until validation passes."""
+    bare = tmp_path / "bare.bpmn"
+    bare.write_text(BARE, encoding="utf-8")
+    o = office()
+    page = o.login("manager1")
+    page.get_by_label("导入 BPMN 文件").set_input_files(bare)
+    problems = page.locator("#problems")
+    expect(problems).to_contain_text("form.missing")
+    expect(problems).to_contain_text("lane.unknown_role")
+
+    props = page.locator("#properties")
+    pick(page, "Lane_1")
+    props.get_by_label("泳道岗位").select_option("基层平台")
+    expect(page.locator('#canvas g.djs-element[data-element-id="Lane_1"]')).to_contain_text("基层平台")
+    pick(page, "work")
+    expect(props.get_by_label("岗位", exact=True).locator("option").first).to_have_text("按泳道（基层平台）")
+    props.get_by_label("表单", exact=True).select_option("review_decision")
+    props.get_by_label("办理时限（ISO 8601 时长，如 P10D）").fill("P3D")
+    props.get_by_label("审核结论：同意").check()
+    props.get_by_label("审核结论：退回").check()
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#status")).to_contain_text("校验通过")
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.locator("#status")).to_contain_text("已保存草稿：版本 1（未发布")
+    xml = api.client.get("/api/v1/definitions/bare/versions/1/xml", headers=api.as_("manager1")).text
+    assert '<bpmn:lane id="Lane_1" name="基层平台">' in xml
+    for name, value in [("formKey", "review_decision"), ("dueIn", "P3D"), ("decisions", "approve,return")]:
+        assert f'<spiffworkflow:property name="{name}" value="{value}"' in xml, name
