@@ -91,6 +91,14 @@ def test_manager_edits_labels_sees_problems_on_elements_and_saves_version_2(api,
     page.get_by_role("button", name="校验").click()
     expect(page.locator("#status")).to_contain_text("校验通过")
     expect(problems).to_be_hidden()
+
+    # opening another process asks before the unsaved edits are dropped; declined, nothing changes
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.locator('#definitions > li[data-key="change_approval"]').get_by_role("button", name="版本 1").click()
+    expect(page.locator("#draft-state")).to_contain_text("版本 1 已修改，尚未保存")
+    assert asked == ["流程图的修改尚未保存为草稿，确定放弃这些修改？"]
+    expect(page.locator("#editor-title")).to_have_text("入户调查登记 · 版本 1")
     page.get_by_label("版本说明").fill("调查环节改名（试点）")
     page.get_by_role("button", name="保存草稿").click()
     expect(page.locator("#status")).to_contain_text("已保存草稿：版本 2（未发布")

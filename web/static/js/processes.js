@@ -132,7 +132,10 @@ async function show(xml, title) {
   dirty = false;
 }
 
+const UNSAVED = "流程图的修改尚未保存为草稿，确定放弃这些修改？";
+
 async function open(definition) {
+  if (dirty && !window.confirm(UNSAVED)) return;
   try {
     const xml = await api("GET", `/definitions/${encodeURIComponent(definition.key)}/versions/${definition.version}/xml`, {
       headers: { Accept: "application/xml" },
@@ -151,6 +154,7 @@ async function open(definition) {
 // A model drawn in canbao, Camunda Modeler or Flowable's designer: opened as it is and validated at
 // once, so that the manager sees what the server translates and what it cannot.
 async function importFile(file) {
+  if (dirty && !window.confirm(UNSAVED)) return;
   try {
     await show(await file.text(), `导入：${file.name}`);
   } catch (err) {
@@ -246,13 +250,13 @@ async function saveDraft() {
     const result = await api("POST", "/definitions", {
       xml: await currentXml(), params: { comment: comment || undefined, publish: "false" },
     });
+    dirty = false;
     showProblems([]);
     document.getElementById("comment").value = "";
     current = { ...result, current: false };
     await loadDefinitions();
     if (imported) await open(current); // the stored text, translated into canbao's properties
     document.getElementById("editor-title").textContent = `${result.name || result.key} · 版本 ${result.version}`;
-    dirty = false;
     showState();
     announce(result.created
       ? `已保存草稿：版本 ${result.version}（未发布，新案件仍从当前版本开始）`
@@ -300,6 +304,9 @@ eventBus.on("commandStack.changed", () => {
     dirty = true;
     showState();
   }
+});
+window.addEventListener("beforeunload", (event) => {
+  if (dirty) event.preventDefault();
 });
 document.getElementById("import-file").addEventListener("change", (event) => {
   const [file] = event.target.files;
