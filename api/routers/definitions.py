@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 import forms
 from canbao.actors import ROLES, Actor
 from canbao.errors import CanbaoError, FieldError, Invalid
-from engine import chain, definitions, diff, grants, migration, operations
+from engine import chain, definitions, diff, grants, migration, operations, task_rules
 from engine.change_models import MigrationItem, MigrationJob
 from engine.errors import InvalidDefinition, Problem, UnknownProcess
 from engine.models import ProcessDefinition
@@ -167,10 +167,11 @@ class Vocabulary(BaseModel):
     decisions: list[Choice] = Field(description="审核结论（decisions）")
 
 
-DECISION_TITLES = {"approve": "同意", "return": "退回", "reject": "不予登记"}
-
-
-@router.get("/definitions/vocabulary", summary="流程元素可用的表单、岗位、操作、职责、授权和审核结论")
+@router.get(
+    "/definitions/vocabulary",
+    response_model=Vocabulary,
+    summary="流程元素可用的表单、岗位、操作、职责、授权和审核结论",
+)
 def vocabulary(actor: Reader) -> Vocabulary:
     return Vocabulary(
         forms=[Choice(key=k, title=forms.get(k).get("title", k)) for k in forms.keys()],  # noqa: SIM118
@@ -178,7 +179,7 @@ def vocabulary(actor: Reader) -> Vocabulary:
         operations=[Choice(key=n, title=operations.get(n).title) for n in operations.names()],
         duties=[DutyChoice(key=d.key, title=d.title, role=d.role) for d in chain.DUTIES.values()],
         authorizations=[Choice(key=k.key, title=k.title) for k in grants.KINDS.values()],
-        decisions=[Choice(key=k, title=t) for k, t in DECISION_TITLES.items()],
+        decisions=[Choice(key=k, title=t) for k, t in task_rules.DECISIONS.items()],
     )
 
 
