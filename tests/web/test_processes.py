@@ -122,6 +122,10 @@ def test_manager_compares_versions_side_by_side_and_migrates_a_waiting_case(api,
         "/api/v1/definitions/survey_registration/versions/1/xml", headers=api.as_("manager1")
     ).text
     v2 = xml.replace('name="基层平台初审"', 'name="基层平台初审（复核）"')
+    # and the drawing wider (the 已入库 end moved right, outside the pool): layout, not a change
+    for old, new in [('x="1552" y="452"', 'x="1852" y="452"'), ('x="1552" y="493"', 'x="1852" y="493"')]:
+        v2 = v2.replace(f"<dc:Bounds {old}", f"<dc:Bounds {new}")
+    v2 = v2.replace('<di:waypoint x="1552" y="470" />', '<di:waypoint x="1852" y="470" />')
     r = api.client.post(
         "/api/v1/definitions?comment=初审改名",
         content=v2.encode(),
