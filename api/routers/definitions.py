@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 import forms
-from canbao.actors import ROLES, Actor
+from canbao.actors import FORMER_NAMES, ROLES, Actor
 from canbao.errors import CanbaoError, FieldError, Invalid
 from engine import chain, definitions, diff, grants, migration, operations, task_rules
 from engine.change_models import MigrationItem, MigrationJob
@@ -152,6 +152,10 @@ class Choice(BaseModel):
     title: str
 
 
+class RoleChoice(Choice):
+    former_names: list[str] = Field(description="该岗位以前的名称：已部署版本的泳道仍可能使用")
+
+
 class DutyChoice(Choice):
     role: str = Field(description="办理该职责的岗位代码")
 
@@ -160,7 +164,7 @@ class Vocabulary(BaseModel):
     """What a process's elements may name: the modeler's properties panel offers exactly these."""
 
     forms: list[Choice] = Field(description="用户任务的表单（formKey）")
-    roles: list[Choice] = Field(description="岗位：泳道名称或用户任务的 role 属性")
+    roles: list[RoleChoice] = Field(description="岗位：泳道名称或用户任务的 role 属性")
     operations: list[Choice] = Field(description="服务任务可调用的操作（spiffworkflow:serviceTaskOperator）")
     duties: list[DutyChoice] = Field(description="用户任务的职责（duty）")
     authorizations: list[Choice] = Field(description="审定所需的授权种类（authorization）")
@@ -175,7 +179,10 @@ class Vocabulary(BaseModel):
 def vocabulary(actor: Reader) -> Vocabulary:
     return Vocabulary(
         forms=[Choice(key=k, title=forms.get(k).get("title", k)) for k in forms.keys()],  # noqa: SIM118
-        roles=[Choice(key=k, title=t) for k, t in ROLES.items()],
+        roles=[
+            RoleChoice(key=k, title=t, former_names=[n for n, c in FORMER_NAMES.items() if c == k])
+            for k, t in ROLES.items()
+        ],
         operations=[Choice(key=n, title=operations.get(n).title) for n in operations.names()],
         duties=[DutyChoice(key=d.key, title=d.title, role=d.role) for d in chain.DUTIES.values()],
         authorizations=[Choice(key=k.key, title=k.title) for k in grants.KINDS.values()],

@@ -242,6 +242,7 @@ def test_vocabulary_names_what_the_properties_panel_offers(api):
     body = api.get("/definitions/vocabulary", "manager1").json()
     assert {"key": "registration", "title": forms.get("registration")["title"]} in body["forms"]
     assert {r["key"]: r["title"] for r in body["roles"]} == ROLES
+    assert {"key": "citizen", "title": ROLES["citizen"], "former_names": ["参保人"]} in body["roles"]
     assert {"key": "registry.store", "title": "入库"} in body["operations"]
     assert [o["key"] for o in body["operations"]] == operations.names()
     assert {"key": "check", "title": "录入校核", "role": "counter_clerk"} in body["duties"]

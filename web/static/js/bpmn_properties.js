@@ -61,8 +61,9 @@ export function property(bo, name) {
   return container?.get("properties").find((p) => p.name === name)?.value;
 }
 
-function roleTitle(key) {
-  return vocabulary.roles.find((r) => r.key === key || r.title === key)?.title;
+// The role a lane name or `role` property names (by code, title or a former name), as its title.
+function roleTitle(name) {
+  return vocabulary.roles.find((r) => r.key === name || r.title === name || r.former_names.includes(name))?.title;
 }
 
 // The commands that give `element` an extension of `type` (the existing one, or a new one with `attrs`).
