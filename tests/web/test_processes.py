@@ -426,6 +426,7 @@ def test_the_panel_gives_a_bare_task_its_form_and_due_period_and_a_lane_its_role
     props.get_by_label("审核结论：退回").check()
     page.get_by_role("button", name="校验").click()
     expect(page.locator("#status")).to_contain_text("校验通过")
+    o.shot("bare-task-given-its-properties")
     page.get_by_role("button", name="保存草稿").click()
     expect(page.locator("#status")).to_contain_text("已保存草稿：版本 1（未发布")
     xml = api.client.get("/api/v1/definitions/bare/versions/1/xml", headers=api.as_("manager1")).text
