@@ -20,6 +20,9 @@ FILES = [
     ("bpmn-js", "dist/assets/bpmn-font/css/bpmn.css", "bpmn-js/bpmn-font/css/bpmn.css"),
     ("bpmn-js", "dist/assets/bpmn-font/font", "bpmn-js/bpmn-font/font"),
     ("bpmn-js", "LICENSE", "bpmn-js/LICENSE"),
+    # axe-core: the accessibility checks the browser tests run on every page (tests/web/test_axe.py)
+    ("axe-core", "axe.min.js", "axe-core/axe.min.js"),
+    ("axe-core", "LICENSE", "axe-core/LICENSE"),
     ("swagger-ui-dist", "swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
     ("swagger-ui-dist", "swagger-ui.css", "swagger-ui/swagger-ui.css"),
     ("swagger-ui-dist", "LICENSE", "swagger-ui/LICENSE"),

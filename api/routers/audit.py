@@ -87,20 +87,17 @@ def _name_cases_and_persons(db, actor: Actor, items: list[dict[str, Any]]) -> No
     )
     by_case = {row.id: row for row in found}
     names = (
-        dict(db.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids))).tuples().all())
+        {r.id: r.name for r in db.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids)))}
         if person_ids
         else {}
     )
     keys = {row.process_key for row in found}
-    processes = dict(
-        db.execute(
-            select(ProcessDefinition.key, ProcessDefinition.name)
-            .where(ProcessDefinition.key.in_(keys))
-            .order_by(ProcessDefinition.version)
-        )
-        .tuples()
-        .all()
-    )  # the latest version's name
+    latest = (
+        select(ProcessDefinition.key, ProcessDefinition.name)
+        .where(ProcessDefinition.key.in_(keys))
+        .order_by(ProcessDefinition.version)
+    )
+    processes = {r.key: r.name for r in db.execute(latest)}  # the latest version's name wins
     for e in items:
         row = by_case.get(e["case_id"])
         e["case_process"] = processes.get(row.process_key, row.process_key) if row else None
