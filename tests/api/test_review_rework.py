@@ -121,3 +121,14 @@ def test_done_lists_what_the_user_completed_newest_first(api):
     assert len(page["items"]) == 1 and page["next"]
     rest = api.get("/tasks/done", "surveyor1", params={"limit": 1, "after": page["next"]}).json()
     assert [t["case_id"] for t in rest["items"]] == [cases[0]]
+
+
+def test_audit_events_name_their_person_and_case_and_the_names_shown_are_reads(api):
+    person = id_number(seq="315")
+    case_id = api.start_survey(person)
+    api.complete("surveyor1", case_id, registration(person))
+    items = api.get("/audit/events", "auditor1", params={"case_id": case_id}).json()["items"]
+    assert items and all(e["case_process"] == "入户调查登记" for e in items)
+    assert {e["person_name"] for e in items if e["person_id"]} == {"赵某"}  # as the registry has them
+    reads = [e for e in api.events("person.read") if e.actor_sub == "auditor1"]
+    assert [e.payload_json["purpose"] for e in reads] == ["audit"] and reads[0].case_id == case_id

@@ -185,3 +185,20 @@ def test_case_history_in_words_and_a_readable_diagram(api, office):
     assert smallest >= 11, f"diagram labels shown at {smallest:.1f} px"
     page.locator("#diagram").scroll_into_view_if_needed()
     o.shot("case-history-and-diagram")
+
+
+def test_the_audit_log_says_whom_and_which_case(api, office):
+    person = id_number(seq="411")
+    case_id = api.start_survey(person)
+    api.complete("surveyor1", case_id, registration(person))
+    o = office()
+    page = o.login("auditor1")
+    page.goto(f"/audit?case_id={case_id}")
+    rows = page.locator("#events tbody tr")
+    expect(rows.first).to_be_visible()
+    expect(page.locator("#events tbody")).to_contain_text("入户调查登记 · 赵某")
+    completed = page.locator('#events tbody tr[data-action="task.complete"]').first
+    expect(completed).to_contain_text("任务 入户调查登记")
+    text = page.locator("#events tbody").inner_text()
+    assert "person " not in text and "case " not in text and "GET /" not in text
+    o.shot("audit-named")
