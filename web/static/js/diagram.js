@@ -20,16 +20,18 @@ const MIN_ZOOM = 11 / 12;
 // The 环节 of the path taken: the steps a person or a service performs, not gateways, scripts and events.
 const STEPS = new Set(["bpmn:UserTask", "bpmn:ServiceTask", "bpmn:SendTask", "bpmn:ManualTask", "bpmn:CallActivity"]);
 
-function readable(canvas, registry, active) {
+// Fit the diagram if its labels stay readable; otherwise show it at full size around where the case is
+// (where it waits, or the last step it completed).
+function readable(canvas, registry, focus) {
   canvas.zoom("fit-viewport");
   if (canvas.zoom() >= MIN_ZOOM) return;
   canvas.zoom(1);
-  const here = active.map((id) => registry.get(id)).find(Boolean);
+  const here = focus.map((id) => registry.get(id)).find(Boolean);
   if (here) canvas.scrollToElement(here, { top: 40, bottom: 40, left: 120, right: 120 });
   else canvas.viewbox({ ...canvas.viewbox(), x: 0, y: 0 });
 }
 
-function controls(container, canvas, registry, active) {
+function controls(container, canvas, registry, focus) {
   const button = (label, onclick) => {
     const b = document.createElement("button");
     b.type = "button";
@@ -45,7 +47,7 @@ function controls(container, canvas, registry, active) {
   const pan = (dx, dy) => canvas.scroll({ dx, dy });
   box.append(
     button("放大", () => step(1.25)), button("缩小", () => step(0.8)),
-    button("当前环节", () => readable(canvas, registry, active)),
+    button("当前环节", () => readable(canvas, registry, focus)),
     button("向左", () => pan(200, 0)), button("向右", () => pan(-200, 0)),
     button("全图（缩小显示）", () => canvas.zoom("fit-viewport")),
   );
@@ -57,8 +59,9 @@ export async function showDiagram(container, { xml, completed, active }, history
   await viewer.importXML(xml);
   const canvas = viewer.get("canvas");
   const registry = viewer.get("elementRegistry");
-  readable(canvas, registry, active);
-  controls(container, canvas, registry, active);
+  const focus = active.length ? active : [...completed].reverse().filter((id) => STEPS.has(registry.get(id)?.type));
+  readable(canvas, registry, focus);
+  controls(container, canvas, registry, focus);
   const chosen = new Map();
   for (const e of history) {
     if (e.action === "gateway.taken" && e.payload?.gateway) {

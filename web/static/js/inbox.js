@@ -287,6 +287,11 @@ async function init() {
   renderSaved();
   savedSelect.addEventListener("change", applySaved);
   document.getElementById("save-filter").addEventListener("click", saveFilter);
+  document.getElementById("filter-name").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault(); // Enter in the name saves the filter rather than submitting the search
+    saveFilter();
+  });
   dropSaved.addEventListener("click", dropFilter);
   const names = await processes(get);
   for (const [key, name] of names) form.process.append(h("option", { value: key }, name));
