@@ -221,7 +221,14 @@ def case_list(request: Request, actor: PageActor) -> Response:
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case(request: Request, actor: PageActor, case_id: Annotated[int, Path(ge=1)]) -> Response:
     return render(
-        request, actor, "case.html", page="cases", need="cases.read", title=f"案件 {case_id}", case_id=case_id
+        request,
+        actor,
+        "case.html",
+        page="cases",
+        need="cases.read",
+        title=f"案件 {case_id}",
+        case_id=case_id,
+        kinds=documents.KINDS,
     )
 
 

@@ -26,6 +26,9 @@ FILES = [
     ("@bpmn-io/properties-panel", "dist/assets/properties-panel.css", "bpmn-js/properties-panel.css"),
     ("@bpmn-io/properties-panel", "LICENSE", "bpmn-js/properties-panel.LICENSE"),
     ("bpmn-js-properties-panel", "LICENSE", "bpmn-js/bpmn-js-properties-panel.LICENSE"),
+    # axe-core: the accessibility checks the browser tests run on every page (tests/web/test_axe.py)
+    ("axe-core", "axe.min.js", "axe-core/axe.min.js"),
+    ("axe-core", "LICENSE", "axe-core/LICENSE"),
     ("swagger-ui-dist", "swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
     ("swagger-ui-dist", "swagger-ui.css", "swagger-ui/swagger-ui.css"),
     ("swagger-ui-dist", "LICENSE", "swagger-ui/LICENSE"),
