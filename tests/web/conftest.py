@@ -139,13 +139,13 @@ class Office:
         self.shots.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=self.shots / f"{next(self.counter):02d}-{name}.png", full_page=True)
 
-    def login(self, username: str, password: str = PASSWORD) -> Page:
+    def login(self, username: str, password: str = PASSWORD, *, shown_as: str | None = None) -> Page:
         page = self.page
         page.goto("/login")
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录").click()
-        expect(page.locator("header .who-name")).to_have_text(username)
+        expect(page.locator("header .who-name")).to_have_text(shown_as or username)
         self.assert_clean()  # the landing page loaded completely and cleanly
         return page
 
