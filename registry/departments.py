@@ -36,7 +36,7 @@ from forms import ssnumber
 from forms.idnumber import IdNumberError
 
 from . import checks, precedence
-from .common import parse_date, value_text
+from .common import division_prefix, parse_date, value_text
 from .imports import (
     MAX_ROWS,
     ImportFileError,
@@ -266,7 +266,7 @@ def check_row(fmt: Format, raw: dict[str, str]) -> tuple[dict[str, Any], list[Fi
                 errors.append(FieldError(pointer, f"{c.key}.mismatch", f"{c.heading}与公民身份号码不符"))
             values[c.key] = code
         elif c.type == "division":
-            problem = checks.division_problem(text, levels=ALL_LEVELS)
+            problem = checks.division_problem(division_prefix(text), levels=ALL_LEVELS)
             if problem:
                 errors.append(FieldError(pointer, *problem))
             values[c.key] = text
@@ -302,7 +302,7 @@ def uscc_problem(code: str) -> tuple[str, str] | None:
 
 @dataclass
 class DepartmentResult(ImportResult):
-    outranked: int = 0  # field values not applied: a stronger source, or a newer record, holds them
+    outranked: int = 0  # values not applied: a stronger source, or a newer record, holds another
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "outranked": self.outranked}
@@ -484,7 +484,7 @@ def _apply(
             else:
                 holder, held_on = (precedence.REGISTRY if current is not None else None), None
             if not precedence.wins(field, fmt.source, recorded_on, holder=holder, held_on=held_on):
-                outranked += 1
+                outranked += new is not None and new != current
                 continue
             if new is None or (new == current and holder == fmt.source and held_on == recorded_on):
                 continue

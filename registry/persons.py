@@ -221,6 +221,8 @@ REASON_ITEMS: dict[str, tuple[str, str]] = {
     "uninsured": ("/insurance", "未参加任何基本社会保险：请核实参保情况或填写未参保原因"),
     "missing.medical": ("/insurance", "未参加基本医疗保险（职工医保或城乡居民医保）"),
     "missing.pension": ("/insurance", "未参加基本养老保险（职工养老或城乡居民养老）"),
+    "missing.unemployment": ("/insurance", "就业部门登记为单位就业，但未参加失业保险"),
+    "missing.injury": ("/insurance", "就业部门登记为单位就业，但未参加工伤保险"),
     "mismatch.name": ("/name", "姓名与公安人口信息不一致，请核对身份证件"),
     "mismatch.birth_date": ("/birth_date", "出生日期与公安人口信息不一致，请核对身份证件"),
     "status.dead_active": ("/status", "公安登记为死亡，但仍有正常参保记录"),
