@@ -47,6 +47,7 @@ from .imports import (
     _open_missing_versions,
     _rejection_file,
     _xlsx_rows,
+    insert_rows,
 )
 from .models import DataImport, FieldChange, Person, PersonField, PersonVersion
 
@@ -547,9 +548,9 @@ def _apply(
         keys = [(h["person_id"], h["field"]) for h in holders]
         for i in range(0, len(keys), CHUNK):
             session.execute(delete(pf).where(tuple_(pf.c.person_id, pf.c.field).in_(keys[i : i + CHUNK])))
-        session.execute(insert(pf), holders)
+        insert_rows(session, pf, holders)
     if history:
-        session.execute(insert(FieldChange.__table__), history)
+        insert_rows(session, FieldChange.__table__, history)
     _version(session, sorted(versioned - created), sorted(created), src=src, at=at)
     return len(created), updated, outranked
 

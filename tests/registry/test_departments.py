@@ -290,3 +290,28 @@ def test_the_precedence_table_decides_which_record_wins(any_db):
         assert older.outranked == 1 and s.get(Person, b).employment_status == "11"
         newer = _dept(s, "employment", job, [[b, "失业", "", "2025-09-01"]])
         assert newer.record.updated == 1 and s.get(Person, b).employment_status == "21"
+
+
+def test_the_command_line_imports_a_gbk_file_and_shows_the_table(db, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from canbao.config import get_settings
+    from composition.cli import app
+
+    a = pid(seq=1)
+    with db.sessions() as s, s.begin():
+        _population(s, [pop_row(a, "甲")])
+    path = tmp_path / "死亡.csv"
+    path.write_bytes(csv_bytes(DEATH_HEADER, [[a, "甲", "2026-02-01"]]).decode().encode("gbk"))
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    done = runner.invoke(app, ["import", "department", "deaths_health", str(path), "--as", "ops1"])
+    assert done.exit_code == 0, done.output
+    assert '"updated": 1' in done.stdout
+    refused = runner.invoke(app, ["import", "department", "weather", str(path)])
+    assert refused.exit_code == 1 and "import.kind" in refused.output
+    shown = runner.invoke(app, ["import", "precedence"])
+    assert '"/death_date"' in shown.stdout and "卫健" in shown.stdout
+    with db.sessions() as s:
+        assert s.get(Person, a).status == "dead"
