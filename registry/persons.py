@@ -31,7 +31,7 @@ from .common import (
     place_covers,
     value_text,
 )
-from .models import PERSON_STATUSES, Enrollment, FieldChange, Flag, Person, PersonVersion
+from .models import PERSON_STATUSES, DataImport, Enrollment, FieldChange, Flag, Person, PersonVersion
 
 
 @dataclass(frozen=True)
@@ -189,10 +189,14 @@ def as_registration(session: Session, person: Person) -> dict[str, Any]:
 
 
 def history(session: Session, *, actor: Actor, id_number: str) -> list[dict[str, Any]]:
-    """Field history of one person, oldest first (audited as a read)."""
+    """Field history of one person, oldest first (audited as a read). An imported value names the
+    department or system whose file it came from (`system`)."""
     person = _read_person(session, actor=actor, id_number=id_number, purpose="history")
-    rows = session.scalars(
-        select(FieldChange).where(FieldChange.person_id == person.id).order_by(FieldChange.id)
+    rows = session.execute(
+        select(FieldChange, DataImport.system)
+        .outerjoin(DataImport, DataImport.id == FieldChange.import_id)
+        .where(FieldChange.person_id == person.id)
+        .order_by(FieldChange.id)
     )
     return [
         {
@@ -203,9 +207,10 @@ def history(session: Session, *, actor: Actor, id_number: str) -> list[dict[str,
             "source": r.source,
             "case_id": r.case_id,
             "import_id": r.import_id,
+            "system": system,
             "actor": r.actor_sub,
         }
-        for r in rows
+        for r, system in rows
     ]
 
 

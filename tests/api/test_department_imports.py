@@ -40,7 +40,11 @@ def test_department_files_upload_with_area_and_audit(api):
     listed = api.get("/imports", "county1", params={"kind": "deaths_civil"}).json()
     assert [i["id"] for i in listed] == [body["id"]]
     history = api.get(f"/persons/{mine}/history", "county1").json()
-    assert {(h["field"], h["new"], h["import_id"]) for h in history} >= {("/status", "dead", body["id"])}
+    assert {(h["field"], h["new"], h["import_id"], h["system"]) for h in history} >= {
+        ("/status", "dead", body["id"], "民政"),
+        ("/death_date", "2026-03-01", body["id"], "民政"),
+    }
+    assert all(h["at"] for h in history)
 
 
 def test_wrong_roles_and_kinds_are_refused(api):

@@ -100,21 +100,32 @@ def test_employees_missing_unemployment_or_injury_insurance_are_partial(db):
 
 
 def test_deaths_and_moves_end_flags(db):
-    dead, moved, stays = pid("19800101", 1), pid("19800101", 2), pid("19800101", 3)
+    dead, moved, stays, away = (pid("19800101", n) for n in (1, 2, 3, 4))
     with db.sessions() as s, s.begin():
-        _load(s, [pop_row(dead, "甲"), pop_row(moved, "乙"), pop_row(stays, "丙")], [enr_row(stays, "390")])
+        _load(
+            s,
+            [pop_row(dead, "甲"), pop_row(moved, "乙"), pop_row(stays, "丙"), pop_row(away, "丁")],
+            [enr_row(stays, "390")],
+        )
         comparison.run(s, actor=CLERK, area="370102", as_of=AS_OF)
-        assert set(_open(s)) == {dead, moved, stays}
+        assert set(_open(s)) == {dead, moved, stays, away}
         _dept(s, "deaths_health", ["公民身份号码", "姓名", "死亡日期"], [[dead, "甲", "2026-04-01"]])
         imports.import_file(
             s,
             actor=CLERK,
             kind="population",
             filename="p2.csv",
-            content=csv_bytes(POP_HEADER, [pop_row(moved, "乙", status="迁出"), pop_row(dead, "甲")]),
+            content=csv_bytes(
+                POP_HEADER,
+                [
+                    pop_row(moved, "乙", status="迁出"),
+                    pop_row(dead, "甲"),  # 公安 still lists 正常: 卫健's death stands
+                    pop_row(away, "丁", division="370103002001"),  # the 户口 moved to 市中区
+                ],
+            ),
         )
         run = comparison.run(s, actor=CLERK, area="370102", as_of=AS_OF).run
         assert _open(s) == {stays: "missing.pension"}
         ended = s.scalars(select(Flag).where(Flag.cleared_by_run_id == run.id)).all()
-        assert {f.person_id for f in ended} == {dead, moved}
+        assert {f.person_id for f in ended} == {dead, moved, away}
         assert run.counts["by_class"] == {"excluded.dead": 1, "excluded.moved_out": 1, "partial": 1}
