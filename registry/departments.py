@@ -25,7 +25,8 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Column as SqlColumn
+from sqlalchemy import String, Table, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from canbao import audit, clock
@@ -46,8 +47,11 @@ from .imports import (
     _field_change_digest,
     _open_missing_versions,
     _rejection_file,
+    _stage_table,
     _xlsx_rows,
+    drop,
     insert_rows,
+    stage,
 )
 from .models import DataImport, FieldChange, Person, PersonField, PersonVersion
 
@@ -65,11 +69,12 @@ CHUNK = 5_000
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 CARD_NUMBER = re.compile(r"[A-Z0-9]{9}")
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 ALL_LEVELS = ("province", "city", "county", "township", "village")
 
 
 @dataclass(frozen=True)
-class Column:
+class FileColumn:
     key: str
     headings: tuple[str, ...]
     type: str
@@ -89,7 +94,7 @@ class Format:
     kind: str
     label: str
     source: str
-    columns: dict[str, Column]
+    columns: dict[str, FileColumn]
     key: tuple[str, ...]
     record_date: str
     fields: dict[str, str]
@@ -101,7 +106,7 @@ def formats() -> dict[str, Format]:
     found = {}
     for kind, spec in precedence.declared()["kinds"].items():
         columns = {
-            key: Column(
+            key: FileColumn(
                 key=key,
                 headings=tuple(c["headings"]),
                 type=c["type"],
@@ -245,7 +250,7 @@ def check_row(fmt: Format, raw: dict[str, str]) -> tuple[dict[str, Any], list[Fi
             values[c.key], born, sex = key.number, key.born, key.sex
         elif c.type == "date":
             try:
-                day = parse_date(text)
+                day = date.fromisoformat(text) if ISO_DAY.fullmatch(text) else parse_date(text)
             except ValueError:
                 errors.append(FieldError(pointer, f"{c.key}.format", f"{c.heading}应为YYYY-MM-DD或YYYYMMDD"))
                 continue
@@ -339,7 +344,8 @@ def import_file(
         if len(rows) > MAX_ROWS:
             raise ImportFileError([FieldError("/file", "file.too_large", f"单个文件最多 {MAX_ROWS} 行")])
     _check_duplicates(fmt, rows)
-    persons = _persons(session, [r.values["id_number"] for r in rows if not r.errors])
+    ids = _staged_ids(session, {r.values["id_number"] for r in rows if not r.errors})
+    persons = _persons(session, ids)
     _check_persons(fmt, rows, persons, actor)
     accepted = [r for r in rows if not r.errors]
     rejections = [Rejection(r.number, r.raw, r.errors) for r in rows if r.errors]
@@ -359,7 +365,8 @@ def import_file(
     )
     session.add(record)
     session.flush()
-    inserted, updated, outranked = _apply(session, record, fmt, accepted, persons, actor=actor, at=at)
+    inserted, updated, outranked = _apply(session, record, fmt, accepted, persons, ids, actor=actor, at=at)
+    drop(session, ids)
     record.inserted, record.updated = inserted, updated
     record.unchanged = len(accepted) - inserted - updated
     if rejections:
@@ -423,26 +430,24 @@ def _check_persons(fmt: Format, rows: list[Row], persons: dict[str, dict[str, An
             row.errors.append(FieldError("/id_number", "area.outside", "此人不在本人管辖区域内"))
 
 
-def _persons(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _staged_ids(session: Session, ids: set[str]) -> Table:
+    """The persons a file names, staged (COPY on PostgreSQL) to be joined with rather than listed."""
+    table = _stage_table("_stage_dept_ids", [SqlColumn("id", String(18), primary_key=True)])
+    stage(session, table, [{"id": i} for i in sorted(ids)])
+    return table
+
+
+def _persons(session: Session, ids: Table) -> dict[str, dict[str, Any]]:
     p = Person.__table__
     wanted = [p.c.id, p.c.area] + [p.c[col] for col, _ in PERSON_COLUMNS.values()]
-    found: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(ids), CHUNK):
-        for row in session.execute(select(*wanted).where(p.c.id.in_(ids[i : i + CHUNK]))).mappings():
-            found[row["id"]] = dict(row)
-    return found
+    rows = session.execute(select(*wanted).join(ids, ids.c.id == p.c.id)).mappings()
+    return {row["id"]: dict(row) for row in rows}
 
 
-def _held(session: Session, ids: list[str], fields: list[str]) -> dict[tuple[str, str], PersonField]:
-    found: dict[tuple[str, str], PersonField] = {}
-    for i in range(0, len(ids), CHUNK):
-        for held in session.scalars(
-            select(PersonField).where(
-                PersonField.person_id.in_(ids[i : i + CHUNK]), PersonField.field.in_(fields)
-            )
-        ):
-            found[(held.person_id, held.field)] = held
-    return found
+def _held(session: Session, ids: Table, fields: list[str]) -> dict[tuple[str, str], Any]:
+    pf = PersonField.__table__
+    rows = session.execute(select(pf).join(ids, ids.c.id == pf.c.person_id).where(pf.c.field.in_(fields)))
+    return {(h.person_id, h.field): h for h in rows}
 
 
 def _apply(
@@ -451,6 +456,7 @@ def _apply(
     fmt: Format,
     rows: list[Row],
     persons: dict[str, dict[str, Any]],
+    ids: Table,
     *,
     actor: Actor,
     at: datetime,
@@ -458,7 +464,6 @@ def _apply(
     """Weigh each row's fields against their holders and write the ones it wins. Returns (persons
     created, rows that changed a value, field values outranked)."""
     src = f"import:{record.id}"
-    ids = [r.values["id_number"] for r in rows]
     held = _held(session, ids, list(fmt.fields))
     new_persons: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
@@ -525,34 +530,49 @@ def _apply(
     if new_persons:
         _create_persons(session, new_persons, src=src, at=at)
     for field, values in person_updates.items():
-        column, group = PERSON_COLUMNS[field]
-        todo = [v for v in values if v["pid"] not in created]
-        if todo:
-            p = Person.__table__
-            session.execute(
-                update(p)
-                .where(p.c.id == bindparam("pid"))
-                .values(
-                    {
-                        column: bindparam("v"),
-                        f"{group}_source": src,
-                        f"{group}_confirmed_at": at,
-                        "updated_at": at,
-                    }
-                )
-                .execution_options(synchronize_session=False),
-                todo,
-            )
+        _update_persons(session, field, [v for v in values if v["pid"] not in created], src=src, at=at)
     if holders:
-        pf = PersonField.__table__
-        keys = [(h["person_id"], h["field"]) for h in holders]
-        for i in range(0, len(keys), CHUNK):
-            session.execute(delete(pf).where(tuple_(pf.c.person_id, pf.c.field).in_(keys[i : i + CHUNK])))
-        insert_rows(session, pf, holders)
+        _write_holders(session, holders)
     if history:
         insert_rows(session, FieldChange.__table__, history)
-    _version(session, sorted(versioned - created), sorted(created), src=src, at=at)
+    if versioned or created:
+        _version(session, versioned | created, src=src, at=at)
     return len(created), updated, outranked
+
+
+def _update_persons(
+    session: Session, field: str, values: list[dict[str, Any]], *, src: str, at: datetime
+) -> None:
+    if not values:
+        return
+    column, group = PERSON_COLUMNS[field]
+    p = Person.__table__
+    v = _stage_table(
+        "_stage_dept_values",
+        [SqlColumn("pid", String(18), primary_key=True), SqlColumn("v", p.c[column].type)],
+    )
+    stage(session, v, values)
+    session.execute(
+        update(p)
+        .where(p.c.id == v.c.pid)
+        .values({column: v.c.v, f"{group}_source": src, f"{group}_confirmed_at": at, "updated_at": at})
+    )
+    drop(session, v)
+
+
+def _write_holders(session: Session, holders: list[dict[str, Any]]) -> None:
+    """Each (person, field) the file won, replacing its former holder."""
+    pf = PersonField.__table__
+    h = _stage_table(
+        "_stage_dept_holders",
+        [SqlColumn(c.name, c.type, primary_key=c.primary_key) for c in pf.columns],
+    )
+    stage(session, h, holders)
+    session.execute(
+        delete(pf).where(exists().where(h.c.person_id == pf.c.person_id, h.c.field == pf.c.field))
+    )
+    session.execute(insert(pf).from_select([c.name for c in h.columns], select(*h.columns)))
+    drop(session, h)
 
 
 def _typed(column: str, text: str) -> Any:
@@ -582,16 +602,14 @@ def _create_persons(session: Session, persons: list[dict[str, Any]], *, src: str
     )
 
 
-def _version(session: Session, changed: list[str], created: list[str], *, src: str, at: datetime) -> None:
-    """Close the current version of the persons whose statistical attributes changed, and open one for
-    them and for the persons created."""
+def _version(session: Session, persons: set[str], *, src: str, at: datetime) -> None:
+    """Close the current version of the persons whose statistical attributes changed, and open a new one
+    for them and for the persons created."""
     pv = PersonVersion.__table__
-    for i in range(0, len(changed), CHUNK):
-        session.execute(
-            update(pv)
-            .where(pv.c.valid_to.is_(None), pv.c.person_id.in_(changed[i : i + CHUNK]))
-            .values(valid_to=at)
-        )
-    ids = changed + created
-    for i in range(0, len(ids), CHUNK):
-        _open_missing_versions(session, ids[i : i + CHUNK], at=at, source=src)
+    ids = _stage_table("_stage_dept_versioned", [SqlColumn("id", String(18), primary_key=True)])
+    stage(session, ids, [{"id": i} for i in sorted(persons)])
+    session.execute(
+        update(pv).where(pv.c.valid_to.is_(None), pv.c.person_id.in_(select(ids.c.id))).values(valid_to=at)
+    )
+    _open_missing_versions(session, select(ids.c.id), at=at, source=src)
+    drop(session, ids)
