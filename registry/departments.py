@@ -101,8 +101,53 @@ class Format:
     creates_area: str | None
 
 
+TYPES = ("ss_number", "resident_id", "text", "date", "code", "division", "uscc", "card_number")
+
+
+def problems(declared: dict[str, Any]) -> list[str]:
+    """What is wrong with a declaration of formats and precedence (departments.toml), each located."""
+    found: list[str] = []
+    sources, table, codes = (
+        declared.get("sources", {}),
+        declared.get("precedence", {}),
+        declared.get("codes", {}),
+    )
+    for field, order in table.items():
+        found += [f"precedence.{field}: unknown source {s!r}" for s in order if s not in sources]
+    for kind, spec in declared.get("kinds", {}).items():
+        where, columns = f"kinds.{kind}", spec.get("columns", {})
+        if spec.get("source") not in sources:
+            found.append(f"{where}.source: unknown source {spec.get('source')!r}")
+        for key, column in columns.items():
+            if column.get("type") not in TYPES:
+                found.append(
+                    f"{where}.columns.{key}.type: {column.get('type')!r} is not one of {', '.join(TYPES)}"
+                )
+            if column.get("type") == "code" and column.get("codes") not in codes:
+                found.append(f"{where}.columns.{key}.codes: no code list {column.get('codes')!r}")
+        if "id_number" not in columns:
+            found.append(f"{where}.columns: no id_number column")
+        named = [
+            *spec.get("key", []),
+            spec.get("record_date"),
+            spec.get("creates", {}).get("area", "id_number"),
+        ]
+        found += [f"{where}: no column {c!r}" for c in named if c not in columns]
+        for field, value in spec.get("fields", {}).items():
+            if spec.get("source") not in table.get(field, []):
+                found.append(
+                    f"{where}.fields.{field}: the precedence table does not let {spec.get('source')} write it"
+                )
+            if not value.startswith("=") and value not in columns:
+                found.append(f"{where}.fields.{field}: no column {value!r}")
+    return found
+
+
 @cache
 def formats() -> dict[str, Format]:
+    wrong = problems(precedence.declared())
+    if wrong:
+        raise ValueError(f"{precedence.TABLE_FILE.name}: " + "; ".join(wrong))
     found = {}
     for kind, spec in precedence.declared()["kinds"].items():
         columns = {

@@ -315,3 +315,26 @@ def test_the_command_line_imports_a_gbk_file_and_shows_the_table(db, tmp_path, m
     assert '"/death_date"' in shown.stdout and "卫健" in shown.stdout
     with db.sessions() as s:
         assert s.get(Person, a).status == "dead"
+
+
+def test_the_shipped_declaration_is_whole_and_a_broken_one_is_located():
+    import copy
+
+    from registry import precedence
+
+    shipped = precedence.declared()
+    assert departments.problems(shipped) == []
+    broken = copy.deepcopy(shipped)
+    broken["precedence"]["/status"].append("气象")
+    broken["kinds"]["cards"]["columns"]["status"]["codes"] = "colours"
+    broken["kinds"]["students"]["columns"]["grade"]["type"] = "float"
+    broken["kinds"]["students"]["record_date"] = "semester"
+    broken["kinds"]["employment"]["fields"]["/card/number"] = "employer"
+    assert departments.problems(broken) == [
+        "precedence./status: unknown source '气象'",
+        "kinds.students.columns.grade.type: 'float' is not one of "
+        "ss_number, resident_id, text, date, code, division, uscc, card_number",
+        "kinds.students: no column 'semester'",
+        "kinds.employment.fields./card/number: the precedence table does not let 就业 write it",
+        "kinds.cards.columns.status.codes: no code list 'colours'",
+    ]
