@@ -125,8 +125,8 @@ def problems(declared: dict[str, Any]) -> list[str]:
                 )
             if column.get("type") == "code" and column.get("codes") not in codes:
                 found.append(f"{where}.columns.{key}.codes: no code list {column.get('codes')!r}")
-        if "id_number" not in columns:
-            found.append(f"{where}.columns: no id_number column")
+        if next(iter(columns), None) != "id_number":  # the other columns are checked against it
+            found.append(f"{where}.columns: the first column must be id_number")
         named = [
             *spec.get("key", []),
             spec.get("record_date"),
