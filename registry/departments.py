@@ -366,6 +366,7 @@ def import_file(
     fmt = formats().get(kind)
     if fmt is None:
         raise Invalid([FieldError("/kind", "import.kind", f"导入类型应为：{'、'.join(KINDS)}")])
+    precedence.take_turn(session)
     digest = hashlib.sha256(content).hexdigest()
     previous = session.scalar(
         select(DataImport).where(

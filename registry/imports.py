@@ -573,6 +573,7 @@ def _apply_population(
     src = f"import:{record.id}"
     # A status that a stronger source (registry.precedence) still holds stays: a routine 公安 file
     # listing a person as 正常 does not revive a death that 卫健 or 民政 reported.
+    precedence.take_turn(session)
     pf = PersonField.__table__
     session.execute(
         update(s)

@@ -15,8 +15,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 REGISTRY = "登记库"
 TABLE_FILE = Path(__file__).with_name("departments.toml")
+TURN_LOCK = 0x63626470  # "cbdp": the PostgreSQL advisory lock that writers of weighed fields take in turn
+
+
+def take_turn(session: Session) -> None:
+    """Wait for the other imports that weigh fields against their holders (department files, and the 公安
+    file for the status) to commit: each then weighs against what the one before wrote. SQLite's
+    writers take turns anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(TURN_LOCK)))
 
 
 @cache

@@ -338,3 +338,61 @@ def test_the_shipped_declaration_is_whole_and_a_broken_one_is_located():
         "kinds.employment.fields./card/number: the precedence table does not let 就业 write it",
         "kinds.cards.columns.status.codes: no code list 'colours'",
     ]
+
+
+def test_department_imports_running_at_once_take_turns(db):
+    """A weaker source's import that starts while a stronger one's is not yet committed must weigh its
+    records against what that one wrote, not against what was there before."""
+    import threading
+    import time
+
+    a = pid(seq=1)
+    with db.sessions() as s, s.begin():
+        _population(s, [pop_row(a, "甲")])
+    outcome: dict[str, object] = {}
+
+    def civil() -> None:
+        try:
+            with db.sessions() as s, s.begin():
+                result = _dept(s, "deaths_civil", DEATH_HEADER, [[a, "甲", "2026-03-05"]])
+                outcome["civil"] = (result.record.updated, result.outranked)
+        except Exception as exc:  # the failure is the finding
+            outcome["civil"] = exc
+
+    with db.sessions() as s, s.begin():
+        _dept(s, "deaths_health", DEATH_HEADER, [[a, "甲", "2026-02-27"]])
+        second = threading.Thread(target=civil)
+        second.start()
+        time.sleep(1.0)  # the second import runs while the first has not committed
+    second.join(30)
+    assert outcome["civil"] == (0, 1), outcome
+    with db.sessions() as s:
+        held = _held(s, a, "/death_date")
+        assert (held.value, held.source) == ("2026-02-27", "卫健")
+
+
+def test_a_population_file_running_beside_a_death_import_does_not_revive(db):
+    import threading
+    import time
+
+    a = pid(seq=1)
+    with db.sessions() as s, s.begin():
+        _population(s, [pop_row(a, "甲")])
+    outcome: dict[str, object] = {}
+
+    def population() -> None:
+        try:
+            with db.sessions() as s, s.begin():
+                outcome["population"] = _population(s, [pop_row(a, "甲乙")]).record.updated
+        except Exception as exc:  # the failure is the finding
+            outcome["population"] = exc
+
+    with db.sessions() as s, s.begin():
+        _dept(s, "deaths_health", DEATH_HEADER, [[a, "甲", "2026-02-27"]])
+        second = threading.Thread(target=population)
+        second.start()
+        time.sleep(1.0)
+    second.join(30)
+    assert outcome["population"] == 1, outcome
+    with db.sessions() as s:
+        assert (s.get(Person, a).status, s.get(Person, a).name) == ("dead", "甲乙")
