@@ -535,7 +535,13 @@ def _apply(
                 holder, held_on = h.source, h.recorded_on
             else:
                 holder, held_on = (precedence.REGISTRY if current is not None else None), None
-            if not precedence.wins(field, fmt.source, recorded_on, holder=holder, held_on=held_on):
+            # The registry changed the value after this source's record (a case corrected it): the same
+            # record, or an older one, sent again is no news.
+            seen = h is not None and h.source == fmt.source and h.recorded_on is not None
+            corrected = holder == precedence.REGISTRY and seen and recorded_on <= h.recorded_on
+            if corrected or not precedence.wins(
+                field, fmt.source, recorded_on, holder=holder, held_on=held_on
+            ):
                 outranked += new is not None and new != current
                 continue
             if new is None or (new == current and holder == fmt.source and held_on == recorded_on):

@@ -4,7 +4,8 @@ A field's current holder is the source of its `person_field` row while the value
 person's value; once a case, an exchange or the 公安 population file has changed a `person` column since,
 the registry (登记库) holds it. A record replaces the held value when its source ranks above the
 holder, or is the holder and its record is not older than the held one; a source ranking below the
-holder changes nothing, however new its record.
+holder changes nothing, however new its record. A record no newer than the one of its source that the
+registry has since changed (a case corrected a 误报) is not applied again.
 """
 
 from __future__ import annotations

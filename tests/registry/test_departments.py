@@ -396,3 +396,30 @@ def test_a_population_file_running_beside_a_death_import_does_not_revive(db):
     assert outcome["population"] == 1, outcome
     with db.sessions() as s:
         assert (s.get(Person, a).status, s.get(Person, a).name) == ("dead", "甲乙")
+
+
+def test_a_case_correction_is_not_undone_by_the_same_record_sent_again(any_db):
+    from registry import persons
+
+    a = pid(seq=1)
+    with any_db.sessions() as s, s.begin():
+        _population(s, [pop_row(a, "甲")])
+        _dept(s, "deaths_civil", DEATH_HEADER, [[a, "甲", "2026-03-01"]])
+        persons.apply_change(
+            s,
+            actor=CLERK,
+            case_id=77,
+            case_area="370102",
+            person_id=a,
+            change_request={
+                "id_number": a,
+                "changes": [{"field": "/status", "old": "dead", "new": "normal"}],
+                "reason": "民政误报死亡",
+            },
+        )
+        again = _dept(s, "deaths_civil", [*DEATH_HEADER, "火化地区划"], [[a, "甲", "2026-03-01", ""]])
+        assert (again.record.updated, again.outranked) == (0, 1)
+        assert s.get(Person, a).status == "normal"
+        # a newer death record is news, and is applied
+        later = _dept(s, "deaths_civil", DEATH_HEADER, [[a, "甲", "2026-05-02"]])
+        assert later.record.updated == 1 and s.get(Person, a).status == "dead"
