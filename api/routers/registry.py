@@ -38,9 +38,29 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
+class ImportOut(BaseModel):
+    id: int
+    kind: str
+    system: str = Field(description="来源：公安、业务系统名称或部门")
+    filename: str
+    sha256: str
+    total: int
+    accepted: int
+    rejected: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejection_file: str | None
+    actor: str
+    at: str
+    repeated: bool
+    outranked: int | None = Field(default=None, description="部门数据：因来源优先级较低未采用的字段值个数")
+
+
 @router.post(
     "/imports",
     status_code=201,
+    response_model=ImportOut,
     summary="导入公安人口数据、某业务系统的参保数据或其他部门的数据（CSV/XLSX，UTF-8或GBK）",
 )
 async def import_file(
@@ -66,7 +86,7 @@ async def import_file(
     return result.as_dict()
 
 
-@router.get("/imports", summary="导入记录")
+@router.get("/imports", response_model=list[ImportOut], summary="导入记录")
 def list_imports(actor: Importer, db: Db, kind: ImportKind | None = None) -> list[dict]:
     return [
         imports.ImportResult(record=r, repeated=False).as_dict()
