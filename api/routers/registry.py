@@ -54,6 +54,7 @@ class ImportOut(BaseModel):
     actor: str
     at: str
     repeated: bool
+    persons_added: int = Field(description="参保信息：登记库原无、因在本地参保而新增的人员数")
     outranked: int | None = Field(default=None, description="部门数据：因来源优先级较低未采用的字段值个数")
 
 

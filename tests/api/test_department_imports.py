@@ -32,7 +32,7 @@ def test_department_files_upload_with_area_and_audit(api):
         2,
         1,
     )
-    assert body["outranked"] == 0
+    assert (body["outranked"], body["persons_added"]) == (0, 0)
     rejected = api.get(f"/imports/{body['id']}/rejections.csv", "county1")
     assert rejected.status_code == 200 and "area.outside" in rejected.text
     assert [e.object_id for e in api.events("import.apply")][-1] == str(body["id"])
