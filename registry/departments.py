@@ -25,8 +25,8 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
+from sqlalchemy import Boolean, String, Table, case, delete, exists, insert, literal, or_, select, update
 from sqlalchemy import Column as SqlColumn
-from sqlalchemy import String, Table, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from canbao import audit, clock
@@ -514,7 +514,7 @@ def _apply(
     new_persons: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     holders: list[dict[str, Any]] = []
-    person_updates: dict[str, list[dict[str, Any]]] = {}
+    person_updates: dict[str, dict[str, Any]] = {}  # by person: {column: new value}
     versioned: set[str] = set()
     updated = outranked = 0
     for row in rows:
@@ -574,15 +574,20 @@ def _apply(
             )
             if column:
                 person[column] = new
-                person_updates.setdefault(field, []).append({"pid": pid, "v": _typed(column, new)})
+                person_updates.setdefault(pid, {})[column] = _typed(column, new)
                 if column in VERSIONED:
                     versioned.add(pid)
         updated += changed and not is_new
     created = {p["id"] for p in new_persons}
     if new_persons:
         _create_persons(session, new_persons, src=src, at=at)
-    for field, values in person_updates.items():
-        _update_persons(session, field, [v for v in values if v["pid"] not in created], src=src, at=at)
+    _update_persons(
+        session,
+        fmt,
+        {pid: values for pid, values in person_updates.items() if pid not in created},
+        src=src,
+        at=at,
+    )
     if holders:
         _write_holders(session, holders)
     if history:
@@ -593,22 +598,40 @@ def _apply(
 
 
 def _update_persons(
-    session: Session, field: str, values: list[dict[str, Any]], *, src: str, at: datetime
+    session: Session, fmt: Format, changes: dict[str, dict[str, Any]], *, src: str, at: datetime
 ) -> None:
-    if not values:
+    """One UPDATE for all the `person` columns the file changed: each staged with whether it changes."""
+    if not changes:
         return
-    column, group = PERSON_COLUMNS[field]
     p = Person.__table__
+    columns = [PERSON_COLUMNS[f] for f in fmt.fields if f in PERSON_COLUMNS]
     v = _stage_table(
         "_stage_dept_values",
-        [SqlColumn("pid", String(18), primary_key=True), SqlColumn("v", p.c[column].type)],
+        [
+            SqlColumn("pid", String(18), primary_key=True),
+            *(SqlColumn(f"v_{col}", p.c[col].type) for col, _ in columns),
+            *(SqlColumn(f"c_{col}", Boolean) for col, _ in columns),
+        ],
     )
-    stage(session, v, values)
-    session.execute(
-        update(p)
-        .where(p.c.id == v.c.pid)
-        .values({column: v.c.v, f"{group}_source": src, f"{group}_confirmed_at": at, "updated_at": at})
-    )
+    rows = [
+        {
+            "pid": pid,
+            **{f"v_{col}": new.get(col) for col, _ in columns},
+            **{f"c_{col}": col in new for col, _ in columns},
+        }
+        for pid, new in changes.items()
+    ]
+    stage(session, v, rows)
+    values: dict[str, Any] = {
+        col: case((v.c[f"c_{col}"], v.c[f"v_{col}"]), else_=p.c[col]) for col, _ in columns
+    }
+    for group in {g for _, g in columns}:
+        touched = or_(*(v.c[f"c_{col}"] for col, g in columns if g == group))
+        values[f"{group}_source"] = case((touched, src), else_=p.c[f"{group}_source"])
+        values[f"{group}_confirmed_at"] = case(
+            (touched, literal(at, p.c.updated_at.type)), else_=p.c[f"{group}_confirmed_at"]
+        )
+    session.execute(update(p).where(p.c.id == v.c.pid).values({**values, "updated_at": at}))
     drop(session, v)
 
 

@@ -290,6 +290,7 @@ def test_the_precedence_table_decides_which_record_wins(any_db):
         assert older.outranked == 1 and s.get(Person, b).employment_status == "11"
         newer = _dept(s, "employment", job, [[b, "失业", "", "2025-09-01"]])
         assert newer.record.updated == 1 and s.get(Person, b).employment_status == "21"
+        assert s.get(Person, b).employer == "甲公司"  # an empty cell changes nothing
 
 
 def test_the_command_line_imports_a_gbk_file_and_shows_the_table(db, tmp_path, monkeypatch):
