@@ -16,7 +16,8 @@ export const ACTIONS = {
 // Why personal data was read (the `purpose` of a `person.read` event).
 export const PURPOSES = {
   list: "列表", task_form: "办理表单", case_view: "案件详情", case_history: "经办过程", history: "变更历史",
-  prefill: "预填登记表", missing: "待采集项目", export: "导出",
+  prefill: "预填登记表", missing: "待采集项目", export: "导出", own_record: "本人查询", own_corrections: "本人查询更正申请",
+  certificate_print: "打印参保证明",
 };
 
 // `fieldTitle(pointer)` names a 登记表 field for registry changes.
