@@ -31,7 +31,7 @@ from .common import (
     place_covers,
     value_text,
 )
-from .models import PERSON_STATUSES, Enrollment, FieldChange, Flag, Person, PersonVersion
+from .models import PERSON_STATUSES, DataImport, Enrollment, FieldChange, Flag, Person, PersonVersion
 
 
 @dataclass(frozen=True)
@@ -189,10 +189,14 @@ def as_registration(session: Session, person: Person) -> dict[str, Any]:
 
 
 def history(session: Session, *, actor: Actor, id_number: str) -> list[dict[str, Any]]:
-    """Field history of one person, oldest first (audited as a read)."""
+    """Field history of one person, oldest first (audited as a read). An imported value names the
+    department or system whose file it came from (`system`)."""
     person = _read_person(session, actor=actor, id_number=id_number, purpose="history")
-    rows = session.scalars(
-        select(FieldChange).where(FieldChange.person_id == person.id).order_by(FieldChange.id)
+    rows = session.execute(
+        select(FieldChange, DataImport.system)
+        .outerjoin(DataImport, DataImport.id == FieldChange.import_id)
+        .where(FieldChange.person_id == person.id)
+        .order_by(FieldChange.id)
     )
     return [
         {
@@ -203,9 +207,10 @@ def history(session: Session, *, actor: Actor, id_number: str) -> list[dict[str,
             "source": r.source,
             "case_id": r.case_id,
             "import_id": r.import_id,
+            "system": system,
             "actor": r.actor_sub,
         }
-        for r in rows
+        for r, system in rows
     ]
 
 
@@ -221,6 +226,8 @@ REASON_ITEMS: dict[str, tuple[str, str]] = {
     "uninsured": ("/insurance", "未参加任何基本社会保险：请核实参保情况或填写未参保原因"),
     "missing.medical": ("/insurance", "未参加基本医疗保险（职工医保或城乡居民医保）"),
     "missing.pension": ("/insurance", "未参加基本养老保险（职工养老或城乡居民养老）"),
+    "missing.unemployment": ("/insurance", "就业部门登记为单位就业，但未参加失业保险"),
+    "missing.injury": ("/insurance", "就业部门登记为单位就业，但未参加工伤保险"),
     "mismatch.name": ("/name", "姓名与公安人口信息不一致，请核对身份证件"),
     "mismatch.birth_date": ("/birth_date", "出生日期与公安人口信息不一致，请核对身份证件"),
     "status.dead_active": ("/status", "公安登记为死亡，但仍有正常参保记录"),

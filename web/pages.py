@@ -42,6 +42,7 @@ NAV = [
     ("counter", "窗口办理", "/counter", "counter.work"),
     ("cases", "案件", "/cases", "cases.read"),
     ("survey", "入户调查", "/survey", "survey.read"),
+    ("imports", "数据导入", "/imports", "registry.import"),
     ("stats", "统计", "/stats", "stats.read"),
     ("audit", "审计", "/audit", "audit.read"),
     ("processes", "流程管理", "/processes", "definitions.write"),
@@ -249,6 +250,11 @@ def process_diff(request: Request, actor: PageActor, key: Annotated[str, Path(ma
 @router.get("/survey", response_class=HTMLResponse)
 def survey(request: Request, actor: PageActor) -> Response:
     return render(request, actor, "survey.html", page="survey", need="survey.read", title="入户调查")
+
+
+@router.get("/imports", response_class=HTMLResponse)
+def imports(request: Request, actor: PageActor) -> Response:
+    return render(request, actor, "imports.html", page="imports", need="registry.import", title="数据导入")
 
 
 @router.get("/stats", response_class=HTMLResponse)
