@@ -2,8 +2,8 @@
 returned it (`case_task.returned_by`); 已办 lists what a user completed (`ix_case_task_done`); a
 half-filled form is kept as a draft per task and user (`task_draft`).
 
-Revision ID: 0022
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 
 import canbao.db
 
-revision: str = "0022"
-down_revision: str | None = "0018"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
