@@ -41,6 +41,7 @@ PAGES = [
     Page_("版本对比", "/processes/survey_registration/diff"),
     Page_("窗口办理", "/counter"),
     Page_("我的参保登记", "/me"),
+    Page_("数据导入", "/imports"),
 ]
 # One user of each role (tests/api/conftest.py).
 ROLES = sorted({roles[0]: user for user, (roles, _) in sorted(USERS.items(), reverse=True)}.values())
