@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import typer
@@ -12,7 +11,7 @@ from api import cli as api_cli
 from archive import cli as archive_cli
 from archive import store as archive_store
 from backup import cli as backup_cli
-from canbao import migrate
+from canbao import logs, migrate
 from canbao.actors import SYSTEM
 from canbao.audit import anchors
 from canbao.audit import cli as audit_cli
@@ -56,7 +55,13 @@ def serve(
     """启动 HTTP 服务（API 与网页）。反向代理的 X-Forwarded-For 仅在 CANBAO_TRUSTED_PROXIES 列出时采信。"""
     # uvicorn's own proxy_headers would believe any loopback peer; the app does it for configured proxies.
     uvicorn.run(
-        "composition.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=False
+        "composition.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        log_config=logs.dict_config(uvicorn.config.LOGGING_CONFIG),
     )
 
 
@@ -68,7 +73,7 @@ def worker_command(
     ),
 ) -> None:
     """运行后台任务：到期的定时器、待重试的归档、流程迁移，以及定期的审计锚点。"""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     settings = get_settings()
     sessions = make_sessionmaker(make_engine(settings.database_url))
     chores = []
@@ -90,10 +95,13 @@ def worker_command(
 
 @app.command("demo")
 def demo_command(
-    persons: int = typer.Option(5000, help="合成人口数"),
-    cases: int = typer.Option(60, help="为解放路街道调查名单生成的入户调查案件数"),
+    persons: int = typer.Option(5000, help="合成人口数，历下区与市中区各一半（某区已有人口则不再生成）"),
+    cases: int = typer.Option(
+        10, help="每个演示街道（姚家街道、十六里河街道）开到多少件入户调查案件（调查名单不足时少于此数）"
+    ),
 ) -> None:
-    """载入济南演示数据：区划、流程、各岗位用户、合成人口、信息比对、调查小组与调查案件。"""
+    """载入济南演示办公室：两个区及其基层平台、各岗位用户、合成人口、信息比对、两位市民、调查小组与调查案件。
+    重复运行不重复载入，只补上缺少的部分，并说明哪些已有、哪些本次新增。"""
     from composition import demo
 
     settings = get_settings()
@@ -101,11 +109,9 @@ def demo_command(
     report = demo.run(
         make_sessionmaker(make_engine(settings.database_url)), settings, persons=persons, cases=cases
     )
-    typer.echo(
-        f"演示数据已载入：{report.persons} 人，比对 {report.comparison['counts']}，"
-        f"新建调查案件 {report.survey_cases} 件"
-    )
-    typer.echo(f"用户（密码为 CANBAO_DEMO_PASSWORD，默认 canbao-demo）：{', '.join(demo.USERS)}")
+    hint = "为 CANBAO_DEMO_PASSWORD" if settings.demo_password != "canbao-demo" else "默认 canbao-demo"
+    for line in report.lines(hint):
+        typer.echo(line)
 
 
 @app.command("migrate")
