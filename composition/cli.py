@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import typer
 import uvicorn
+from rich.text import Text
+from typer import rich_utils
 
 from api import cli as api_cli
 from archive import cli as archive_cli
@@ -26,6 +29,24 @@ from registry.cli import register as register_registry
 from registry.stats.cli import app as stats_app
 
 app = typer.Typer(help="canbao 全民参保登记", no_args_is_help=True, add_completion=False)
+
+
+def _fold_long_help() -> None:
+    """Rich ends a help line that has no space to break at with "…", and every Chinese sentence is one
+    such word: in an 80-column terminal the help lost its ends. Typer builds each help text in
+    `_make_rich_text`; its texts fold onto the next line instead (`tests/test_cli_help.py`)."""
+    make = rich_utils._make_rich_text
+
+    def folding(**kwargs: Any) -> Any:
+        text = make(**kwargs)
+        if isinstance(text, Text):
+            text.overflow = "fold"
+        return text
+
+    rich_utils._make_rich_text = folding
+
+
+_fold_long_help()
 
 
 app.command("deploy")(engine_cli.deploy)
