@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,16 +21,18 @@ from canbao import logs, migrate
 from canbao.actors import SYSTEM
 from canbao.audit import anchors
 from canbao.audit import cli as audit_cli
-from canbao.config import get_settings
+from canbao.config import Settings, get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
 from composition import casework
 from composition.wiring import wire
 from engine import cli as engine_cli
 from engine import worker
 from forms.cli import divisions_app, forms_app
+from registry import exchange
 from registry.cli import register as register_registry
 from registry.stats.cli import app as stats_app
 
+log = logging.getLogger("canbao.worker")
 app = typer.Typer(help="canbao 全民参保登记", no_args_is_help=True, add_completion=False)
 
 
@@ -111,7 +116,38 @@ def worker_command(
                 )
 
         chores.append(write_anchor)
+    scheduled = exchange_chore(sessions, settings)
+    if scheduled is not None:
+        chores.append(scheduled)
     worker.serve(sessions, interval=interval, chores=chores)
+
+
+def exchange_chore(sessions, settings: Settings) -> Callable[[], None] | None:
+    """The scheduled export of this registry's changes for the level above (CANBAO_EXCHANGE_AREA, every
+    CANBAO_EXCHANGE_EVERY seconds), or None when it is not configured. Between tries it asks nothing of
+    the database; the last export's time in the database decides across workers and restarts."""
+    if not settings.exchange_area or settings.exchange_every_seconds <= 0:
+        return None
+    area, every = settings.exchange_area, timedelta(seconds=settings.exchange_every_seconds)
+    next_try = [0.0]
+
+    def export_changes() -> None:
+        if time.monotonic() < next_try[0]:
+            return
+        next_try[0] = time.monotonic() + min(every.total_seconds(), 60)
+        with transaction(sessions) as s:
+            batch = exchange.export_if_due(
+                s, actor=SYSTEM, area=area, data_dir=settings.data_dir, every=every
+            )
+        if batch is not None:
+            log.info(
+                "exchange: batch %s of %s ready for the level above (%s)",
+                batch.origin_batch,
+                area,
+                batch.counts,
+            )
+
+    return export_changes
 
 
 @app.command("demo")
