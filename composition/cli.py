@@ -166,7 +166,7 @@ def demo_command(
     report = demo.run(
         make_sessionmaker(make_engine(settings.database_url)), settings, persons=persons, cases=cases
     )
-    hint = "为 CANBAO_DEMO_PASSWORD" if settings.demo_password != "canbao-demo" else "默认 canbao-demo"
+    hint = "CANBAO_DEMO_PASSWORD 所设" if settings.demo_password != "canbao-demo" else "canbao-demo"
     for line in report.lines(hint):
         typer.echo(line)
 

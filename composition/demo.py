@@ -172,7 +172,7 @@ class Report:
             + "，".join(f"{name} {part.show('件')}" for name, part in self.survey_cases.items())
         )
         out.extend(f"  {note}" for note in self.notes)
-        out.append(f"用户（密码 {password_hint}；岗位与先试什么见 README「演示办公室」）：")
+        out.append(f"用户（密码：{password_hint}；岗位与先试什么见 README「演示办公室」）：")
         out.append("  " + "、".join(f"{u}（{ROLES[d.role]}）" for u, d in USERS.items()))
         return out
 

@@ -91,6 +91,8 @@ def test_roles_and_areas_are_checked(api):
     ministry = api.mint("ministry1", ["ministry"], "")
     r = api.client.post("/api/v1/exchange/exports", json={"kind": "changes"}, headers=ministry)
     assert r.status_code == 403 and r.json()["code"] == "exchange.role"  # no level above the ministry
+    seen = api.client.get("/api/v1/exchange/batches", headers=ministry).json()["items"]
+    assert [b["id"] for b in seen] == [batch["id"]]  # the whole country
     r = api.post("/exchange/exports", "hrss1", json={"kind": "changes", "area": "3702"})  # 青岛
     assert r.status_code == 404 and r.json()["code"] == "registry.out_of_area"
 
