@@ -2,8 +2,8 @@
 
 Two counties (历下区, 市中区), each with a platform township, its survey team, counter clerks and a county
 approver under both of the city's grants; the city, province and ministry above them; a synthetic but
-valid population with planted duplicates and gaps in each county, a comparison run, two citizens with
-their own records, and survey cases opened for each platform township's survey list.
+valid population with planted duplicates and gaps in each county, a comparison run, two citizens of it
+with accounts (`demo_citizens`), and survey cases opened for each platform township's survey list.
 
 Running it again adds nothing twice and reloads nothing: a county whose population is there is not
 generated again. `Report` tells what was there and what this run added.
@@ -20,14 +20,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import service as users
+from api.auth.models import User
 from canbao.actors import ROLES, Actor
 from canbao.config import Settings
 from canbao.db import area_within, utcnow
+from composition import demo_citizens
 from composition.casework import SURVEY, open_survey_cases
 from engine import definitions, grants
 from engine.models import Case, CountyAuthorization
 from forms import divisions
-from registry import comparison, demo, imports, survey
+from registry import comparison, demo, survey
 from registry.models import Person, SurveyTeam
 
 DEMO = Actor(sub="demo", roles=("system",), area="", name="演示数据")
@@ -59,11 +61,6 @@ class DemoUser:
     try_first: str
 
 
-# Two citizens with records of their own; a citizen signs in with the 公民身份号码 (the token's subject
-# is the person).
-CITIZEN1 = "370102198503159813"
-CITIZEN2 = "370103199207089620"
-
 USERS: dict[str, DemoUser] = {
     "surveyor1": DemoUser("李调查", "surveyor", LIXIA.township, "待办：认领入户调查，填写登记表提交"),
     "surveyor2": DemoUser("王调查", "surveyor", LIXIA.township, "与 surveyor1 同组，看同组的调查案件"),
@@ -85,8 +82,6 @@ USERS: dict[str, DemoUser] = {
     "ministry1": DemoUser("曹部级", "ministry", "", "全国统计；取回跨省参保信息"),
     "manager1": DemoUser("陈流程", "process_manager", "", "流程：查看、校验与发布流程版本"),
     "auditor1": DemoUser("孙审计", "auditor", CITY, "审计日志：核验链与个人信息访问记录"),
-    CITIZEN1: DemoUser("林市民", "citizen", "", "以公民身份号码登录：查看本人登记信息，提交自助更正"),
-    CITIZEN2: DemoUser("宋市民", "citizen", "", "同上（市中区户籍）"),
 }
 
 TEAMS = {
@@ -99,18 +94,6 @@ TEAMS = {
         {"name": "冯调查", "card_no": "JN-SZ-0002", "user_sub": "surveyor4", "phone": "13805310004"},
     ],
 }
-
-_CITIZENS_CSV = (
-    "id_number,name,sex,birth_date,ethnicity,hukou_division,hukou_address,hukou_nature,status\n"
-    f"{CITIZEN1},林市民,1,1985-03-15,01,370102011001,济南市历下区姚家街道仁合社区1号,10,正常\n"
-    f"{CITIZEN2},宋市民,2,1992-07-08,01,370103019001,济南市市中区十六里河街道兴济河社区2号,10,正常\n"
-)
-_CITIZEN_ENROLLMENTS_CSV = (
-    "id_number,name,birth_date,scheme,status,pay_status,place,start_date,end_date\n"
-    f"{CITIZEN1},林市民,1985-03-15,110,1,1,370102,2008-07-01,\n"
-    f"{CITIZEN1},林市民,1985-03-15,310,1,1,370102,2008-07-01,\n"
-    f"{CITIZEN2},宋市民,1992-07-08,390,1,1,370103,2015-01-01,\n"
-)
 
 
 @dataclass
@@ -136,6 +119,7 @@ class Report:
     grants: Part
     teams: Part
     survey_cases: dict[str, Part]  # township name → open survey cases
+    citizens: list[str]  # the citizens' usernames (their 公民身份号码)
     notes: list[str] = field(default_factory=list)
 
     def lines(self, password_hint: str) -> list[str]:
@@ -174,6 +158,8 @@ class Report:
         out.extend(f"  {note}" for note in self.notes)
         out.append(f"用户（密码：{password_hint}；岗位与先试什么见 README「演示办公室」）：")
         out.append("  " + "、".join(f"{u}（{ROLES[d.role]}）" for u, d in USERS.items()))
+        if self.citizens:
+            out.append(f"  单位或个人（以公民身份号码登录）：{'、'.join(self.citizens)}")
         return out
 
 
@@ -193,12 +179,13 @@ def run(
     for index, county in enumerate(COUNTIES):
         share = persons // len(COUNTIES) + (1 if index < persons % len(COUNTIES) else 0)
         loaded[county.name] = _population(sessions, county, share)
-    with sessions() as s, s.begin():
-        citizens = _citizens(s)
     summary = None
-    if any(p.added for p in loaded.values()) or citizens:
+    if any(p.added for p in loaded.values()):
         with sessions() as s, s.begin():
             summary = comparison.run(s, actor=DEMO, area=CITY).as_dict()
+    with sessions() as s, s.begin():  # after the comparison: one of them is flagged 需调查登记
+        created += demo_citizens.add(s, actor=DEMO, password=settings.demo_password, area=LIXIA.code)
+        citizens = sorted(u.username for u in s.scalars(select(User)) if "citizen" in (u.roles or []))
     with sessions() as s, s.begin():
         granted = _grants(s)
         teams_added = 0
@@ -215,12 +202,13 @@ def run(
     return Report(
         divisions=Part(after, after - before),
         processes=Part(len(deployed), sum(1 for _, new in deployed if new)),
-        users=Part(len(USERS), len(created)),
+        users=Part(len(USERS) + len(citizens), len(created)),
         persons=loaded,
         comparison=summary,
         grants=Part(len(COUNTIES) * len(grants.KINDS), granted),
         teams=Part(len(COUNTIES), teams_added),
         survey_cases=opened,
+        citizens=citizens,
         notes=notes,
     )
 
@@ -250,40 +238,13 @@ def _county_persons(session: Session, county: County) -> int:
 def _population(sessions: sessionmaker[Session], county: County, persons: int) -> Part:
     """The county's synthetic population, generated and imported only when the county has none yet."""
     with sessions() as s, s.begin():
-        there = _county_persons(s, county) - _citizens_in(s, county)
+        there = _county_persons(s, county)
     if there > 0 or persons <= 0:
         return Part(there, 0)
     with sessions() as s, s.begin(), tempfile.TemporaryDirectory(prefix="canbao-demo-") as tmp:
         generated = demo.generate(Path(tmp), persons=persons, area=county.code, seed=county.seed)
         demo.load(s, actor=DEMO, generated=generated)
     return Part(persons, persons)
-
-
-def _citizens_in(session: Session, county: County) -> int:
-    ids = [c for c in (CITIZEN1, CITIZEN2) if c.startswith(county.code)]
-    return session.scalar(select(func.count()).select_from(Person).where(Person.id.in_(ids)))
-
-
-def _citizens(session: Session) -> bool:
-    """The two citizens' records (population and enrollments), through the recorded imports."""
-    if session.scalar(select(func.count()).select_from(Person).where(Person.id.in_((CITIZEN1, CITIZEN2)))):
-        return False
-    imports.import_file(
-        session,
-        actor=DEMO,
-        kind="population",
-        content=_CITIZENS_CSV.encode(),
-        filename="demo-citizens.csv",
-    )
-    imports.import_file(
-        session,
-        actor=DEMO,
-        kind="enrollments",
-        content=_CITIZEN_ENROLLMENTS_CSV.encode(),
-        filename="demo-citizens-enrollments.csv",
-        system="演示",
-    )
-    return True
 
 
 def _team(session: Session, county: County) -> tuple[int, bool]:

@@ -21,7 +21,7 @@ from canbao.errors import FieldError, Invalid
 from forms import ssnumber
 from forms.idnumber import IdNumberError
 
-from . import checks
+from . import checks, self_reported
 from .common import (
     AreaForbidden,
     PersonNotFound,
@@ -231,13 +231,13 @@ REASON_ITEMS: dict[str, tuple[str, str]] = {
 }
 
 
-def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]:
+def missing(session: Session, *, actor: Actor, id_number: str, purpose: str = "missing") -> dict[str, Any]:
     """What the counter must still collect or correct for a person (第十三条: 缺失、不准信息).
 
     Items are missing fields of the 登记表 and the wrong or doubtful items behind the person's open
     flags, each with a JSON pointer and a Chinese message. Audited as a read of personal data.
     """
-    person = _read_person(session, actor=actor, id_number=id_number, purpose="missing")
+    person = _read_person(session, actor=actor, id_number=id_number, purpose=purpose)
     items: list[dict[str, str]] = []
 
     def need(pointer: str, code: str, message: str, kind: str = "missing") -> None:
@@ -279,6 +279,9 @@ def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]
             pointer, message = REASON_ITEMS.get(reason, ("/insurance", f"需核实：{reason}"))
             if reason.startswith("dup.place"):
                 message = f"同一险种（{reason.rsplit('.', 1)[-1]}）在两个统筹地区同时参保（重复参保）"
+            elif reason.startswith("self_reported."):
+                scheme = checks.code_label("insurance_scheme", reason.rsplit(".", 1)[-1])
+                message = f"登记表上自报参加{scheme}，尚待社会保险业务系统核实"
             need(pointer, reason, message, "wrong" if flag.kind != "needs_survey" else "missing")
     return {
         "person_id": person.id,
@@ -651,6 +654,7 @@ def store(
     )
     open_version(session, person, at=at, source=origin, created=created)
     cleared = clear_flags(session, person_id=person_id, kinds=SURVEY_KINDS, case_id=case_id, at=at)
+    to_verify = self_reported.recheck(session, [person_id], at=at, case_id=case_id)
     survey = registration.get("survey") or {}
     audit.record(
         session,
@@ -663,6 +667,7 @@ def store(
             "changes": changes,
             "enrollments": enrollments,
             "flags_cleared": cleared,
+            "self_reported": to_verify,
             "channel": survey.get("channel"),
         },
         area=person.area,

@@ -37,7 +37,9 @@ router = APIRouter(include_in_schema=False)
 
 # (key, label, href, the API operation the page needs)
 NAV = [
+    ("own", "我的参保登记", "/me", "own.read"),
     ("tasks", "待办", "/tasks", "tasks.read"),
+    ("counter", "窗口办理", "/counter", "counter.work"),
     ("cases", "案件", "/cases", "cases.read"),
     ("survey", "入户调查", "/survey", "survey.read"),
     ("stats", "统计", "/stats", "stats.read"),
@@ -219,7 +221,14 @@ def case_list(request: Request, actor: PageActor) -> Response:
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case(request: Request, actor: PageActor, case_id: Annotated[int, Path(ge=1)]) -> Response:
     return render(
-        request, actor, "case.html", page="cases", need="cases.read", title=f"案件 {case_id}", case_id=case_id
+        request,
+        actor,
+        "case.html",
+        page="cases",
+        need="cases.read",
+        title=f"案件 {case_id}",
+        case_id=case_id,
+        kinds=documents.KINDS,
     )
 
 
@@ -250,6 +259,25 @@ def stats(request: Request, actor: PageActor) -> Response:
 @router.get("/audit", response_class=HTMLResponse)
 def audit(request: Request, actor: PageActor) -> Response:
     return render(request, actor, "audit.html", page="audit", need="audit.read", title="审计")
+
+
+@router.get("/counter", response_class=HTMLResponse)
+def counter(request: Request, actor: PageActor) -> Response:
+    return render(request, actor, "counter.html", page="counter", need="counter.work", title="窗口办理")
+
+
+@router.get("/me", response_class=HTMLResponse)
+def own(request: Request, actor: PageActor) -> Response:
+    return render(
+        request,
+        actor,
+        "own.html",
+        page="own",
+        need="own.read",
+        title="我的参保登记",
+        kinds={k: documents.KINDS[k] for k in ("change_evidence", "id_card_front", "hukou_book", "other")},
+        max_upload=request.app.state.settings.max_upload_bytes,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -45,7 +45,10 @@ def test_demo_builds_two_counties_and_says_what_it_made(loaded, db):
     assert "{" not in output  # a summary, not a dict
     with db.sessions() as s:
         accounts = {u.username: (u.roles, u.area) for u in s.scalars(select(User))}
-    assert accounts == {name: ([u.role], u.area) for name, u in demo.USERS.items()}
+    citizens = {name for name, (roles, _) in accounts.items() if roles == ["citizen"]}
+    assert len(citizens) == 2 and all(c in output for c in citizens)
+    staff = {name: held for name, held in accounts.items() if name not in citizens}
+    assert staff == {name: ([u.role], u.area) for name, u in demo.USERS.items()}
     roles_by_area = {}
     for user in demo.USERS.values():
         roles_by_area.setdefault(user.role, set()).add(user.area)
@@ -82,15 +85,21 @@ def test_a_second_run_loads_nothing_and_says_so(loaded, db):
 def test_each_citizen_signs_in_and_reads_their_own_record_only(loaded, db, tmp_path):
     settings = Settings(database_url=db.url, data_dir=tmp_path / "var", bpmn_dir=PROJECT_ROOT / "bpmn")
     client = TestClient(create_app(settings, sessions=db.sessions))
+    with db.sessions() as s:
+        citizens = sorted(u.username for u in s.scalars(select(User)) if u.roles == ["citizen"])
 
     def login(username: str) -> dict[str, str]:
         r = client.post("/api/v1/auth/token", data={"username": username, "password": "canbao-demo"})
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
-    me = login(demo.CITIZEN1)
-    assert client.get(f"/api/v1/persons/{demo.CITIZEN1}", headers=me).json()["name"] == "林市民"
-    assert client.get(f"/api/v1/persons/{demo.CITIZEN2}", headers=me).status_code in (403, 404)
-    county2 = login("county2")
-    assert client.get(f"/api/v1/persons/{demo.CITIZEN2}", headers=county2).status_code == 200
-    assert client.get(f"/api/v1/persons/{demo.CITIZEN1}", headers=county2).status_code in (403, 404)
+    first, second = citizens
+    me = login(first)
+    assert client.get(f"/api/v1/persons/{first}", headers=me).status_code == 200
+    assert client.get(f"/api/v1/persons/{second}", headers=me).status_code in (403, 404)
+    reminders = [client.get("/api/v1/me/registration", headers=login(c)).json()["items"] for c in citizens]
+    uninsured = sorted(any(i["code"] == "uninsured" for i in items) for items in reminders)
+    assert uninsured == [False, True]  # one is reminded to enroll (需调查登记), the other is not
+    county2 = login("county2")  # 市中区 does not reach 历下区's citizens
+    assert client.get(f"/api/v1/persons/{first}", headers=county2).status_code in (403, 404)
+    assert client.get(f"/api/v1/persons/{first}", headers=login("county1")).status_code == 200

@@ -4,7 +4,7 @@ is a column (`for_area`), and a file is found by its hash (`ix_exchange_batch_sh
 content twice is one batch). Exports written before were handed over as files: they count as fetched.
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0022
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 from canbao.db import UTCDateTime
 
 revision: str = "0024"
-down_revision: str | None = "0018"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
