@@ -11,6 +11,7 @@ from typing import Any
 import typer
 import uvicorn
 from rich.text import Text
+from sqlalchemy.orm import Session, sessionmaker
 from typer import rich_utils
 
 from api import cli as api_cli
@@ -122,7 +123,7 @@ def worker_command(
     worker.serve(sessions, interval=interval, chores=chores)
 
 
-def exchange_chore(sessions, settings: Settings) -> Callable[[], None] | None:
+def exchange_chore(sessions: sessionmaker[Session], settings: Settings) -> Callable[[], None] | None:
     """The scheduled export of this registry's changes for the level above (CANBAO_EXCHANGE_AREA, every
     CANBAO_EXCHANGE_EVERY seconds), or None when it is not configured. Between tries it asks nothing of
     the database; the last export's time in the database decides across workers and restarts."""

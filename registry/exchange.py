@@ -692,7 +692,9 @@ class RangeNotSatisfiable(CanbaoError):
     title = "请求的字节范围无效"
 
 
-def export(session: Session, *, actor: Actor, kind: str, area: str, for_area: str | None, data_dir: Path):
+def export(
+    session: Session, *, actor: Actor, kind: str, area: str, for_area: str | None, data_dir: Path
+) -> tuple[bytes, ExchangeBatch] | None:
     """An export of `kind` by an actor whose role sends it: `changes` of `area`, or the 取回 file of
     `area` for its lower registry `for_area`. None when there is nothing to send."""
     require_role(actor, "export", kind)
