@@ -29,6 +29,7 @@ from .routers import (
     definitions,
     divisions,
     documents,
+    exchange,
     forms,
     health,
     own,
@@ -127,13 +128,18 @@ def create_app(
         divisions,
         documents,
         registry,
+        exchange,
         stats,
         reports,
         audit,
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(health.router)
-    app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, exempt=lambda path: path.endswith("/documents"))
+    app.add_middleware(
+        BodyLimit,
+        limit=MAX_JSON_BODY,
+        exempt=lambda path: path.endswith(("/documents", "/exchange/imports")),  # they set their own
+    )
     if settings.trusted_proxies:
         # The client is the nearest address in X-Forwarded-For that is not a trusted proxy; from any
         # other peer the headers are ignored, whichever server runs the app.

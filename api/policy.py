@@ -31,6 +31,11 @@ POLICY: dict[str, tuple[str, set[str]]] = {
     "documents.read": ("查看材料", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen"}),
     "registry.import": ("导入比对数据", {"county_approver", "city_admin", "province_admin"}),
     "registry.compare": ("发起信息比对", {"county_approver", "city_admin", "province_admin", "ministry"}),
+    # Which kind each of them sends or receives, and for which areas, is checked by registry.exchange
+    # (第十条: the 市级 and 省级 人社部门 send their changes up; 省级 and 部 send 取回 files down).
+    "exchange.read": ("查看交换批次", {"city_hrss", "province_admin", "ministry"}),
+    "exchange.export": ("导出交换文件", {"city_hrss", "province_admin", "ministry"}),
+    "exchange.import": ("导入交换文件", {"city_hrss", "province_admin", "ministry"}),
     "survey.plan": ("安排入户调查", {"platform_reviewer", "county_approver"}),
     "survey.read": ("查看调查名单", STAFF_IN_CASES | {"city_admin"}),
     "survey.add_person": ("补充调查对象", {"surveyor", "platform_reviewer"}),

@@ -240,11 +240,16 @@ def task_detail(session: Session, *, case: Case, task_guid: str) -> dict[str, An
     spec = task.task_spec
     props = properties(spec)
     decisions = props.get("decisions")
+    data_key = props.get("dataKey") or props.get("formKey")
+    data = {k: v for k, v in task.data.items() if k != "timeouts"}
+    known = set(forms.keys())
+    if data_key and props.get("formKey") in known:  # submits back as it is (`forms.prefill`)
+        data[data_key] = forms.prefill(props["formKey"], data.get(data_key))
     return {
         "documentation": spec.documentation,
         "decisions": decisions.split(",") if decisions else None,
-        "data_key": props.get("dataKey") or props.get("formKey"),
-        "data": {k: v for k, v in task.data.items() if k != "timeouts"},
+        "data_key": data_key,
+        "data": data,
     }
 
 

@@ -9,6 +9,7 @@ with the in-memory workflow discarded.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,8 @@ _WRITE_CASE = (
     .values({name: bindparam(f"b_{name}") for name in _CASE_WRITTEN})
 )
 _ADD_WAKEUPS = insert(_WAKEUPS)
+log = logging.getLogger(__name__)
+
 # Engine tasks one step may complete. A process that goes round without waiting for anyone (a loop of
 # scripts and gateways) would otherwise run until SpiffWorkflow's task tree reaches its depth of 1000,
 # where the engine stops seeing the ready tasks and reports the case completed.
@@ -209,6 +212,9 @@ class Step:
         if wf.is_completed():
             values.update(status="completed", completed_at=now, outcome=_outcome(wf))
             self.record("case.complete", "case", case.id, {"outcome": values["outcome"]})
+            log.info(
+                "case %s (%s, area %s) ended: %s", case.id, case.process_key, case.area, values["outcome"]
+            )
         elif deferred is not None:
             op = operations.get(deferred.task_spec.operation_name)
             values.update(
@@ -254,6 +260,7 @@ class Step:
                 self.record(
                     "timer.fire", "case", self.case.id, {"event": spec.bpmn_id, "name": spec.bpmn_name}
                 )
+                log.info("case %s: timer %s (%s) fired", self.case.id, spec.bpmn_id, spec.bpmn_name)
                 if properties(spec).get("supervise") == "true":
                     self._supervise(task)
         for task, name, result in self.services:
@@ -334,6 +341,14 @@ class Step:
                 "task",
                 guid,
                 {"task": spec.bpmn_id, "name": spec.bpmn_name, "role": role_of(spec)},
+            )
+            log.info(
+                "case %s: task %s (%s) created for %s in %s",
+                self.case.id,
+                spec.bpmn_id,
+                spec.bpmn_name,
+                role_of(spec),
+                self.case.area,
             )
             if props.get("escalation") == "true":
                 self.record(

@@ -152,17 +152,18 @@ def exchange_export(
     ] = None,
     operator: Operator = None,
 ) -> None:
-    """导出自上次导出以来的变更（或 --elsewhere-for 的异地参保信息）。"""
+    """导出自上次导出以来的变更（或 --elsewhere-for 的异地参保信息），以本机构密钥签名。"""
     from . import exchange
 
+    data_dir = get_settings().data_dir
     try:
         with transaction(_sessions()) as s:
             if elsewhere_for:
                 result = exchange.export_elsewhere(
-                    s, actor=_actor(operator), origin=area, for_area=elsewhere_for
+                    s, actor=_actor(operator), origin=area, for_area=elsewhere_for, data_dir=data_dir
                 )
             else:
-                result = exchange.export_changes(s, actor=_actor(operator), area=area)
+                result = exchange.export_changes(s, actor=_actor(operator), area=area, data_dir=data_dir)
             if result is None:
                 typer.echo("自上次导出以来没有变更，未生成文件")
                 return
@@ -175,22 +176,16 @@ def exchange_export(
 
 @exchange_app.command("import")
 def exchange_import(file: Path, operator: Operator = None) -> None:
-    """导入下级库的变更文件，或上级库下发的异地参保文件（按文件类型自动识别）。"""
-    import gzip
-
+    """导入下级库的变更文件，或上级库下发的异地参保文件（按文件类型自动识别；签名须出自受信任的密钥，
+    即 $CANBAO_DATA_DIR/audit-keys 或 exchange-keys 中的 *.pub.pem）。"""
     from . import exchange
 
     content = file.read_bytes()
     try:
-        kind = json.loads(gzip.decompress(content)).get("kind")
-    except (OSError, ValueError):
-        kind = None
-    try:
         with transaction(_sessions()) as s:
-            if kind == "elsewhere":
-                result = exchange.import_elsewhere(s, actor=_actor(operator), content=content)
-            else:
-                result = exchange.import_changes(s, actor=_actor(operator), content=content)
+            result = exchange.import_file(
+                s, actor=_actor(operator), content=content, data_dir=get_settings().data_dir
+            )
     except CanbaoError as exc:
         raise _fail(exc) from None
     _echo(result)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -326,20 +327,26 @@ class SurveyTeamMember(Base):
 
 
 class ExchangeBatch(Base):
-    """A file exchanged with the upper-level registry (第十条), in either direction."""
+    """A file exchanged with the upper-level registry (第十条), in either direction. An export keeps its
+    signed file until the level above has fetched it (`ready` → `fetched`); an import is `applied`."""
 
     __tablename__ = "exchange_batch"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     direction: Mapped[str] = mapped_column(String(8))  # export / import
-    kind: Mapped[str] = mapped_column(String(16))  # changes / elsewhere
+    kind: Mapped[str] = mapped_column(String(16))  # changes / elsewhere:<for_area>
     origin: Mapped[str] = mapped_column(String(12))  # the area of the registry that wrote the file
     origin_batch: Mapped[int] = mapped_column(Integer)  # that registry's batch number
-    sha256: Mapped[str] = mapped_column(String(64))
+    # elsewhere: the lower registry the file is for (取回 of its persons insured outside it)
+    for_area: Mapped[str | None] = mapped_column(String(12))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     cursor: Mapped[dict[str, Any]]  # export: the high-water marks this file covers
     counts: Mapped[dict[str, Any]]
     actor_sub: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="applied")  # ready / fetched / applied
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # an export's signed file
+    fetched_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("direction", "kind", "origin", "origin_batch"),)
 
