@@ -3,8 +3,8 @@ until the level above fetches it (`status` ready → fetched, `fetched_at`), the
 is a column (`for_area`), and a file is found by its hash (`ix_exchange_batch_sha256`: importing the same
 content twice is one batch). Exports written before were handed over as files: they count as fetched.
 
-Revision ID: 0024
-Revises: 0022
+Revision ID: 0022
+Revises: 0021
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from alembic import op
 
 from canbao.db import UTCDateTime
 
-revision: str = "0024"
-down_revision: str | None = "0022"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
