@@ -125,6 +125,9 @@ class WeedServer:
             "-admin.ui=false",
             "-webdav=false",
             "-master.telemetry=false",
+            # Every test bucket is a collection with volumes of its own; weed's automatic limit ran out
+            # after about 70 buckets on a disk with 70 GB free.
+            "-volume.max=2000",
             *(f"{FLAGS[name]}={port}" for name, port in self.ports.items()),
         ]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
