@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://canbao.example/problems/"
 
+# FastAPI's words for a JSON body it cannot decode (not UTF-8): a 400 that gets a Chinese detail.
+UNREADABLE_BODY = "There was an error parsing the body"
 _HTTP_TITLES = {
     400: ("bad_request", "请求有误"),
     401: ("unauthenticated", "请先登录"),
@@ -124,7 +126,7 @@ def derived(route: RouteContext, method: str, operation: dict[str, Any]) -> set[
     if params or route.body_field is not None or "requestBody" in operation:
         statuses.add(422)
     if route.body_field is not None or "requestBody" in operation:
-        statuses.add(413)
+        statuses.update((400, 413))  # a body that cannot be read at all; one over the limit
     if "{" in route.path_format:
         statuses.add(404)
     if any(p.alias.lower().replace("_", "-") == "if-match" for p in params):
@@ -264,6 +266,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNREADABLE_BODY:
+            return problem(400, "body.unreadable", "请求体无法解析", "请求体无法解析：应为 UTF-8 编码的 JSON")
         code, title = _HTTP_TITLES.get(exc.status_code, ("error", "请求失败"))
         detail = (
             exc.detail

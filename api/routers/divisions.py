@@ -15,6 +15,7 @@ from forms import divisions
 from ..bodies import Body
 from ..deps import CurrentActor
 from ..masking import MaskingRoute
+from ..problems import answers
 
 router = APIRouter(tags=["divisions 行政区划"], route_class=MaskingRoute)
 Code = r"^\d{2,12}$"
@@ -49,6 +50,7 @@ def division_view(index: divisions.Index, code: str) -> dict[str, Any]:
     summary="下级区划（parent，省级不带参数），或按代码查名称（code，可重复）",
     response_model=Divisions,
     response_model_exclude_unset=True,
+    responses=answers(404),
 )
 def list_divisions(
     actor: CurrentActor,

@@ -201,6 +201,7 @@ class CompareRequest(BaseModel):
     status_code=201,
     summary="信息比对：已参保、重复参保、需调查登记、排除",
     response_model=ComparisonView,
+    responses=answers(404),
 )
 def compare(body: CompareRequest, actor: Comparer, db: Db) -> dict[str, Any]:
     return comparison.run(db, actor=actor, area=body.area, as_of=body.as_of).as_dict()
@@ -231,6 +232,7 @@ def get_comparison(run_id: RowId, actor: Comparer, db: Db) -> dict[str, Any]:
     "/survey-lists",
     summary="入户调查名单：按村（社区）统计需调查人数",
     response_model=list[SurveyListCount],
+    responses=answers(404),
 )
 def survey_lists(area: Area, actor: Reader, db: Db) -> list[dict[str, Any]]:
     return survey.list_counts(db, actor=actor, area=area)
@@ -293,7 +295,7 @@ class FoundPerson(BaseModel):
     status_code=201,
     summary="入户调查中新发现的人员，补充进名单（第十八条）",
     response_model=FoundPersonAdded,
-    responses=answers(409),
+    responses=answers(404, 409),
 )
 def add_found(body: FoundPerson, actor: Fielder, db: Db) -> dict[str, Any]:
     result = survey.add_found_person(db, actor=actor, **body.model_dump())
@@ -379,7 +381,7 @@ class Team(BaseModel):
     status_code=201,
     summary="组建调查小组（2–3人，各持调查证）",
     response_model=TeamView,
-    responses=answers(409),
+    responses=answers(404, 409),
 )
 def create_team(body: Team, actor: Planner, db: Db) -> dict[str, Any]:
     return survey.create_team(
@@ -387,7 +389,9 @@ def create_team(body: Team, actor: Planner, db: Db) -> dict[str, Any]:
     )
 
 
-@router.get("/survey-teams", summary="本区域的调查小组", response_model=list[TeamView])
+@router.get(
+    "/survey-teams", summary="本区域的调查小组", response_model=list[TeamView], responses=answers(404)
+)
 def list_teams(actor: Reader, db: Db, area: Area | None = None) -> list[dict[str, Any]]:
     return survey.get_all(db, actor=actor, area=area or actor.area)
 

@@ -15,8 +15,10 @@ from registry.stats import queries, rules
 from ..bodies import Body
 from ..deps import MAX_ID, Db, permit
 from ..masking import MaskingRoute
+from ..problems import answers
 
-router = APIRouter(tags=["stats 统计"], route_class=MaskingRoute)
+# Every table is of an area: one outside the actor's is not found (404).
+router = APIRouter(tags=["stats 统计"], route_class=MaskingRoute, responses=answers(404))
 Reader = Annotated[Actor, Depends(permit("stats.read"))]
 Area = Annotated[str | None, Query(max_length=12, description="区划代码（2、4、6、9或12位），默认为本人辖区")]
 AsOf = Annotated[date | None, Query(description="统计日期（北京时间自然日），默认今天")]
