@@ -107,6 +107,28 @@ class AccessEntry(Body):
     fields: Any = Field(description="查看的字段（记录时有）")
 
 
+class Signature(Body):
+    alg: str = Field(description="Ed25519 或 SM2")
+    key_id: str
+    value: str = Field(description="签名（Base64），对去掉 signature 后的规范化 JSON")
+
+
+class SignedExport(Body):
+    type: str
+    version: int
+    hash: str = Field(description="事件哈希算法")
+    exported_at: str
+    exported_by: dict[str, Any]
+    case: dict[str, Any]
+    timeline: list[dict[str, Any]]
+    events: list[dict[str, Any]] = Field(description="案件的审计事件及其哈希，供离线核验")
+    signature: Signature
+
+
+class Evidence(Response):
+    media_type = EVIDENCE
+
+
 class AccessPage(Body):
     items: list[AccessEntry]
     next: int | None
@@ -245,8 +267,8 @@ def access_log(
 @router.get(
     "/audit/cases/{case_id}/export",
     summary="导出案件经办记录（Ed25519 签名的 JSON，可用 canbao audit verify-export 离线核验）",
-    response_class=Response,
-    responses={200: {"content": {EVIDENCE: {}}}},
+    response_class=Evidence,
+    responses={200: {"model": SignedExport}},
 )
 def export_case(case_id: RowId, request: Request, actor: Exporter, db: Db) -> Response:
     case = cases.get(db, actor=actor, case_id=case_id)
