@@ -4,8 +4,8 @@ validation the list of bad fields. No stack trace or SQL ever reaches a client.
 The OpenAPI document says so too (`document`): every operation lists, as `application/problem+json` with
 the one `Problem` schema, each error status it can answer. Most are derived from what the route
 declares — its dependencies (`raises` marks them: a signed-in actor 401, a role check 403), its path
-parameters (404), its parameters and body (422, and 413 for a body), an `If-Match` header (412, 428) —
-and a route adds those of its own logic with `responses=answers(409, ...)`."""
+parameters (404), its parameters and body (422, and 400 and 413 for a body), an `If-Match` header (412,
+428) — and a route adds those of its own logic with `responses=answers(409, ...)`."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ _HTTP_TITLES = {
     413: ("too_large", "请求体过大"),
     415: ("unsupported_media_type", "不支持的内容类型"),
     422: ("validation_failed", "提交的数据未通过校验"),
-    428: ("precondition_required", "请在 If-Match 中提供案件版本"),
     412: ("stale_version", "数据已被他人修改，请刷新后重试"),
+    428: ("precondition_required", "请在 If-Match 中提供案件版本"),
     429: ("too_many_requests", "请求过于频繁，请稍后再试"),
     503: ("unavailable", "依赖的服务暂不可用"),
 }
@@ -152,9 +152,8 @@ def document(app: FastAPI) -> None:
                 for status in derived(route, method, operation):
                     responses[str(status)] = _response(status)
                 # FastAPI's own 422 (HTTPValidationError) is not what the app sends
-                for status, response in responses.items():
-                    if status.startswith(("4", "5")) and MEDIA_TYPE not in response.get("content", {}):
-                        responses[status] = _response(int(status))
+                if "HTTPValidationError" in str(responses.get("422", "")):
+                    responses["422"] = _response(422)
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)

@@ -6,7 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, Field
 
 from archive import store as archive_store
@@ -125,7 +125,9 @@ class SignedExport(Body):
     signature: Signature
 
 
-class Evidence(Response):
+class Evidence(JSONResponse):
+    """Only to document the export as JSON (a JSONResponse subclass gets its model's schema)."""
+
     media_type = EVIDENCE
 
 

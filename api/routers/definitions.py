@@ -236,7 +236,7 @@ def version(key: str, version: VersionNo, actor: Reader, db: Db) -> dict[str, An
     "/definitions/{key}/versions/{version}/xml",
     summary="某版本的 BPMN XML",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}},
+    responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 def version_xml(key: str, version: VersionNo, actor: Reader, db: Db) -> Response:
     row = definitions.get_version_or_raise(db, key=key, version=version)
