@@ -93,9 +93,16 @@ def raises(*statuses: int, unsafe: tuple[int, ...] = ()) -> Callable[[F], F]:
     return mark
 
 
+_HEADERS = {
+    401: {"WWW-Authenticate": {"description": 'Bearer realm="canbao"', "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "过多少秒可以重试", "schema": {"type": "integer"}}},
+}
+
+
 def _response(status: int) -> dict[str, Any]:
     title = _HTTP_TITLES.get(status, ("error", "请求失败"))[1]
-    return {"description": title, "content": {MEDIA_TYPE: {"schema": PROBLEM_REF}}}
+    response = {"description": title, "content": {MEDIA_TYPE: {"schema": PROBLEM_REF}}}
+    return response | ({"headers": _HEADERS[status]} if status in _HEADERS else {})
 
 
 def _calls(dependant: Dependant) -> Iterator[Any]:
