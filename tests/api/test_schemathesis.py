@@ -25,9 +25,11 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from canbao.config import PROJECT_ROOT, Settings
 from composition.app import create_app
+from engine.models import CaseTask
 from engine.specs import SPECS
 
 from ..engine.office import APPROVE, VILLAGE, id_number, registration
@@ -50,6 +52,25 @@ ROLES = {
 # with a success (their bodies are checked only by the other tests).
 ANSWERS: Counter[str] = Counter()
 SUCCEEDED: dict[str, bool] = {}
+# Path parameters that name what the office holds: a positive case is also sent with these, so that
+# operations on one resource reach their success bodies and not only their 404s.
+KNOWN = {
+    "key": "survey_registration",
+    "version": 1,
+    "a": 1,
+    "b": 1,
+    "job_id": 1,
+    "case_id": 2,
+    "document_id": 1,
+    "import_id": 1,
+    "run_id": 1,
+    "team_id": 1,
+    "authorization_id": 1,
+    "id_number": CITIZEN,
+    "area": VILLAGE[:9],
+    "village": VILLAGE,
+    "name": "coverage",
+}
 PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\n%%EOF\n"
 
 
@@ -123,6 +144,18 @@ def contract(office: Api):
 schema = schemathesis.pytest.from_fixture("contract")
 
 
+def _known(office: Api, case) -> dict | None:
+    """The case's path parameters replaced with ones that exist, or None when it has none to replace."""
+    params = case.path_parameters or {}
+    if not params or case.method.upper() != case.operation.method.upper():
+        return None
+    known = {**KNOWN, "key": "registration" if case.path.startswith("/api/v1/forms") else KNOWN["key"]}
+    if "task_id" in params:
+        with office.db.sessions() as s:
+            known["task_id"] = s.scalar(select(CaseTask.task_guid).where(CaseTask.state == "ready").limit(1))
+    return {name: known.get(name, value) for name, value in params.items()}
+
+
 @schema.parametrize()
 @settings(
     max_examples=6,
@@ -132,8 +165,18 @@ schema = schemathesis.pytest.from_fixture("contract")
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_keeps_its_contract_for_every_role(case, office):
+    known = _known(office, case)
     for role in ROLES:
-        response = case.call_and_validate(headers=headers(office, role), checks=CHECKS)
-        ANSWERS[str(response.status_code)] += 1
-        label = f"{case.method} {case.path}"
-        SUCCEEDED[label] = SUCCEEDED.get(label, False) or response.status_code < 300
+        _send(case, office, role)
+    if known is not None:
+        case.path_parameters = known
+        for role in ROLES:
+            _send(case, office, role)
+
+
+def _send(case, office: Api, role: str) -> None:
+    response = case.call_and_validate(headers=headers(office, role), checks=CHECKS)
+    ANSWERS[str(response.status_code)] += 1
+    label = case.operation.label
+    ok = case.method.upper() == case.operation.method.upper() and response.status_code < 300
+    SUCCEEDED[label] = SUCCEEDED.get(label, False) or ok
