@@ -29,8 +29,10 @@ from .routers import (
     definitions,
     divisions,
     documents,
+    exchange,
     forms,
     health,
+    own,
     persons,
     registry,
     reports,
@@ -119,19 +121,25 @@ def create_app(
         tasks,
         cases,
         persons,
+        own,
         forms,
         definitions,
         authorizations,
         divisions,
         documents,
         registry,
+        exchange,
         stats,
         reports,
         audit,
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(health.router)
-    app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, exempt=lambda path: path.endswith("/documents"))
+    app.add_middleware(
+        BodyLimit,
+        limit=MAX_JSON_BODY,
+        exempt=lambda path: path.endswith(("/documents", "/exchange/imports")),  # they set their own
+    )
     if settings.trusted_proxies:
         # The client is the nearest address in X-Forwarded-For that is not a trusted proxy; from any
         # other peer the headers are ignored, whichever server runs the app.

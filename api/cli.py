@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import typer
 from sqlalchemy.orm import Session
 
-from canbao.actors import Actor
+from canbao.actors import ROLES, Actor
 from canbao.config import get_settings
 from canbao.db import make_engine, make_sessionmaker, transaction
 from canbao.errors import CanbaoError
@@ -17,6 +17,9 @@ from canbao.errors import CanbaoError
 from .auth import service as users
 
 users_app = typer.Typer(help="本地用户管理", no_args_is_help=True)
+ROLE_HELP = "岗位，可重复。可用： " + " ".join(f"{code}（{title}）" for code, title in ROLES.items())
+AREA_HELP = "区域代码（行政区划，2–12 位；部级、流程管理员与市民可为空字符串）"
+PASSWORD_HELP = "密码；省略时提示输入（不回显，输入两次），以免留在命令历史里"
 CLI_ACTOR = Actor(sub="cli", roles=("system",), area="", name="命令行")
 
 
@@ -40,9 +43,11 @@ def _action() -> Iterator[Session]:
 def add(
     username: str,
     name: str = typer.Option(..., help="姓名"),
-    role: list[str] = typer.Option(..., "--role", help="岗位，可重复"),
-    area: str = typer.Option(..., help="区域代码"),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    role: list[str] = typer.Option(..., "--role", help=ROLE_HELP),
+    area: str = typer.Option(..., help=AREA_HELP),
+    password: str = typer.Option(
+        ..., prompt="密码", hide_input=True, confirmation_prompt="再次输入密码", help=PASSWORD_HELP
+    ),
 ) -> None:
     """新增用户。"""
     with _action() as s:
@@ -63,7 +68,9 @@ def disable(username: str, enable: bool = typer.Option(False, "--enable", help="
 @users_app.command("set-password")
 def set_password(
     username: str,
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    password: str = typer.Option(
+        ..., prompt="新密码", hide_input=True, confirmation_prompt="再次输入新密码", help=PASSWORD_HELP
+    ),
 ) -> None:
     """重设密码。"""
     with _action() as s:
@@ -74,8 +81,8 @@ def set_password(
 @users_app.command("set-roles")
 def set_roles(
     username: str,
-    role: list[str] = typer.Option(..., "--role", help="岗位，可重复"),
-    area: str = typer.Option(..., help="区域代码"),
+    role: list[str] = typer.Option(..., "--role", help=ROLE_HELP),
+    area: str = typer.Option(..., help=AREA_HELP),
 ) -> None:
     """变更用户的岗位与区域（已签发的令牌随即失效）。"""
     with _action() as s:

@@ -35,7 +35,7 @@ def for_actor(actor: Actor) -> Callable[[Any], Any]:
 
 
 def _masked(response: Response) -> Response:
-    if not getattr(response, "body", b""):  # streamed (a document's bytes), or empty (a 204)
+    if not hasattr(response, "body") or not response.body:  # streamed (a document's bytes), or empty (204)
         return response
     media = (response.media_type or response.headers.get("content-type") or "").split(";")[0]
     if media.endswith("json") and media != EVIDENCE:

@@ -31,6 +31,11 @@ POLICY: dict[str, tuple[str, set[str]]] = {
     "documents.read": ("查看材料", STAFF_IN_CASES | OVERSIGHT | {"auditor", "citizen"}),
     "registry.import": ("导入比对数据", {"county_approver", "city_admin", "province_admin"}),
     "registry.compare": ("发起信息比对", {"county_approver", "city_admin", "province_admin", "ministry"}),
+    # Which kind each of them sends or receives, and for which areas, is checked by registry.exchange
+    # (第十条: the 市级 and 省级 人社部门 send their changes up; 省级 and 部 send 取回 files down).
+    "exchange.read": ("查看交换批次", {"city_hrss", "province_admin", "ministry"}),
+    "exchange.export": ("导出交换文件", {"city_hrss", "province_admin", "ministry"}),
+    "exchange.import": ("导入交换文件", {"city_hrss", "province_admin", "ministry"}),
     "survey.plan": ("安排入户调查", {"platform_reviewer", "county_approver"}),
     "survey.read": ("查看调查名单", STAFF_IN_CASES | {"city_admin"}),
     "survey.add_person": ("补充调查对象", {"surveyor", "platform_reviewer"}),
@@ -42,6 +47,10 @@ POLICY: dict[str, tuple[str, set[str]]] = {
     "audit.anchor": ("写入审计锚点", OVERSIGHT),
     # Citizens see who read their own data (个人信息保护法 第四十五条); the route checks it is theirs.
     "audit.access_log": ("查看个人信息访问记录", {"auditor", "citizen"}),
+    # 第十三条: the counter page, where a clerk looks a person up and collects what is missing.
+    "counter.work": ("办理窗口业务", {"counter_clerk"}),
+    # 第十四、二十三条: a citizen's own record, sources, reminders and printed 参保证明.
+    "own.read": ("查询本人参保登记信息", {"citizen"}),
 }
 
 # Who leads which lanes: sees, assigns and releases their tasks (a county oversees its townships' work).

@@ -46,6 +46,10 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # How long one BPMN script or condition may run before its step fails (engine/limits.py).
     script_time_limit_ms: int = 300
+    # The worker's scheduled export of this registry's changes for the level above (第十条): the area of
+    # this registry, and how often (seconds; 0: never).
+    exchange_area: str | None = None
+    exchange_every_seconds: int = 0
 
     @property
     def archive_dir(self) -> Path:
@@ -90,6 +94,8 @@ def from_environ() -> Settings:
         demo_password=_env("CANBAO_DEMO_PASSWORD", "canbao-demo"),
         trusted_proxies=_networks("CANBAO_TRUSTED_PROXIES"),
         script_time_limit_ms=int(_env("CANBAO_SCRIPT_TIME_LIMIT_MS", "300")),
+        exchange_area=_env("CANBAO_EXCHANGE_AREA"),
+        exchange_every_seconds=int(_env("CANBAO_EXCHANGE_EVERY", "0")),
     )
 
 

@@ -9,6 +9,7 @@ with the in-memory workflow discarded.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,8 @@ _WRITE_CASE = (
     .values({name: bindparam(f"b_{name}") for name in _CASE_WRITTEN})
 )
 _ADD_WAKEUPS = insert(_WAKEUPS)
+log = logging.getLogger(__name__)
+
 # Engine tasks one step may complete. A process that goes round without waiting for anyone (a loop of
 # scripts and gateways) would otherwise run until SpiffWorkflow's task tree reaches its depth of 1000,
 # where the engine stops seeing the ready tasks and reports the case completed.
@@ -136,6 +139,8 @@ class Step:
     # for waiting timers and, while the case is "waiting", for its deferred operation.
     ready_before: frozenset[str]
     may_have_wakeups: bool
+    # This step completes a return (退回补正): tasks it re-opens go back to whoever last did them.
+    returning: bool = False
 
     @classmethod
     def begin(
@@ -207,6 +212,9 @@ class Step:
         if wf.is_completed():
             values.update(status="completed", completed_at=now, outcome=_outcome(wf))
             self.record("case.complete", "case", case.id, {"outcome": values["outcome"]})
+            log.info(
+                "case %s (%s, area %s) ended: %s", case.id, case.process_key, case.area, values["outcome"]
+            )
         elif deferred is not None:
             op = operations.get(deferred.task_spec.operation_name)
             values.update(
@@ -252,6 +260,7 @@ class Step:
                 self.record(
                     "timer.fire", "case", self.case.id, {"event": spec.bpmn_id, "name": spec.bpmn_name}
                 )
+                log.info("case %s: timer %s (%s) fired", self.case.id, spec.bpmn_id, spec.bpmn_name)
                 if properties(spec).get("supervise") == "true":
                     self._supervise(task)
         for task, name, result in self.services:
@@ -300,11 +309,12 @@ class Step:
             if guid != completed_guid:
                 self.record("task.cancel", "task", guid, {})
         rows = []
-        for guid, task in ready.items():
-            if guid in self.ready_before:
-                continue
+        opened = {guid: task for guid, task in ready.items() if guid not in self.ready_before}
+        done_by = self._done_before({t.task_spec for t in opened.values()}) if self.returning else {}
+        for guid, task in opened.items():
             spec = task.task_spec
             props = properties(spec)
+            again = done_by.get(spec.bpmn_id)
             rows.append(
                 {
                     "case_id": self.case.id,
@@ -321,6 +331,9 @@ class Step:
                     "state": "ready",
                     "created_at": now,
                     "due_at": due_at(props.get("dueIn", DEFAULT_DUE), now),
+                    "assignee": again,
+                    "claimed_at": now if again else None,
+                    "returned_by": self.actor.sub if again else None,
                 }
             )
             self.record(
@@ -329,12 +342,43 @@ class Step:
                 guid,
                 {"task": spec.bpmn_id, "name": spec.bpmn_name, "role": role_of(spec)},
             )
+            log.info(
+                "case %s: task %s (%s) created for %s in %s",
+                self.case.id,
+                spec.bpmn_id,
+                spec.bpmn_name,
+                role_of(spec),
+                self.case.area,
+            )
             if props.get("escalation") == "true":
                 self.record(
                     "case.escalate", "case", self.case.id, {"task": spec.bpmn_id, "name": spec.bpmn_name}
                 )
         if rows:
             self.session.connection().execute(_OPEN_TASKS, rows)
+
+    def _done_before(self, specs: set) -> dict[str, str]:
+        """Who last completed each of these user tasks in this case, for those done before: a task a return
+        re-opens goes back to that person (退回补正 to the surveyor who submitted). Read only when the
+        workflow shows such a task completed earlier."""
+        again = {
+            t.task_spec.bpmn_id
+            for t in _tasks(self.workflow)
+            if t.task_spec in specs and t.state == TaskState.COMPLETED
+        }
+        if not again:
+            return {}
+        rows = self.session.connection().execute(
+            select(_TASKS.c.spec_name, _TASKS.c.completed_by)
+            .where(
+                _TASKS.c.case_id == self.case.id,
+                _TASKS.c.spec_name.in_(sorted(again)),
+                _TASKS.c.state == "completed",
+                _TASKS.c.completed_by.is_not(None),
+            )
+            .order_by(_TASKS.c.id)
+        )
+        return {row.spec_name: row.completed_by for row in rows}  # the latest completion wins
 
     def _project_wakeups(self, now: datetime, deferred: Task | None) -> None:
         due: dict[tuple[str, str], tuple[datetime, str | None]] = {

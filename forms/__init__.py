@@ -8,6 +8,7 @@
     forms.validate(key, data)        → [FieldError(pointer, code, message), …]; [] when valid. Collects every
                                        error, never raises on any input.
     forms.validate_or_raise(key, d)  → None, or Invalid naming every bad field
+    forms.prefill(key, data)         → what a form is pre-filled with: no nulls, no unknown keys
     forms.normalize(key, data)       → a copy with ID numbers in their 18-character form and name dots unified
     forms.field_schema(key, pointer) → the schema of one field (what a change request may set there)
     forms.identity(key, data)        → whose record a valid document is about (the schema's `x-identity`)
@@ -28,12 +29,14 @@ from typing import Any
 
 from canbao.errors import FieldError, Invalid, NotFound
 
+from . import changes as changes_
 from . import codes, definitions, divisions, examples, idnumber, rules, ssnumber
 from .checks import NAME_DOTS
 from .compiler import Compiler, Node, resolve, unescape
 
 __all__ = [
     "apply_changes",
+    "changes",
     "codes",
     "divisions",
     "example",
@@ -43,6 +46,7 @@ __all__ = [
     "idnumber",
     "keys",
     "normalize",
+    "prefill",
     "ssnumber",
     "summary_row_from",
     "validate",
@@ -102,6 +106,11 @@ def field_schema(key: str, pointer: str) -> dict[str, Any] | None:
     return copy.deepcopy(node.schema) if node is not None else None
 
 
+def changes(key: str, old: Any, new: Any) -> list[changes_.Change]:
+    """The fields of form `key` whose value differs between two submissions, titled, values named."""
+    return changes_.between(_form(key), old, new)
+
+
 def validate(key: str, data: Any) -> list[FieldError]:
     """Every error in `data` as a form `key` document; [] when it is valid. Never raises on data."""
     form = _form(key)
@@ -118,6 +127,34 @@ def validate(key: str, data: Any) -> list[FieldError]:
             FieldError("", "validation.too_many_errors", f"错误过多，仅列出前{MAX_ERRORS}处")
         ]
     return errs
+
+
+_DROP = object()
+
+
+def prefill(key: str, data: Any) -> dict[str, Any]:
+    """`data` (a record the form is pre-filled from) reduced to what form `key` takes: nulls, keys the
+    form does not know and objects left empty are dropped, so that a client may submit it back as it
+    is, adding only what the form asks of the user. Values are kept as they are (they are checked on
+    submission)."""
+    pruned = _prune(_form(key).root, data) if isinstance(data, dict) else _DROP
+    return pruned if isinstance(pruned, dict) else {}
+
+
+def _prune(node: Node, value: Any) -> Any:
+    if value is None:
+        return _DROP
+    if isinstance(value, dict) and node.properties:
+        out = {}
+        for name, item in value.items():
+            child = node.properties.get(name)
+            kept = _prune(child, item) if child is not None else _DROP
+            if kept is not _DROP:
+                out[name] = kept
+        return out or _DROP
+    if isinstance(value, list) and node.items is not None:
+        return [kept for kept in (_prune(node.items, item) for item in value) if kept is not _DROP]
+    return value
 
 
 def validate_or_raise(key: str, data: Any) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -39,7 +40,12 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 PERSON_STATUSES: dict[str, str] = {"normal": "正常", "dead": "死亡", "cancelled": "注销", "moved_out": "迁出"}
 
 # Flag kinds. 需调查登记 and 信息不准 persons are both survey targets (第十条); 重复参保 is marked apart.
-FLAG_KINDS: dict[str, str] = {"needs_survey": "需调查登记", "duplicate": "重复参保", "inaccurate": "信息不准"}
+FLAG_KINDS: dict[str, str] = {
+    "needs_survey": "需调查登记",
+    "duplicate": "重复参保",
+    "inaccurate": "信息不准",
+    "verify": "自报待核实",  # registry.self_reported
+}
 
 
 class Person(Base):
@@ -321,19 +327,41 @@ class SurveyTeamMember(Base):
 
 
 class ExchangeBatch(Base):
-    """A file exchanged with the upper-level registry (第十条), in either direction."""
+    """A file exchanged with the upper-level registry (第十条), in either direction. An export keeps its
+    signed file until the level above has fetched it (`ready` → `fetched`); an import is `applied`."""
 
     __tablename__ = "exchange_batch"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     direction: Mapped[str] = mapped_column(String(8))  # export / import
-    kind: Mapped[str] = mapped_column(String(16))  # changes / elsewhere
+    kind: Mapped[str] = mapped_column(String(16))  # changes / elsewhere:<for_area>
     origin: Mapped[str] = mapped_column(String(12))  # the area of the registry that wrote the file
     origin_batch: Mapped[int] = mapped_column(Integer)  # that registry's batch number
-    sha256: Mapped[str] = mapped_column(String(64))
+    # elsewhere: the lower registry the file is for (取回 of its persons insured outside it)
+    for_area: Mapped[str | None] = mapped_column(String(12))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     cursor: Mapped[dict[str, Any]]  # export: the high-water marks this file covers
     counts: Mapped[dict[str, Any]]
     actor_sub: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="applied")  # ready / fetched / applied
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # an export's signed file
+    fetched_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("direction", "kind", "origin", "origin_batch"),)
+
+
+class PersonField(Base):
+    """A person field as a department's record last set it (registry.departments), with its source and
+    the record's date: the holder the precedence table (registry.precedence) weighs the next record
+    against. For a field that is also a `person` column the value is mirrored there."""
+
+    __tablename__ = "person_field"
+
+    person_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)  # JSON pointer: "/student/school"
+    value: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # a source of the precedence table: 民政, 卫健, …
+    recorded_on: Mapped[date | None] = mapped_column(Date)  # the date of the department's record
+    applied_at: Mapped[datetime]
+    import_id: Mapped[int] = mapped_column(BigInteger)

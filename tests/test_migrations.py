@@ -23,6 +23,18 @@ def test_migrated_schema_matches_models(any_db):
     assert diff == []
 
 
+def test_the_inbox_level_indexes_survive_every_migration(any_db):
+    """0003's expression indexes, which batch alterations on SQLite drop unless they recreate them."""
+    with any_db.engine.connect() as conn:
+        if any_db.engine.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'case_task'"
+        else:
+            query = "SELECT indexname FROM pg_indexes WHERE tablename = 'case_task'"
+        names = set(conn.scalars(text(query)))
+    inbox = {f"ix_case_task_inbox_{level}{age}" for level in ("county", "township") for age in ("", "_age")}
+    assert inbox <= names
+
+
 def test_case_state_is_compressed_with_lz4(db):
     with db.engine.connect() as conn:
         method = conn.scalar(

@@ -188,7 +188,12 @@ def _role_errors(*, roles: list[str], area: str) -> list[FieldError]:
     errors = []
     unknown = [r for r in roles if r not in ROLES]
     if not roles or unknown:
-        errors.append(FieldError("/roles", "roles.unknown", f"岗位无效：{'、'.join(unknown) or '未指定'}"))
+        valid = "、".join(f"{code}（{title}）" for code, title in ROLES.items())
+        errors.append(
+            FieldError(
+                "/roles", "roles.unknown", f"岗位无效：{'、'.join(unknown) or '未指定'}；可用的岗位：{valid}"
+            )
+        )
     national = area == "" and set(roles) <= NATIONAL_ROLES
     if not national and not (area.isdigit() and 2 <= len(area) <= 12):
         errors.append(FieldError("/area", "area.invalid", "区域应为2至12位行政区划代码"))

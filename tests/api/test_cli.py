@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from api.auth import passwords
 from api.auth.models import User
 from canbao import migrate
+from canbao.actors import ROLES
 from canbao.audit.models import AuditEvent
 from canbao.config import get_settings
 from composition.cli import app
@@ -172,3 +173,25 @@ def test_users_set_roles_records_old_and_new_and_ends_old_tokens(cli, db, api):
     assert stale.status_code == 401 and "重新登录" in stale.json()["detail"]
     refused = cli.invoke(app, ["users", "set-roles", "platform1", "--role", "janitor", "--area", "3701"])
     assert refused.exit_code == 1 and "/roles" in refused.output
+
+
+def test_users_add_prompts_for_the_password_hidden_and_confirmed(cli, db):
+    args = ["users", "add", "county6", "--name", "孙八", "--role", "county_approver", "--area", "370102"]
+    mismatched = cli.invoke(app, args, input=f"{STRONG}\nsomething-else-entirely\n{STRONG}\n{STRONG}\n")
+    assert mismatched.exit_code == 0, mismatched.output
+    assert "密码" in mismatched.output and "再次输入密码" in mismatched.output
+    assert STRONG not in mismatched.output  # never echoed
+    assert passwords.verify(_user(db, "county6").password_hash, STRONG)
+
+
+def test_users_add_help_lists_the_roles_and_an_unknown_role_is_refused_naming_them(cli, db):
+    shown = cli.invoke(app, ["users", "add", "--help"], terminal_width=80)
+    for code, title in ROLES.items():
+        assert code in shown.output and title in shown.output
+    refused = cli.invoke(
+        app,
+        ["users", "add", "x1", "--name", "某", "--role", "janitor", "--area", "3701", "--password", STRONG],
+    )
+    assert refused.exit_code == 1 and "janitor" in refused.output
+    assert "可用的岗位" in refused.output and "county_approver（县级经办机构）" in refused.output
+    assert _user(db, "x1") is None

@@ -17,7 +17,7 @@ from canbao.config import PROJECT_ROOT, Settings
 from composition.app import create_app
 from engine.change_models import MigrationItem, MigrationJob
 from engine.models import Case, CountyAuthorization, ProcessDefinition
-from registry.models import ComparisonRun, DataImport, SurveyTeam
+from registry.models import ComparisonRun, DataImport, ExchangeBatch, SurveyTeam
 
 # The column each integer parameter is stored in or compared with, by parameter name.
 COLUMNS = {
@@ -35,9 +35,14 @@ COLUMNS = {
     "document_id": Document.id,
     "import_id": DataImport.id,
     "run_id": ComparisonRun.id,
+    "batch_id": ExchangeBatch.id,
 }
 # Parameters of the case list and the event log that are compared with a row id of their own table.
-BY_PATH = {("/api/v1/cases", "before"): Case.id, ("/api/v1/audit/events", "before"): AuditEvent.id}
+BY_PATH = {
+    ("/api/v1/cases", "before"): Case.id,
+    ("/api/v1/audit/events", "before"): AuditEvent.id,
+    ("/api/v1/exchange/batches", "after"): ExchangeBatch.id,
+}
 ACCESS_LOG_BEFORE = AuditEvent.id
 # Page sizes and offsets: not stored, but bound to a SQL LIMIT or OFFSET (a bigint).
 NOT_STORED = {"limit", "offset"}
@@ -144,7 +149,9 @@ def _body(name: str, value: int) -> dict[str, Any]:
 def test_out_of_range_integers_get_422_naming_the_field(api):
     """One request per integer parameter with the first value beyond its bound: 422 problem+json with
     the field's pointer (the requests come from a token holding every role, so no route stops earlier)."""
-    every_role = api.mint("root", ["city_admin", "process_manager", "auditor", "county_approver"], "")
+    every_role = api.mint(
+        "root", ["city_admin", "process_manager", "auditor", "county_approver", "province_admin"], ""
+    )
     checked = 0
     for method, path, where, name, schema in integer_parameters(api.app.openapi()):
         value = int(schema["maximum"]) + 1

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from api.masking import EVIDENCE, MaskingRoute
 from canbao.actors import Actor
-from registry import comparison, persons
+from registry import comparison, exchange, persons
 from registry.stats import build
 from tests.stats.helpers import phase1
 
@@ -119,6 +119,11 @@ def office(api) -> dict:
     with api.db.sessions() as s:
         stored = persons.get(s, id_number=number)
         assert stored.phone == "13905310001"
+    with api.db.sessions() as s, s.begin():
+        _, batch = exchange.export_changes(
+            s, actor=SYSTEM, area="3701", data_dir=api.app.state.settings.data_dir
+        )
+        batch_id = batch.id
     return {
         "case_id": case_id,
         "task_id": api.task_of(open_case).task_guid,
@@ -137,6 +142,7 @@ def office(api) -> dict:
         "name": "coverage",
         "indicator": "target",
         "job_id": 1,  # no migration job: walked, answered 404 (migrations hold no personal data)
+        "batch_id": batch_id,
     }
 
 
@@ -174,7 +180,7 @@ def test_no_route_shows_a_full_number_to_a_role_that_sees_them_masked(api, offic
                 if r.status_code != 200:
                     continue
                 answered += 1
-                if r.headers["content-type"].startswith(EVIDENCE):
+                if r.headers["content-type"].startswith((EVIDENCE, "application/gzip")):
                     evidence.append(path)
                     continue
                 shown = leaks(body_text(r))
@@ -182,7 +188,9 @@ def test_no_route_shows_a_full_number_to_a_role_that_sees_them_masked(api, offic
                     found.append(f"GET {path} as {who}: {shown[:3]}")
     assert found == []
     assert answered >= 60  # the walk really read the office, not a row of refusals
-    assert set(evidence) <= {"/audit/cases/{case_id}/export"}
+    # Signed documents that carry the data as it is: the case history for the auditor, and the exchange
+    # file for the registry of the level above (第十条), which keeps full numbers.
+    assert set(evidence) <= {"/audit/cases/{case_id}/export", "/exchange/batches/{batch_id}/file"}
 
 
 def test_the_same_walk_shows_staff_the_numbers_they_work_with(api, office):
@@ -206,3 +214,10 @@ def test_every_api_route_goes_through_the_masking_step(api):
     routes = [r for r in _api_routes(api.app.routes) if r.endpoint.__module__.startswith("api.")]
     assert len(routes) >= 60
     assert [r.path for r in routes if not isinstance(r, MaskingRoute)] == []
+
+
+def test_an_empty_answer_to_a_masked_role_stays_empty(api):
+    """Logging out answers 204 with no body; for a role that sees numbers masked it was a 500."""
+    province = api.mint("province1", ["province_admin"], "37")
+    r = api.client.post("/api/v1/auth/logout", headers=province)
+    assert r.status_code == 204 and r.content == b""
