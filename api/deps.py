@@ -16,6 +16,7 @@ from canbao.errors import Forbidden
 from .auth import service as users
 from .auth.tokens import TokenService, Unauthenticated
 from .policy import POLICY
+from .problems import raises
 
 TOKEN_COOKIE = "canbao_token"
 CSRF_COOKIE = "canbao_csrf"
@@ -57,6 +58,7 @@ def token_from_request(request: Request, bearer: str | None) -> str:
     return cookie
 
 
+@raises(401, unsafe=(403,))  # a cookie without its CSRF token: 403
 def current_actor(request: Request, db: Db, bearer: Annotated[str | None, Depends(bearer_scheme)]) -> Actor:
     tokens: TokenService = request.app.state.tokens
     claims = tokens.verify(token_from_request(request, bearer))
@@ -94,6 +96,7 @@ def permit(operation: str) -> Callable[[Actor], Actor]:
     """The dependency that admits an actor holding a role allowed for `operation` (403 otherwise)."""
     what, roles = POLICY[operation]
 
+    @raises(403)
     def check(actor: CurrentActor) -> Actor:
         if not roles.intersection(actor.roles):
             held = "、".join(ROLES.get(r, r) for r in actor.roles) or "无岗位"

@@ -1,14 +1,24 @@
 """RFC 9457 problem details for every error: a machine `code`, a Chinese `title` and `detail`, and for
-validation the list of bad fields. No stack trace or SQL ever reaches a client."""
+validation the list of bad fields. No stack trace or SQL ever reaches a client.
+
+The OpenAPI document says so too (`document`): every operation lists, as `application/problem+json` with
+the one `Problem` schema, each error status it can answer. Most are derived from what the route
+declares — its dependencies (`raises` marks them: a signed-in actor 401, a role check 403), its path
+parameters (404), its parameters and body (422, and 400 and 413 for a body), an `If-Match` header (412,
+428) — and a route adds those of its own logic with `responses=answers(409, ...)`."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canbao.errors import CanbaoError, FieldError, Invalid
@@ -17,6 +27,8 @@ log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://canbao.example/problems/"
 
+# FastAPI's words for a JSON body it cannot decode (not UTF-8): a 400 that gets a Chinese detail.
+UNREADABLE_BODY = "There was an error parsing the body"
 _HTTP_TITLES = {
     400: ("bad_request", "请求有误"),
     401: ("unauthenticated", "请先登录"),
@@ -28,9 +40,136 @@ _HTTP_TITLES = {
     413: ("too_large", "请求体过大"),
     415: ("unsupported_media_type", "不支持的内容类型"),
     422: ("validation_failed", "提交的数据未通过校验"),
+    412: ("stale_version", "数据已被他人修改，请刷新后重试"),
     428: ("precondition_required", "请在 If-Match 中提供案件版本"),
     429: ("too_many_requests", "请求过于频繁，请稍后再试"),
+    503: ("unavailable", "依赖的服务暂不可用"),
 }
+
+
+class ProblemField(BaseModel):
+    """One bad field."""
+
+    pointer: str = Field(description="JSON 指针：请求体内的字段，或 /query/…、/path/…、/headers/… 的参数")
+    code: str = Field(description="机器可读的错误代码，如 id_number.checksum")
+    message: str = Field(description="中文说明")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; members beyond the standard ones appear where they apply."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str = Field(description="中文标题")
+    status: int
+    detail: str = Field(description="中文说明")
+    code: str = Field(description="机器可读的错误代码")
+    errors: list[ProblemField] | None = Field(None, description="校验失败时：每个有误的字段")
+    reason: str | None = Field(None, description="拒绝的原因，如 role、area、csrf")
+    operation: str | None = Field(None, description="岗位无权执行的操作")
+    retry_after: int | None = Field(None, description="过多久（秒）可以重试")
+    problems: list[dict[str, Any]] | None = Field(None, description="流程定义的问题，按元素定位")
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_MARK = "__problem_statuses__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route whose own logic answers these error statuses."""
+    return {status: _response(status) for status in statuses}
+
+
+def raises(*statuses: int, unsafe: tuple[int, ...] = ()) -> Callable[[F], F]:
+    """Marks a dependency with the error statuses it answers (`unsafe`: only for methods that change
+    something), so every route depending on it documents them."""
+
+    def mark(call: F) -> F:
+        setattr(call, _MARK, (frozenset(statuses), frozenset(unsafe)))
+        return call
+
+    return mark
+
+
+_HEADERS = {
+    401: {"WWW-Authenticate": {"description": 'Bearer realm="canbao"', "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "过多少秒可以重试", "schema": {"type": "integer"}}},
+}
+
+
+def _response(status: int) -> dict[str, Any]:
+    title = _HTTP_TITLES.get(status, ("error", "请求失败"))[1]
+    response = {"description": title, "content": {MEDIA_TYPE: {"schema": PROBLEM_REF}}}
+    return response | ({"headers": _HEADERS[status]} if status in _HEADERS else {})
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for dep in dependant.dependencies:
+        yield dep.call
+        yield from _calls(dep)
+
+
+def _params(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.path_params
+    yield from dependant.query_params
+    yield from dependant.header_params
+    yield from dependant.cookie_params
+    for dep in dependant.dependencies:
+        yield from _params(dep)
+
+
+def derived(route: RouteContext, method: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses `route` answers by what it declares."""
+    safe = method.upper() in ("GET", "HEAD", "OPTIONS")
+    statuses: set[int] = set()
+    for call in _calls(route.dependant):
+        always, unsafe = getattr(call, _MARK, ((), ()))
+        statuses.update(always)
+        if not safe:
+            statuses.update(unsafe)
+    params = list(_params(route.dependant))
+    if params or route.body_field is not None or "requestBody" in operation:
+        statuses.add(422)
+    if route.body_field is not None or "requestBody" in operation:
+        statuses.update((400, 413))  # a body that cannot be read at all; one over the limit
+    if "{" in route.path_format:
+        statuses.add(404)
+    if any(p.alias.lower().replace("_", "-") == "if-match" for p in params):
+        statuses.update((412, 428))
+    return statuses
+
+
+def document(app: FastAPI) -> None:
+    """Serve an OpenAPI document whose every error is the problem it really is."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = FastAPI.openapi(app)
+        for route in iter_route_contexts(app.routes):  # the routes of included routers, as mounted
+            if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+                continue
+            for method in route.methods:
+                operation = doc["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is None:
+                    continue
+                responses = operation["responses"]
+                for status in derived(route, method, operation):
+                    responses[str(status)] = _response(status)
+                # FastAPI's own 422 (HTTPValidationError) is not what the app sends
+                if "HTTPValidationError" in str(responses.get("422", "")):
+                    responses["422"] = _response(422)
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem_schema.pop("$defs", {}))
+        schemas["Problem"] = problem_schema
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem(
@@ -114,6 +253,8 @@ def _request_errors(exc: RequestValidationError) -> list[FieldError]:
 
 
 def install(app: FastAPI) -> None:
+    document(app)
+
     @app.exception_handler(CanbaoError)
     async def _domain(_: Request, err: CanbaoError) -> JSONResponse:
         return from_error(err)
@@ -131,6 +272,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNREADABLE_BODY:
+            return problem(400, "body.unreadable", "请求体无法解析", "请求体无法解析：应为 UTF-8 编码的 JSON")
         code, title = _HTTP_TITLES.get(exc.status_code, ("error", "请求失败"))
         detail = (
             exc.detail

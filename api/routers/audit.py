@@ -6,8 +6,8 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
-from pydantic import AwareDatetime
+from fastapi.responses import JSONResponse, Response
+from pydantic import AwareDatetime, Field
 from sqlalchemy import select
 
 from archive import store as archive_store
@@ -23,8 +23,10 @@ from forms.idnumber import IdNumberError
 from registry import persons
 from registry.models import Person
 
+from ..bodies import Body
 from ..deps import MAX_ID, Db, RowId, bearer_scheme, current_actor, permit
 from ..masking import EVIDENCE, MaskingRoute
+from ..problems import answers, raises
 
 router = APIRouter(tags=["audit 审计"], route_class=MaskingRoute)
 Auditor = Annotated[Actor, Depends(permit("audit.read"))]
@@ -37,6 +39,109 @@ IdNumber = Annotated[
 ]
 
 
+class EventView(Body):
+    id: int
+    chain: int
+    seq: int
+    at: str
+    actor: str
+    role: str
+    area: str
+    client_addr: str | None
+    action: str
+    object_type: str
+    object_id: str
+    case_id: int | None
+    person_id: str | None
+    payload: dict[str, Any]
+    hash: str
+    case_process: str | None = Field(description="案件的流程名称")
+    person_name: str | None = Field(description="事件所涉人员的姓名")
+
+
+class EventPage(Body):
+    items: list[EventView]
+    next: int | None = Field(description="下一页的 before；没有下一页时为 null")
+
+
+class VerifyReport(Body):
+    ok: bool
+    events: int
+    method: str
+    seconds: float
+    events_per_s: int | None
+    anchors: int
+    anchor_problems: list[str]
+    newest_anchor: str | None
+    unanchored_events: int | None
+    breaks: list[dict[str, Any]] = Field(description="各链第一处断裂：链、序号、事件号、类型、说明")
+    chains: list[dict[str, Any]]
+
+
+class VerificationView(Body):
+    id: int
+    status: str
+    requested_by: str
+    requested_at: str
+    total: int
+    done: int
+    updated_at: str
+    finished_at: str | None
+    report: dict[str, Any] | None = Field(description="完成后：校验报告（同 GET /audit/verify）")
+    error: str | None
+
+
+class AnchorWritten(Body):
+    key: str
+    at: str
+    events: int
+    chains: list[dict[str, Any]]
+
+
+class AccessEntry(Body):
+    id: int
+    at: str
+    actor: str
+    role: str
+    client_addr: str | None
+    action: str
+    object_type: str
+    object_id: str
+    case_id: int | None
+    purpose: str | None
+    route: str | None
+    fields: Any = Field(description="查看的字段（记录时有）")
+
+
+class Signature(Body):
+    alg: str = Field(description="Ed25519 或 SM2")
+    key_id: str
+    value: str = Field(description="签名（Base64），对去掉 signature 后的规范化 JSON")
+
+
+class SignedExport(Body):
+    type: str
+    version: int
+    hash: str = Field(description="事件哈希算法")
+    exported_at: str
+    exported_by: dict[str, Any]
+    case: dict[str, Any]
+    timeline: list[dict[str, Any]]
+    events: list[dict[str, Any]] = Field(description="案件的审计事件及其哈希，供离线核验")
+    signature: Signature
+
+
+class Evidence(JSONResponse):
+    """Only to document the export as JSON (a JSONResponse subclass gets its model's schema)."""
+
+    media_type = EVIDENCE
+
+
+class AccessPage(Body):
+    items: list[AccessEntry]
+    next: int | None
+
+
 def _id_number(value: str, pointer: str) -> str:
     try:
         return ssnumber.normalize(value)
@@ -44,7 +149,11 @@ def _id_number(value: str, pointer: str) -> str:
         raise Invalid([FieldError(pointer, err.code, err.message)]) from err
 
 
-@router.get("/audit/events", summary="审计日志（按案件、人员、操作人、操作、时间、区域过滤，键集分页）")
+@router.get(
+    "/audit/events",
+    summary="审计日志（按案件、人员、操作人、操作、时间、区域过滤，键集分页）",
+    response_model=EventPage,
+)
 def list_events(
     actor: Auditor,
     db: Db,
@@ -111,6 +220,7 @@ def _name_cases_and_persons(db, actor: Actor, items: list[dict[str, Any]]) -> No
     )
 
 
+@raises(401, 403)
 def verifier(request: Request, bearer: Annotated[str | None, Depends(bearer_scheme)]) -> Actor:
     """The auditor, checked in a short transaction of its own: a verification takes long, and a request's
     transaction would hold its locks meanwhile (on SQLite, the write lock every other user waits for)."""
@@ -124,6 +234,8 @@ Verifier = Annotated[Actor, Depends(verifier)]
 @router.get(
     "/audit/verify",
     summary="校验审计日志并等待结果：重算哈希链，与归档锚点核对（日志大时请用 POST /audit/verifications）",
+    response_model=VerifyReport,
+    responses=answers(503),
 )
 def verify_log(request: Request, actor: Verifier) -> dict[str, Any]:
     sessions = request.app.state.sessions
@@ -143,6 +255,7 @@ def verify_log(request: Request, actor: Verifier) -> dict[str, Any]:
         "在后台重算全部哈希链并与归档锚点核对，不阻塞其他用户。返回任务及其地址（Location），"
         "轮询该地址可见已校验的事件数（done / total），完成后 report 为校验报告。已有校验在进行时返回那一个。"
     ),
+    response_model=VerificationView,
 )
 def start_verification(request: Request, response: Response, actor: Verifier) -> dict[str, Any]:
     job = verifications.start(
@@ -155,12 +268,18 @@ def start_verification(request: Request, response: Response, actor: Verifier) ->
     return verifications.view(job)
 
 
-@router.get("/audit/verifications/{job_id}", summary="校验任务的进度和结果")
+@router.get("/audit/verifications/{job_id}", summary="校验任务的进度和结果", response_model=VerificationView)
 def get_verification(job_id: RowId, actor: VerificationReader, db: Db) -> dict[str, Any]:
     return verifications.view(verifications.get(db, job_id=job_id))
 
 
-@router.post("/audit/anchors", status_code=201, summary="立即把各链链头哈希写入档案存储（锚点）")
+@router.post(
+    "/audit/anchors",
+    status_code=201,
+    summary="立即把各链链头哈希写入档案存储（锚点）",
+    response_model=AnchorWritten,
+    responses=answers(503),
+)
 def write_anchor(request: Request, actor: Anchorer, db: Db) -> dict[str, Any]:
     written = anchors.write(
         db, archive_store.current(), actor=actor, data_dir=request.app.state.settings.data_dir
@@ -173,7 +292,9 @@ def write_anchor(request: Request, actor: Anchorer, db: Db) -> dict[str, Any]:
     }
 
 
-@router.get("/persons/{id_number}/access-log", summary="谁查看过此人的信息（访问记录）")
+@router.get(
+    "/persons/{id_number}/access-log", summary="谁查看过此人的信息（访问记录）", response_model=AccessPage
+)
 def access_log(
     id_number: IdNumber,
     actor: AccessLogReader,
@@ -192,8 +313,8 @@ def access_log(
 @router.get(
     "/audit/cases/{case_id}/export",
     summary="导出案件经办记录（Ed25519 签名的 JSON，可用 canbao audit verify-export 离线核验）",
-    response_class=Response,
-    responses={200: {"content": {EVIDENCE: {}}}},
+    response_class=Evidence,
+    responses={200: {"model": SignedExport}},
 )
 def export_case(case_id: RowId, request: Request, actor: Exporter, db: Db) -> Response:
     case = cases.get(db, actor=actor, case_id=case_id)

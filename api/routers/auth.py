@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import Field
 
 from canbao.actors import ROLES
 from canbao.errors import FieldError, Invalid
@@ -13,14 +14,44 @@ from canbao.errors import FieldError, Invalid
 from ..auth import login
 from ..auth import service as users
 from ..auth.tokens import TokenService
+from ..bodies import Body
 from ..deps import CurrentActor, Db, bearer_scheme, client_addr, token_from_request
 from ..inputs import has_control
 from ..masking import MaskingRoute
+from ..problems import answers
 
 router = APIRouter(tags=["auth 登录"], route_class=MaskingRoute)
 
 
-@router.post("/auth/token", summary="登录，换取访问令牌（OAuth2 密码模式）")
+class SignedInUser(Body):
+    sub: str
+    name: str
+    roles: list[str]
+    area: str
+
+
+class Token(Body):
+    access_token: str
+    token_type: str = Field(description="bearer")
+    expires_in: int = Field(description="有效期（秒）")
+    user: SignedInUser
+
+
+class Me(Body):
+    sub: str
+    name: str
+    roles: list[str]
+    role_names: list[str]
+    area: str
+    teams: list[int] = Field(description="调查员所在的调查小组")
+
+
+@router.post(
+    "/auth/token",
+    summary="登录，换取访问令牌（OAuth2 密码模式）",
+    response_model=Token,
+    responses=answers(400, 401, 429),
+)
 def issue_token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict:
     bad = [f"/{name}" for name in ("username", "password") if has_control(getattr(form, name))]
     if bad:
@@ -52,7 +83,7 @@ def logout(
     users.revoke(db, actor=actor, jti=claims.jti, expires_at=claims.expires_at)
 
 
-@router.get("/me", summary="当前用户")
+@router.get("/me", summary="当前用户", response_model=Me)
 def me(actor: CurrentActor) -> dict:
     return {
         "sub": actor.sub,

@@ -13,6 +13,7 @@ from canbao.actors import Actor
 from engine import grants
 from engine.models import CountyAuthorization
 
+from ..bodies import Body
 from ..deps import Db, RowId, permit
 from ..inputs import Text
 from ..masking import MaskingRoute
@@ -33,6 +34,20 @@ class Grant(BaseModel):
     note: Text | None = Field(default=None, max_length=500)
 
 
+class AuthorizationView(Body):
+    id: int
+    kind: str
+    kind_title: str
+    county: str
+    granted_by: str
+    granted_at: str
+    valid_from: str
+    valid_to: str | None
+    note: str | None
+    revoked_at: str | None
+    revoked_by: str | None
+
+
 def view(row: CountyAuthorization, now: datetime | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -49,7 +64,7 @@ def view(row: CountyAuthorization, now: datetime | None = None) -> dict[str, Any
     }
 
 
-@router.post("/authorizations", status_code=201, summary="市级授权县级审定")
+@router.post("/authorizations", status_code=201, summary="市级授权县级审定", response_model=AuthorizationView)
 def grant(body: Grant, actor: CityAdmin, db: Db) -> dict[str, Any]:
     return view(
         grants.grant(
@@ -64,11 +79,13 @@ def grant(body: Grant, actor: CityAdmin, db: Db) -> dict[str, Any]:
     )
 
 
-@router.delete("/authorizations/{authorization_id}", summary="撤销授权（立即停止审定）")
+@router.delete(
+    "/authorizations/{authorization_id}", summary="撤销授权（立即停止审定）", response_model=AuthorizationView
+)
 def revoke(authorization_id: RowId, actor: CityAdmin, db: Db) -> dict[str, Any]:
     return view(grants.revoke(db, actor=actor, authorization_id=authorization_id))
 
 
-@router.get("/authorizations", summary="本区域的授权")
+@router.get("/authorizations", summary="本区域的授权", response_model=list[AuthorizationView])
 def list_authorizations(actor: Reader, db: Db) -> list[dict[str, Any]]:
     return [view(r) for r in grants.get_all(db, actor=actor)]

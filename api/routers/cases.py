@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -20,11 +20,13 @@ from forms.idnumber import IdNumberError
 from registry import persons
 from registry.models import Person, SurveyTeam
 
+from ..bodies import Body
 from ..deps import MAX_ID, Db, RowId, permit
 from ..inputs import NAME, NO_CONTROL
 from ..masking import MaskingRoute
 from ..policy import START_ROLES
-from .tasks import task_view
+from ..problems import answers
+from .tasks import TaskView, etag, task_view
 
 router = APIRouter(tags=["cases 案件"], route_class=MaskingRoute)
 Starter = Annotated[Actor, Depends(permit("cases.start"))]
@@ -40,6 +42,57 @@ class StartCase(BaseModel):
         default=None, pattern=r"^\d{6,12}$", description="案件所属区划（默认取人员的管理区划）"
     )
     team_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="入户调查小组")
+
+
+class CaseView(Body):
+    id: int
+    process: str
+    definition_id: int
+    status: str
+    status_detail: str | None
+    outcome: str | None
+    area: str
+    person_id: str | None
+    person_name: str | None
+    team_id: int | None
+    version: int = Field(description="案件版本（亦见 GET /cases/{id} 的 ETag）")
+    created_by: str
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+
+
+class CasePage(Body):
+    items: list[CaseView]
+    next: int | None = Field(description="下一页的 before；没有下一页时为 null")
+
+
+class CaseDetail(CaseView):
+    tasks: list[TaskView]
+    data: dict[str, Any] = Field(description="案件业务数据（表单、决定）")
+
+
+class TimelineEntry(Body):
+    """One step; a decision also carries `decision`, a field change `field`, `old`, `new` and whether the
+    registry holds it."""
+
+    seq: int | None = Field(description="审计事件号（登记库外的改动没有）")
+    at: str
+    kind: str
+    action: str
+    title: str
+    actor: str | None
+    role: str | None
+    client_addr: str | None
+    object_type: str | None
+    object_id: str | None
+
+
+class Diagram(Body):
+    xml: str = Field(description="BPMN XML")
+    version: int
+    completed: list[str] = Field(description="已完成的元素（BPMN id）")
+    active: list[str] = Field(description="当前所在的元素")
 
 
 def case_view(case: Case) -> dict[str, Any]:
@@ -62,7 +115,7 @@ def case_view(case: Case) -> dict[str, Any]:
     }
 
 
-@router.post("/cases", status_code=201, summary="发起案件")
+@router.post("/cases", status_code=201, summary="发起案件", response_model=CaseView, responses=answers(409))
 def start_case(body: StartCase, actor: Starter, db: Db) -> dict[str, Any]:
     if body.process not in START_ROLES:
         raise Invalid([FieldError("/process", "process.unknown", f"流程 {body.process} 不存在")])
@@ -136,7 +189,7 @@ def _person_of_new_case(db, actor: Actor, body: StartCase) -> Person | None:
     return person if person is not None and actor.reaches(person.area) else None
 
 
-@router.get("/cases", summary="本区域的案件")
+@router.get("/cases", summary="本区域的案件", response_model=CasePage)
 def list_cases(
     actor: Reader,
     db: Db,
@@ -177,8 +230,13 @@ def list_cases(
     }
 
 
-@router.get("/cases/{case_id}", summary="案件详情")
-def get_case(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
+@router.get(
+    "/cases/{case_id}",
+    summary="案件详情（ETag：案件版本）",
+    response_model=CaseDetail,
+    responses={200: {"headers": {"ETag": {"description": "案件版本", "schema": {"type": "string"}}}}},
+)
+def get_case(case_id: RowId, actor: Reader, db: Db, response: Response) -> dict[str, Any]:
     case = _case(db, actor, case_id)
     now = utcnow()
     tasks = db.scalars(select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.id)).all()
@@ -195,6 +253,7 @@ def get_case(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
             case_id=case.id,
             person_id=case.person_id,
         )
+    response.headers["ETag"] = etag(case.version)
     return {
         **case_view(case),
         "tasks": [task_view(t, now) for t in tasks],
@@ -202,7 +261,11 @@ def get_case(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     }
 
 
-@router.get("/cases/{case_id}/history", summary="案件经办过程：流程、决定及理由、字段变更、材料、查阅")
+@router.get(
+    "/cases/{case_id}/history",
+    summary="案件经办过程：流程、决定及理由、字段变更、材料、查阅",
+    response_model=list[TimelineEntry],
+)
 def history(case_id: RowId, actor: Reader, db: Db) -> list[dict[str, Any]]:
     case = _case(db, actor, case_id)
     entries = case_history.timeline(
@@ -211,7 +274,7 @@ def history(case_id: RowId, actor: Reader, db: Db) -> list[dict[str, Any]]:
     return entries
 
 
-@router.get("/cases/{case_id}/diagram", summary="流程图及已完成、当前环节")
+@router.get("/cases/{case_id}/diagram", summary="流程图及已完成、当前环节", response_model=Diagram)
 def diagram(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     case = _case(db, actor, case_id)
     definition = definitions.get(db, definition_id=case.definition_id)

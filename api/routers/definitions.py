@@ -20,8 +20,10 @@ from engine.change_models import MigrationItem, MigrationJob
 from engine.errors import InvalidDefinition, Problem, UnknownProcess
 from engine.models import ProcessDefinition
 
+from ..bodies import Body
 from ..deps import MAX_ID, MAX_VERSION, Db, RowId, VersionNo, permit
 from ..masking import MaskingRoute
+from ..problems import answers, raises
 
 router = APIRouter(tags=["definitions 流程定义"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("definitions.read"))]
@@ -82,6 +84,7 @@ class Upload:
         }
 
 
+@raises(400, 413, 415, 422)
 async def read_upload(request: Request) -> Upload:
     """The body: BPMN XML as is, or multipart/form-data with one .bpmn file, optional .dmn files and a
     `comment` field."""
@@ -113,6 +116,69 @@ async def read_upload(request: Request) -> Upload:
 Uploaded = Annotated[Upload, Depends(read_upload)]
 
 
+class VersionView(Body):
+    id: int
+    key: str
+    version: int
+    name: str
+    sha256: str
+    deployed_by: str
+    deployed_at: str
+    comment: str | None
+    published_at: str | None
+    retired_at: str | None
+    dmn: list[str] = Field(description="随附的 DMN 文件名")
+
+
+class CaseCounts(Body):
+    open: int
+    completed: int
+
+
+class VersionUsage(VersionView):
+    current: bool = Field(description="新案件是否从此版本开始")
+    cases: CaseCounts
+
+
+class DefinitionProblem(Body):
+    element_id: str | None
+    scope: Literal["element", "document"]
+    code: str
+    message: str
+    attribute: str | None
+
+
+class Validation(Body):
+    valid: bool
+    problems: list[DefinitionProblem]
+    imported: dict[str, Any] | None = Field(
+        description="Camunda、Flowable 文档中已转换（mapped）和舍弃（ignored）的内容"
+    )
+
+
+class Deployed(VersionView):
+    created: bool = Field(description="false：内容与已有版本相同，未产生新版本")
+    imported: dict[str, Any] | None
+
+
+class ElementChange(Body):
+    id: str
+    name: str | None
+    type: str
+    changes: list[dict[str, Any]]
+
+
+class VersionDiff(Body):
+    model_config = ConfigDict(populate_by_name=True)
+
+    key: str
+    from_: int = Field(alias="from")
+    to: int
+    added: list[ElementChange]
+    removed: list[ElementChange]
+    changed: list[ElementChange]
+
+
 def version_view(d: ProcessDefinition) -> dict[str, Any]:
     return {
         "id": d.id,
@@ -142,7 +208,7 @@ def usage_view(
     }
 
 
-@router.get("/definitions", summary="流程定义及版本")
+@router.get("/definitions", summary="流程定义及版本", response_model=list[VersionView])
 def list_definitions(actor: Reader, db: Db) -> list[dict[str, Any]]:
     return [version_view(d) for d in definitions.get_all(db)]
 
@@ -190,7 +256,11 @@ def vocabulary(actor: Reader) -> Vocabulary:
     )
 
 
-@router.get("/definitions/{key}/versions", summary="某流程的全部版本（含当前版本标记与案件数）")
+@router.get(
+    "/definitions/{key}/versions",
+    summary="某流程的全部版本（含当前版本标记与案件数）",
+    response_model=list[VersionUsage],
+)
 def versions(key: str, actor: Reader, db: Db) -> list[dict[str, Any]]:
     rows = definitions.get_versions(db, key=key)
     if not rows:
@@ -200,7 +270,7 @@ def versions(key: str, actor: Reader, db: Db) -> list[dict[str, Any]]:
     return [usage_view(d, usage.get(d.id), current) for d in rows]
 
 
-@router.get("/definitions/{key}/versions/{version}", summary="某个版本")
+@router.get("/definitions/{key}/versions/{version}", summary="某个版本", response_model=VersionUsage)
 def version(key: str, version: VersionNo, actor: Reader, db: Db) -> dict[str, Any]:
     d = definitions.get_version_or_raise(db, key=key, version=version)
     return usage_view(d, definitions.usage(db, key=key).get(d.id), definitions.find_current(db, key=key))
@@ -210,7 +280,7 @@ def version(key: str, version: VersionNo, actor: Reader, db: Db) -> dict[str, An
     "/definitions/{key}/versions/{version}/xml",
     summary="某版本的 BPMN XML",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}},
+    responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 def version_xml(key: str, version: VersionNo, actor: Reader, db: Db) -> Response:
     row = definitions.get_version_or_raise(db, key=key, version=version)
@@ -218,7 +288,10 @@ def version_xml(key: str, version: VersionNo, actor: Reader, db: Db) -> Response
 
 
 @router.post(
-    "/definitions/validate", summary="校验 BPMN（可附 DMN），返回按元素定位的问题", openapi_extra=UPLOAD_BODY
+    "/definitions/validate",
+    summary="校验 BPMN（可附 DMN），返回按元素定位的问题",
+    openapi_extra=UPLOAD_BODY,
+    response_model=Validation,
 )
 def validate(actor: Manager, upload: Uploaded) -> dict[str, Any]:
     """Every problem with its element (`scope` "document" for those of the whole document), and for a
@@ -240,6 +313,11 @@ def validate(actor: Manager, upload: Uploaded) -> dict[str, Any]:
     status_code=201,
     summary="部署新版本（内容与已有版本相同则不产生新版本，返回 200）",
     openapi_extra=UPLOAD_BODY,
+    response_model=Deployed,
+    responses={
+        200: {"model": Deployed, "description": "内容与已有版本相同：未产生新版本，返回那个版本"},
+        201: {"description": "已部署为新版本"},
+    },
 )
 def deploy(
     actor: Manager,
@@ -259,23 +337,42 @@ def deploy(
     return {**version_view(definition), "created": created, "imported": checked.imported.as_dict()}
 
 
-@router.post("/definitions/{key}/versions/{version}/publish", summary="发布：新案件从此版本开始")
+@router.post(
+    "/definitions/{key}/versions/{version}/publish",
+    summary="发布：新案件从此版本开始",
+    response_model=VersionView,
+    responses=answers(409),
+)
 def publish(key: str, version: VersionNo, actor: Manager, db: Db) -> dict[str, Any]:
     return version_view(definitions.publish(db, actor=actor, key=key, version=version))
 
 
-@router.post("/definitions/{key}/versions/{version}/retire", summary="停用：不再以此版本发起新案件")
+@router.post(
+    "/definitions/{key}/versions/{version}/retire",
+    summary="停用：不再以此版本发起新案件",
+    response_model=VersionView,
+    responses=answers(409),
+)
 def retire(key: str, version: VersionNo, actor: Manager, db: Db) -> dict[str, Any]:
     return version_view(definitions.retire(db, actor=actor, key=key, version=version))
 
 
-@router.delete("/definitions/{key}/versions/{version}", status_code=204, summary="删除从未被案件使用的版本")
+@router.delete(
+    "/definitions/{key}/versions/{version}",
+    status_code=204,
+    summary="删除从未被案件使用的版本",
+    responses=answers(409),
+)
 def delete_version(key: str, version: VersionNo, actor: Manager, db: Db) -> Response:
     definitions.delete(db, actor=actor, key=key, version=version)
     return Response(status_code=204)
 
 
-@router.get("/definitions/{key}/versions/{a}/diff/{b}", summary="两个版本间新增、删除和修改的元素")
+@router.get(
+    "/definitions/{key}/versions/{a}/diff/{b}",
+    summary="两个版本间新增、删除和修改的元素",
+    response_model=VersionDiff,
+)
 def version_diff(key: str, a: VersionNo, b: VersionNo, actor: Reader, db: Db) -> dict[str, Any]:
     old = definitions.get_version_or_raise(db, key=key, version=a)
     new = definitions.get_version_or_raise(db, key=key, version=b)
@@ -301,6 +398,38 @@ class MigrationRequest(BaseModel):
     to: int = Field(ge=1, le=MAX_VERSION, description="目标版本号")
     filter: MigrationFilter = Field(default_factory=MigrationFilter)
     dry_run: bool = Field(description="true：只判断每个案件能否迁移，不做任何修改")
+
+
+class MigrationJobView(Body):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    key: str
+    from_: int = Field(alias="from")
+    to: int
+    dry_run: bool
+    filter: dict[str, Any]
+    status: str
+    requested_by: str
+    requested_at: str
+    started_at: str | None
+    finished_at: str | None
+    total: int
+    done: int
+    counts: dict[str, int] = Field(description="各结果的案件数")
+
+
+class MigrationItemView(Body):
+    case_id: int
+    outcome: str
+    reason: str | None
+    report: dict[str, Any]
+    processed_at: str | None
+
+
+class MigrationDetail(MigrationJobView):
+    items: list[MigrationItemView]
+    next_after: int | None
 
 
 def job_view(job: MigrationJob, tally: dict[str, int]) -> dict[str, Any]:
@@ -341,6 +470,8 @@ def item_view(item: MigrationItem) -> dict[str, Any]:
         "并说明原因。非试运行时每个案件在各自的事务中迁移。小任务在请求后立即处理，大任务由后台 worker 处理；"
         "进度和逐案结果见 Location 所指的地址。"
     ),
+    response_model=MigrationJobView,
+    responses=answers(409),
 )
 def start_migration(
     key: str,
@@ -369,12 +500,20 @@ def start_migration(
     return job_view(job, {o: 0 for o in migration.OUTCOMES} | {"pending": job.total})
 
 
-@router.get("/definitions/{key}/migrations", summary="某流程的迁移任务（最近 50 个）")
+@router.get(
+    "/definitions/{key}/migrations",
+    summary="某流程的迁移任务（最近 50 个）",
+    response_model=list[MigrationJobView],
+)
 def list_migrations(key: str, actor: Manager, db: Db) -> list[dict[str, Any]]:
     return [job_view(job, migration.counts(db, job=job)) for job in migration.get_all(db, key=key)]
 
 
-@router.get("/definitions/{key}/migrations/{job_id}", summary="迁移任务的进度和逐案结果")
+@router.get(
+    "/definitions/{key}/migrations/{job_id}",
+    summary="迁移任务的进度和逐案结果",
+    response_model=MigrationDetail,
+)
 def get_migration(
     key: str,
     job_id: RowId,

@@ -7,16 +7,32 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from canbao.errors import FieldError, Invalid, NotFound
 from forms import divisions
 
+from ..bodies import Body
 from ..deps import CurrentActor
 from ..masking import MaskingRoute
+from ..problems import answers
 
 router = APIRouter(tags=["divisions 行政区划"], route_class=MaskingRoute)
 Code = r"^\d{2,12}$"
 MAX_CODES = 200
+
+
+class DivisionView(Body):
+    code: str
+    name: str | None
+    level: str | None
+    path: str = Field(description="全称，自省级起")
+    leaf: bool
+
+
+class Divisions(Body):
+    parent: str | None = Field(None, description="按 parent 查询时：上级区划代码（省级为 null）")
+    items: list[DivisionView]
 
 
 def division_view(index: divisions.Index, code: str) -> dict[str, Any]:
@@ -29,7 +45,13 @@ def division_view(index: divisions.Index, code: str) -> dict[str, Any]:
     }
 
 
-@router.get("/divisions", summary="下级区划（parent，省级不带参数），或按代码查名称（code，可重复）")
+@router.get(
+    "/divisions",
+    summary="下级区划（parent，省级不带参数），或按代码查名称（code，可重复）",
+    response_model=Divisions,
+    response_model_exclude_unset=True,
+    responses=answers(404),
+)
 def list_divisions(
     actor: CurrentActor,
     parent: Annotated[str | None, Query(pattern=Code, description="上级区划代码")] = None,

@@ -14,8 +14,10 @@ from canbao.actors import Actor
 from canbao.db import transaction
 from engine import cases
 
+from ..bodies import Body
 from ..deps import Db, RowId, bearer_scheme, current_actor, permit
 from ..masking import MaskingRoute
+from ..problems import answers, raises
 
 router = APIRouter(tags=["documents 材料"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("documents.read"))]
@@ -37,6 +39,36 @@ UPLOAD_BODY = {
 }
 
 
+class DocumentView(Body):
+    id: int
+    case_id: int
+    task_id: str | None
+    kind: str
+    kind_title: str
+    media_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: str
+    retention_class: str
+    sealed_at: str | None
+    retain_until: str | None
+    href: str
+
+
+class PackageView(Body):
+    archive_no: str
+    title: str
+    retention: str
+    retain_until: str
+    archived_at: str
+
+
+class CaseDocuments(Body):
+    items: list[DocumentView]
+    package: PackageView | None
+
+
 def document_view(document: Document) -> dict[str, Any]:
     return {
         "id": document.id,
@@ -56,6 +88,7 @@ def document_view(document: Document) -> dict[str, Any]:
     }
 
 
+@raises(401, 403, 404, 409)
 def admitted(
     request: Request, case_id: RowId, bearer: Annotated[str | None, Depends(bearer_scheme)]
 ) -> tuple[Actor, documents.Admission]:
@@ -71,6 +104,8 @@ def admitted(
     status_code=201,
     summary="上传材料（扫描件，按内容识别类型，限定大小）",
     openapi_extra={"requestBody": UPLOAD_BODY},
+    response_model=DocumentView,
+    responses=answers(400, 409, 413, 415, 503),
 )
 async def upload(
     case_id: RowId, request: Request, who: Annotated[tuple[Actor, documents.Admission], Depends(admitted)]
@@ -109,7 +144,7 @@ def package_view(package: ArchivePackage | None) -> dict[str, Any] | None:
     }
 
 
-@router.get("/cases/{case_id}/documents", summary="案件的材料，及归档后的档号")
+@router.get("/cases/{case_id}/documents", summary="案件的材料，及归档后的档号", response_model=CaseDocuments)
 def list_documents(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     case = cases.get(db, actor=actor, case_id=case_id)
     return {
@@ -122,7 +157,12 @@ def list_documents(case_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     "/documents/{document_id}",
     summary="下载材料（记录查阅）",
     response_class=StreamingResponse,
-    responses={200: {"content": {media: {} for media in documents.EXTENSIONS}}},
+    responses={
+        200: {
+            "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in documents.EXTENSIONS}
+        },
+        **answers(503),
+    },
 )
 def read_document(document_id: RowId, actor: Reader, db: Db, request: Request) -> StreamingResponse:
     document, reader = documents.read(db, request.app.state.archive, actor=actor, document_id=document_id)

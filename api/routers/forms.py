@@ -10,6 +10,7 @@ import forms
 from canbao.actors import Actor
 from canbao.errors import NotFound
 
+from ..bodies import Body
 from ..deps import permit
 from ..masking import MaskingRoute
 
@@ -17,12 +18,21 @@ router = APIRouter(tags=["forms 表单"], route_class=MaskingRoute)
 Reader = Annotated[Actor, Depends(permit("forms.read"))]
 
 
-@router.get("/forms", summary="表单列表")
+class FormEntry(Body):
+    key: str
+    title: str
+
+
+class FormSchema(Body):
+    """A JSON Schema (draft 2020-12) with canbao's layout keywords."""
+
+
+@router.get("/forms", summary="表单列表", response_model=list[FormEntry])
 def list_forms(actor: Reader) -> list[dict]:
     return [{"key": key, "title": forms.get(key).get("title", key)} for key in forms.keys()]  # noqa: SIM118 (a module function, not a dict)
 
 
-@router.get("/forms/{key}", summary="表单的 JSON Schema")
+@router.get("/forms/{key}", summary="表单的 JSON Schema", response_model=FormSchema)
 def get_form(key: str, actor: Reader) -> dict:
     if key not in forms.keys():  # noqa: SIM118
         raise NotFound(f"表单 {key} 不存在")

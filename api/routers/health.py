@@ -4,19 +4,35 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlalchemy import text
 
+from ..bodies import Body
 from ..masking import MaskingRoute
 
 router = APIRouter(tags=["health 运行状态"], route_class=MaskingRoute)
 
 
-@router.get("/healthz", summary="进程存活")
+class Alive(Body):
+    status: str
+
+
+class Readiness(Body):
+    status: str = Field(description="ok，或 unavailable（503）")
+    checks: dict[str, str] = Field(description="各项检查：ok，或 error: 错误类型")
+
+
+@router.get("/healthz", summary="进程存活", response_model=Alive)
 def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="数据库与对象存储可用")
+@router.get(
+    "/readyz",
+    summary="数据库与对象存储可用",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "数据库或对象存储不可用"}},
+)
 def readyz(request: Request) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

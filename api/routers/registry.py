@@ -17,8 +17,10 @@ from canbao.errors import FieldError, Invalid, NotFound
 from registry import comparison, departments, documents, imports, persons, precedence, survey
 from registry.common import require_reach
 
+from ..bodies import Body
 from ..deps import MAX_ID, Db, RowId, permit
 from ..masking import MaskingRoute, for_actor
+from ..problems import answers
 
 router = APIRouter(tags=["registry 登记库"], route_class=MaskingRoute)
 Importer = Annotated[Actor, Depends(permit("registry.import"))]
@@ -30,6 +32,87 @@ Area = Annotated[str, Query(pattern=r"^\d{2,12}$", description="行政区划代�
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ImportKind = Literal[("population", "enrollments", *departments.KINDS)]
+
+
+def _file(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 of a route that answers a file."""
+    return {200: {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+class ComparisonView(Body):
+    id: int
+    area: str
+    as_of: str
+    rule_version: str
+    mode: str
+    inputs: dict[str, Any]
+    counts: dict[str, Any]
+    diff: dict[str, Any]
+    previous_run_id: int | None
+    actor: str
+    started_at: str
+    finished_at: str | None
+
+
+class ComparisonDetail(ComparisonView):
+    by_division: dict[str, dict[str, int]] = Field(description="各县（区）各类人数")
+
+
+class SurveyListCount(Body):
+    division: str
+    name: str | None
+    persons: int
+    needs_survey: int
+    inaccurate: int
+
+
+class SurveyPerson(Body):
+    id_number: str
+    name: str
+    sex: str
+    birth_date: str
+    village: str | None
+    address: str | None
+    phone: str | None
+    flags: dict[str, list[str]] = Field(description="列入名单的原因，按类别")
+
+
+class OpenedCases(Body):
+    opened: int
+    case_ids: list[int]
+    more: bool = Field(description="达到本次上限，名单中还有人员")
+
+
+class FoundPersonAdded(Body):
+    person_id: str
+    created: bool
+    flag_id: int
+
+
+class PersonChange(Body):
+    field: str
+    old: str | None
+    new: str | None
+    at: str
+    source: str
+    case_id: int | None
+    import_id: int | None
+    actor: str
+
+
+class TeamMember(Body):
+    name: str
+    card_no: str
+    user_sub: str | None
+    phone: str | None
+
+
+class TeamView(Body):
+    id: int
+    name: str
+    area: str
+    active: bool
+    members: list[TeamMember]
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
@@ -63,6 +146,7 @@ class ImportOut(BaseModel):
     status_code=201,
     response_model=ImportOut,
     summary="导入公安人口数据、某业务系统的参保数据或其他部门的数据（CSV/XLSX，UTF-8或GBK）",
+    responses=answers(400),
 )
 async def import_file(
     actor: Importer,
@@ -143,7 +227,12 @@ def import_formats(actor: Importer) -> list[dict[str, Any]]:
     return departments.describe()
 
 
-@router.get("/imports/{import_id}/rejections.csv", summary="下载被拒绝的行及原因")
+@router.get(
+    "/imports/{import_id}/rejections.csv",
+    summary="下载被拒绝的行及原因",
+    response_class=Response,
+    responses=_file("text/csv"),
+)
 def rejections(import_id: RowId, actor: Importer, db: Db) -> Response:
     record = imports.get(db, actor=actor, import_id=import_id)
     if record is None or not record.rejection_file or not Path(record.rejection_file).exists():
@@ -161,12 +250,18 @@ class CompareRequest(BaseModel):
     as_of: date | None = Field(default=None, description="比对基准日（默认今天）")
 
 
-@router.post("/comparisons", status_code=201, summary="信息比对：已参保、重复参保、需调查登记、排除")
+@router.post(
+    "/comparisons",
+    status_code=201,
+    summary="信息比对：已参保、重复参保、需调查登记、排除",
+    response_model=ComparisonView,
+    responses=answers(404),
+)
 def compare(body: CompareRequest, actor: Comparer, db: Db) -> dict[str, Any]:
     return comparison.run(db, actor=actor, area=body.area, as_of=body.as_of).as_dict()
 
 
-@router.get("/comparisons", summary="比对记录")
+@router.get("/comparisons", summary="比对记录", response_model=list[ComparisonView])
 def list_comparisons(actor: Comparer, db: Db, area: Area | None = None) -> list[dict[str, Any]]:
     return [
         comparison.summary(r)
@@ -175,7 +270,11 @@ def list_comparisons(actor: Comparer, db: Db, area: Area | None = None) -> list[
     ]
 
 
-@router.get("/comparisons/{run_id}", summary="一次比对的结果：各类人数及与上次的差异")
+@router.get(
+    "/comparisons/{run_id}",
+    summary="一次比对的结果：各类人数及与上次的差异",
+    response_model=ComparisonDetail,
+)
 def get_comparison(run_id: RowId, actor: Comparer, db: Db) -> dict[str, Any]:
     run = comparison.get_or_raise(db, run_id=run_id)
     if not actor.reaches(run.area):
@@ -183,12 +282,21 @@ def get_comparison(run_id: RowId, actor: Comparer, db: Db) -> dict[str, Any]:
     return {**comparison.summary(run), "by_division": comparison.counts_by_division(db, run_id=run_id)}
 
 
-@router.get("/survey-lists", summary="入户调查名单：按村（社区）统计需调查人数")
+@router.get(
+    "/survey-lists",
+    summary="入户调查名单：按村（社区）统计需调查人数",
+    response_model=list[SurveyListCount],
+    responses=answers(404),
+)
 def survey_lists(area: Area, actor: Reader, db: Db) -> list[dict[str, Any]]:
     return survey.list_counts(db, actor=actor, area=area)
 
 
-@router.get("/survey-lists/{area}/persons", summary="入户调查对象名单（按岗位脱敏）")
+@router.get(
+    "/survey-lists/{area}/persons",
+    summary="入户调查对象名单（按岗位脱敏）",
+    response_model=list[SurveyPerson],
+)
 def survey_persons(
     area: str,
     actor: Reader,
@@ -213,7 +321,10 @@ class OpenCases(BaseModel):
 
 
 @router.post(
-    "/survey-lists/{area}/cases", status_code=201, summary="为名单中的人员批量生成入户调查案件（幂等）"
+    "/survey-lists/{area}/cases",
+    status_code=201,
+    summary="为名单中的人员批量生成入户调查案件（幂等）",
+    response_model=OpenedCases,
 )
 def open_cases(area: str, body: OpenCases, actor: Planner, db: Db, request: Request) -> dict[str, Any]:
     if not actor.reaches(area):
@@ -234,14 +345,23 @@ class FoundPerson(BaseModel):
 
 
 @router.post(
-    "/survey-lists/persons", status_code=201, summary="入户调查中新发现的人员，补充进名单（第十八条）"
+    "/survey-lists/persons",
+    status_code=201,
+    summary="入户调查中新发现的人员，补充进名单（第十八条）",
+    response_model=FoundPersonAdded,
+    responses=answers(404, 409),
 )
 def add_found(body: FoundPerson, actor: Fielder, db: Db) -> dict[str, Any]:
     result = survey.add_found_person(db, actor=actor, **body.model_dump())
     return result
 
 
-@router.get("/survey-lists/{village}/registration.pdf", summary="预填的全民参保登记表（供打印）")
+@router.get(
+    "/survey-lists/{village}/registration.pdf",
+    summary="预填的全民参保登记表（供打印）",
+    response_class=Response,
+    responses=_file("application/pdf"),
+)
 def village_forms(village: str, actor: Reader, db: Db) -> Response:
     return _download(
         documents.village_pdf(db, actor=actor, village=village, mask=for_actor(actor)),
@@ -253,6 +373,8 @@ def village_forms(village: str, actor: Reader, db: Db) -> Response:
 @router.get(
     "/survey-lists/{village}/summary.xlsx",
     summary="个人信息汇总表（附件2），即村（社区）的统一登记台账：期间内调查的全部人员及待调查人员",
+    response_class=Response,
+    responses=_file(XLSX),
 )
 def village_summary(
     village: str,
@@ -272,7 +394,12 @@ def village_summary(
     return _download(content, XLSX, f"{village}-个人信息汇总表.xlsx")
 
 
-@router.get("/persons/{id_number}/registration.pdf", summary="某人的预填登记表")
+@router.get(
+    "/persons/{id_number}/registration.pdf",
+    summary="某人的预填登记表",
+    response_class=Response,
+    responses=_file("application/pdf"),
+)
 def person_form(id_number: str, actor: Reader, db: Db) -> Response:
     return _download(
         documents.registration_pdf(db, actor=actor, id_numbers=[id_number], mask=for_actor(actor)),
@@ -281,7 +408,11 @@ def person_form(id_number: str, actor: Reader, db: Db) -> Response:
     )
 
 
-@router.get("/persons/{id_number}/history", summary="登记信息变更历史（原值 → 新值）")
+@router.get(
+    "/persons/{id_number}/history",
+    summary="登记信息变更历史（原值 → 新值）",
+    response_model=list[PersonChange],
+)
 def person_history(id_number: str, actor: Reader, db: Db) -> list[dict[str, Any]]:
     return persons.history(db, actor=actor, id_number=id_number)
 
@@ -299,24 +430,34 @@ class Team(BaseModel):
     members: list[Member] = Field(min_length=1, max_length=3)
 
 
-@router.post("/survey-teams", status_code=201, summary="组建调查小组（2–3人，各持调查证）")
+@router.post(
+    "/survey-teams",
+    status_code=201,
+    summary="组建调查小组（2–3人，各持调查证）",
+    response_model=TeamView,
+    responses=answers(404, 409),
+)
 def create_team(body: Team, actor: Planner, db: Db) -> dict[str, Any]:
     return survey.create_team(
         db, actor=actor, name=body.name, area=body.area, members=[m.model_dump() for m in body.members]
     )
 
 
-@router.get("/survey-teams", summary="本区域的调查小组")
+@router.get(
+    "/survey-teams", summary="本区域的调查小组", response_model=list[TeamView], responses=answers(404)
+)
 def list_teams(actor: Reader, db: Db, area: Area | None = None) -> list[dict[str, Any]]:
     return survey.get_all(db, actor=actor, area=area or actor.area)
 
 
-@router.get("/survey-teams/{team_id}", summary="调查小组")
+@router.get("/survey-teams/{team_id}", summary="调查小组", response_model=TeamView)
 def get_team(team_id: RowId, actor: Reader, db: Db) -> dict[str, Any]:
     return survey.get(db, actor=actor, team_id=team_id)
 
 
-@router.put("/survey-teams/{team_id}/members", summary="调整小组成员")
+@router.put(
+    "/survey-teams/{team_id}/members", summary="调整小组成员", response_model=TeamView, responses=answers(409)
+)
 def update_members(team_id: RowId, members: list[Member], actor: Planner, db: Db) -> dict[str, Any]:
     return survey.update_members(db, actor=actor, team_id=team_id, members=[m.model_dump() for m in members])
 

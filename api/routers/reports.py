@@ -13,6 +13,7 @@ from registry.stats import queries, reports
 
 from ..deps import Db, permit
 from ..masking import MaskingRoute, for_actor
+from .registry import XLSX
 from .stats import AsOf, By
 
 router = APIRouter(tags=["reports 报表"], route_class=MaskingRoute)
@@ -28,7 +29,12 @@ def _send(content: bytes, filename: str, media_type: str) -> Response:
     )
 
 
-@router.get("/reports/{name}.xlsx", summary="报表（XLSX；details=true 时第二个工作表为人员明细）")
+@router.get(
+    "/reports/{name}.xlsx",
+    summary="报表（XLSX；details=true 时第二个工作表为人员明细）",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+)
 def xlsx(
     name: str,
     actor: Exporter,
@@ -53,7 +59,12 @@ def xlsx(
     return _send(content, filename, media)
 
 
-@router.get("/reports/{name}.csv", summary="报表（CSV，UTF-8 带 BOM）")
+@router.get(
+    "/reports/{name}.csv",
+    summary="报表（CSV，UTF-8 带 BOM）",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def csv(name: str, actor: Exporter, db: Db, area: Area = None, as_of: AsOf = None, by: By = None) -> Response:
     sc = queries.scope(actor, area=area, as_of=as_of, by=None if name == "survey-teams" else by)
     return _send(*reports.export(db, actor=actor, name=name, fmt="csv", sc=sc))

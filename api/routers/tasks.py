@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 
 import forms
@@ -20,9 +20,11 @@ from registry import survey
 
 from .. import reach
 from ..auth import service as users
+from ..bodies import Body as View
 from ..deps import Db, permit
 from ..inputs import NAME, NO_CONTROL, Text, control_errors
 from ..masking import MaskingRoute
+from ..problems import answers
 
 router = APIRouter(tags=["tasks 待办任务"], route_class=MaskingRoute)
 Role = Literal["surveyor", "platform_reviewer", "counter_clerk", "county_approver", "citizen"]
@@ -37,6 +39,69 @@ class PreconditionRequired(CanbaoError):
     status = 428
     code = "case.version_required"
     title = "请在 If-Match 中提供案件版本"
+
+
+class TaskView(View):
+    id: str = Field(description="任务号")
+    case_id: int
+    task: str = Field(description="BPMN 环节标识")
+    title: str
+    role: str
+    process: str
+    area: str
+    team_id: int | None
+    form: str | None
+    person_id: str | None
+    person_name: str | None
+    assignee: str | None
+    state: str
+    created_at: str
+    due_at: str
+    overdue: bool
+    supervised_at: str | None
+    reminders: int
+    returned_by: str | None = Field(description="退回补正：退回此任务的审核人")
+    completed_at: str | None
+    completed_by: str | None
+
+
+class TaskPage(View):
+    items: list[TaskView]
+    next: str | None = Field(description="下一页的 after；没有下一页时为 null")
+
+
+class TaskCounts(View):
+    open: int
+    mine: int
+    others: int
+    overdue: int
+    total: int
+
+
+class TaskDetail(TaskView):
+    case_version: int = Field(description="案件版本：提交时放在 If-Match 中（亦见 ETag）")
+    draft_saved_at: str | None = Field(description="本人暂存草稿的时间")
+    documentation: str | None
+    decisions: list[str] | None
+    data_key: str | None
+    data: dict[str, Any] = Field(description="预填数据")
+
+
+class Supervision(View):
+    items: list[TaskView]
+
+
+class Completed(View):
+    case_id: int
+    case_version: int
+    status: str
+    outcome: str | None
+    status_detail: str | None
+
+
+def etag(version: int) -> str:
+    """The case version as an entity tag; If-Match takes it back (or the bare number)."""
+    return f'"{version}"'
 
 
 def task_view(row: CaseTask, now: datetime) -> dict[str, Any]:
@@ -94,7 +159,11 @@ class InboxFilters:
 Filters = Annotated[InboxFilters, Depends()]
 
 
-@router.get("/tasks", summary="待办任务（按岗位、区域过滤，键集分页；各状态数量见 /tasks/counts）")
+@router.get(
+    "/tasks",
+    summary="待办任务（按岗位、区域过滤，键集分页；各状态数量见 /tasks/counts）",
+    response_model=TaskPage,
+)
 def list_tasks(
     actor: Reader,
     db: Db,
@@ -134,7 +203,11 @@ def list_tasks(
     return {"items": [task_view(t, now) for t in page.items], "next": page.next}
 
 
-@router.get("/tasks/counts", summary="待办任务各状态数量：待认领、我的、他人的、超期、合计")
+@router.get(
+    "/tasks/counts",
+    summary="待办任务各状态数量：待认领、我的、他人的、超期、合计",
+    response_model=TaskCounts,
+)
 def task_counts(actor: Reader, db: Db, filters: Filters) -> dict[str, int]:
     return inbox.counts(
         db,
@@ -147,35 +220,6 @@ def task_counts(actor: Reader, db: Db, filters: Filters) -> dict[str, int]:
             led_roles=reach.led_roles(actor),
         ),
     )
-
-
-class TaskRow(BaseModel):
-    id: str
-    case_id: int
-    task: str
-    title: str
-    role: str
-    process: str
-    area: str
-    team_id: int | None
-    form: str | None
-    person_id: str | None
-    person_name: str | None
-    assignee: str | None
-    state: str
-    created_at: str
-    due_at: str
-    overdue: bool
-    supervised_at: str | None
-    reminders: int
-    returned_by: str | None = Field(description="退回补正：退回此任务的审核人")
-    completed_at: str | None
-    completed_by: str | None
-
-
-class TaskPage(BaseModel):
-    items: list[TaskRow]
-    next: str | None = Field(description="下一页的游标（after）")
 
 
 @router.get("/tasks/done", response_model=TaskPage, summary="已办：本人办结的任务（最近的在前，键集分页）")
@@ -199,8 +243,19 @@ def done_tasks(
     return {"items": [task_view(t, now) for t in page.items], "next": page.next}
 
 
-@router.get("/tasks/{task_id}", summary="任务详情：表单、预填数据、案件版本")
-def get_task(task_id: TaskId, actor: Reader, db: Db) -> dict[str, Any]:
+@router.get(
+    "/tasks/{task_id}",
+    summary="任务详情：表单、预填数据、案件版本（ETag）",
+    response_model=TaskDetail,
+    responses={
+        200: {
+            "headers": {
+                "ETag": {"description": "案件版本，提交时放在 If-Match 中", "schema": {"type": "string"}}
+            }
+        }
+    },
+)
+def get_task(task_id: TaskId, actor: Reader, db: Db, response: Response) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     case = cases.get(db, actor=actor, case_id=row.case_id)
     detail = cases.task_detail(db, case=case, task_guid=row.task_guid)
@@ -217,6 +272,7 @@ def get_task(task_id: TaskId, actor: Reader, db: Db) -> dict[str, Any]:
             person_id=row.person_id,
         )
     draft = drafts.saved_at(db, actor=actor, row=row)
+    response.headers["ETag"] = etag(case.version)
     return {
         **task_view(row, utcnow()),
         "case_version": case.version,
@@ -335,7 +391,7 @@ def delete_draft(task_id: TaskId, actor: Worker, db: Db) -> None:
     drafts.delete_own(db, actor=actor, row=_task(db, actor, task_id))
 
 
-@router.post("/tasks/{task_id}/claim", summary="认领任务")
+@router.post("/tasks/{task_id}/claim", summary="认领任务", response_model=TaskView, responses=answers(409))
 def claim(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     _task(db, actor, task_id)
     return task_view(cases.claim(db, actor=actor, task_id=task_id), utcnow())
@@ -347,7 +403,12 @@ class NotClaimed(CanbaoError):
     title = "任务尚未被认领"
 
 
-@router.post("/tasks/{task_id}/unclaim", summary="退回任务池（本人认领的，或由平台、县级负责人退回）")
+@router.post(
+    "/tasks/{task_id}/unclaim",
+    summary="退回任务池（本人认领的，或由平台、县级负责人退回）",
+    response_model=TaskView,
+    responses=answers(409),
+)
 def unclaim(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     if row.assignee is None:
@@ -356,7 +417,11 @@ def unclaim(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     return task_view(cases.unclaim(db, actor=actor, task_id=task_id, by_lead=lead), utcnow())
 
 
-@router.get("/supervision", summary="督办：本辖区所领导岗位中超期被督办的任务（第十九条：初审不可跳过）")
+@router.get(
+    "/supervision",
+    summary="督办：本辖区所领导岗位中超期被督办的任务（第十九条：初审不可跳过）",
+    response_model=Supervision,
+)
 def supervision(actor: Supervisor, db: Db) -> dict[str, Any]:
     rows = inbox.supervision(db, actor=actor, roles=reach.led_roles(actor))
     audit.record_reads(
@@ -374,7 +439,12 @@ class Reminder(BaseModel):
     note: Text | None = Field(default=None, max_length=500, description="督办意见")
 
 
-@router.post("/tasks/{task_id}/remind", summary="督办：提醒办理超期任务（县级对所辖基层平台）")
+@router.post(
+    "/tasks/{task_id}/remind",
+    summary="督办：提醒办理超期任务（县级对所辖基层平台）",
+    response_model=TaskView,
+    responses=answers(409),
+)
 def remind(task_id: TaskId, body: Reminder, actor: Supervisor, db: Db) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     if row.role not in reach.led_roles(actor):
@@ -386,7 +456,12 @@ class Assignment(BaseModel):
     assignee: str = Field(min_length=1, max_length=64, pattern=NAME, description="被分派的用户名")
 
 
-@router.post("/tasks/{task_id}/assign", summary="分派任务给本区域有该岗位的用户（平台、县级负责人）")
+@router.post(
+    "/tasks/{task_id}/assign",
+    summary="分派任务给本区域有该岗位的用户（平台、县级负责人）",
+    response_model=TaskView,
+    responses=answers(409),
+)
 def assign(task_id: TaskId, body: Assignment, actor: Lead, db: Db) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     if row.role not in reach.led_roles(actor):
@@ -408,13 +483,20 @@ def assign(task_id: TaskId, body: Assignment, actor: Lead, db: Db) -> dict[str, 
     return task_view(cases.assign(db, actor=actor, task_id=task_id, assignee=body.assignee), utcnow())
 
 
-@router.post("/tasks/{task_id}/complete", summary="提交表单，办结任务（If-Match：案件版本）")
+@router.post(
+    "/tasks/{task_id}/complete",
+    summary="提交表单，办结任务（If-Match：案件版本）",
+    response_model=Completed,
+    responses=answers(409),
+)
 def complete(
     task_id: TaskId,
     actor: Worker,
     db: Db,
     data: Annotated[dict[str, Any], Body(description="表单数据（JSON 对象），按任务的表单校验")],
-    if_match: Annotated[str | None, Header(description="案件版本（GET /tasks/{id} 的 case_version）")] = None,
+    if_match: Annotated[
+        str | None, Header(description="案件版本：GET /tasks/{id} 的 ETag，或其 case_version")
+    ] = None,
 ) -> dict[str, Any]:
     errors = control_errors(data)
     if errors:
@@ -429,13 +511,18 @@ class Return(BaseModel):
     )
 
 
-@router.post("/tasks/{task_id}/return", summary="退回补正（须填写原因）")
+@router.post(
+    "/tasks/{task_id}/return",
+    summary="退回补正（须填写原因）",
+    response_model=Completed,
+    responses=answers(409),
+)
 def return_task(
     task_id: TaskId,
     body: Return,
     actor: Worker,
     db: Db,
-    if_match: Annotated[str | None, Header(description="案件版本")] = None,
+    if_match: Annotated[str | None, Header(description="案件版本（ETag 或版本号）")] = None,
 ) -> dict[str, Any]:
     data = {"decision": "return", "reason": body.reason, "return_items": body.return_items}
     return _complete(db, actor, task_id, data, _version(if_match))
