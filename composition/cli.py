@@ -17,7 +17,7 @@ from canbao.actors import SYSTEM
 from canbao.audit import anchors
 from canbao.audit import cli as audit_cli
 from canbao.config import get_settings
-from canbao.db import make_engine, make_sessionmaker, transaction
+from canbao.db import engine_for, make_engine, make_sessionmaker, transaction
 from composition import casework
 from composition.wiring import wire
 from engine import cli as engine_cli
@@ -70,7 +70,7 @@ def worker_command(
     """运行后台任务：到期的定时器、待重试的归档、流程迁移，以及定期的审计锚点。"""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    sessions = make_sessionmaker(make_engine(settings.database_url))
+    sessions = make_sessionmaker(engine_for(settings))
     chores = []
     if anchor_every > 0:
 
