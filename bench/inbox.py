@@ -153,7 +153,7 @@ def load(url: str, tasks: int, seed: int, now: datetime) -> Office:
         task_lines.append(
             f"{case_id}\t{case_id}\t{uuid.UUID(int=case_id)}\t{spec}\t{title}\t{role}\t{area}\t{team_text}\t"
             f"{process}\t{form}\t{person}\t{name}\tready\t{assignee or NULL}\t"
-            f"{created.isoformat() if assignee else NULL}\t{created.isoformat()}\t{due.isoformat()}\n"
+            f"{created.isoformat() if assignee else NULL}\t{created.isoformat()}\t{due.isoformat()}\t0\n"
         )
     print(f"generated {tasks:,} tasks in {time.perf_counter() - tick:.1f} s", file=sys.stderr)
     tick = time.perf_counter()
@@ -210,6 +210,7 @@ def load(url: str, tasks: int, seed: int, now: datetime) -> Office:
                 "claimed_at",
                 "created_at",
                 "due_at",
+                "reminders",
             ],
             iter(task_lines),
         )
