@@ -47,6 +47,9 @@ def root() -> None:
     wire()  # every command sees the service-task operations the packages provide
 
 
+WORKER_HEALTHCHECK_S = 60
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="监听地址"),
@@ -56,7 +59,15 @@ def serve(
     """启动 HTTP 服务（API 与网页）。反向代理的 X-Forwarded-For 仅在 CANBAO_TRUSTED_PROXIES 列出时采信。"""
     # uvicorn's own proxy_headers would believe any loopback peer; the app does it for configured proxies.
     uvicorn.run(
-        "composition.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=False
+        "composition.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        # uvicorn's supervisor kills a worker that does not answer its ping within 5 s: on a loaded
+        # machine a worker busy starting up or serving is then killed, and its requests with it.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 
