@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import weakref
 from collections.abc import Callable
 
 import anyio
@@ -59,9 +60,10 @@ class RequestSlots:
         self.app, self.slots, self.max_inflight = app, slots, max_inflight
         self.queue_timeout_s, self.exempt = queue_timeout_s, exempt
         self.inflight = 0
-        # Per event loop (a test client runs each of its requests on a loop of its own).
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._free: anyio.Semaphore | None = None
+        # Per event loop: a test client runs its requests on loops of its own, beside a served one.
+        self._free: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
         self._full = Busy("当前请求过多，请稍后重试", RETRY_AFTER_S)
         self._waited = Busy(
             "排队等待处理超时，请稍后重试", max(RETRY_AFTER_S, math.ceil(queue_timeout_s / 2))
@@ -69,12 +71,12 @@ class RequestSlots:
 
     def _semaphore(self) -> anyio.Semaphore:
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._loop, self._free = loop, anyio.Semaphore(self.slots)
+        free = self._free.get(loop)
+        if free is None:
+            free = self._free[loop] = anyio.Semaphore(self.slots)
             limiter = anyio.to_thread.current_default_thread_limiter()
             limiter.total_tokens = max(limiter.total_tokens, self.slots + SPARE_THREADS)
-        assert self._free is not None
-        return self._free
+        return free
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.exempt(scope["path"]):

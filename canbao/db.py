@@ -130,6 +130,8 @@ def make_engine(
 def engine_for(settings: Settings) -> Engine:
     """The engine of a process sized by its settings: `db_pool` connections for as many request slots,
     and a few spare."""
+    if settings.is_sqlite:  # SQLAlchemy's own pool for the file (or the one connection in memory)
+        return make_engine(settings.database_url)
     return make_engine(
         settings.database_url,
         transaction_pooler=settings.db_transaction_pooler,
