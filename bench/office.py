@@ -277,6 +277,15 @@ def serve(url: str, data_dir: Path, workers: int) -> tuple[str, list[subprocess.
     return base, [server, worker]
 
 
+def _statuses(step: dict[str, Any]) -> dict[str, int]:
+    """How often each status (or error without one) was answered in the step, over every action."""
+    total: dict[str, int] = {}
+    for action in step["actions"].values():
+        for status, n in action["statuses"].items():
+            total[status] = total.get(status, 0) + n
+    return dict(sorted(total.items()))
+
+
 def table(steps: list[dict[str, Any]]) -> str:
     lines = [
         "| concurrency | req/s | 5xx | >10 s | action | n | p50 ms | p95 ms | p99 ms |",
@@ -367,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                 "errors_5xx": s["errors_5xx"],
                 "over_10s": s["over_10s"],
                 "no_answer": s["no_answer"],
+                "statuses": _statuses(s),
                 "actions": {
                     a: {k: v[k] for k in ("n", "p50_ms", "p95_ms", "p99_ms")} for a, v in s["actions"].items()
                 },
