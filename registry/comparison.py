@@ -20,7 +20,9 @@ Rule set RULE_VERSION (domain notes §5.3, §6.1; issue 7):
 - 未参全 (flag `needs_survey`): no active basic medical insurance (310/390, every age:
   `missing.medical`), or aged 16 or over on D without active basic pension (110/120/170:
   `missing.pension`); under 16 the pension requirement does not apply (counted as
-  `scheme_exempt.pension_under_16`);
+  `scheme_exempt.pension_under_16`); a 在校学生 (教育's data) is not required to hold a pension, and
+  an employee (就业's data: 单位就业) without active 失业 210 or 工伤 410 is 未参全 too
+  (`missing.unemployment`, `missing.injury`; over the registry only, see `department_facts`);
 - 已参保: none of the above — the record is confirmed, no flag.
 Each person gets one class for the counts, by precedence excluded > duplicate > inaccurate >
 uninsured > partial > insured; flags are raised for every condition found.
@@ -61,7 +63,9 @@ from canbao import audit, clock
 from canbao.actors import Actor
 from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid, NotFound
+from forms import codes as code_lists
 
+from . import self_reported
 from .common import AreaForbidden, check_area, sql_in_area
 from .imports import _stage_table, drop, insert_rows, stage
 from .models import ComparisonCount, ComparisonRun, Enrollment, Flag, Person
@@ -106,7 +110,7 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def rules_sql(p_sql: str, e_sql: str, *, as_of: date) -> str:
+def rules_sql(p_sql: str, e_sql: str, *, as_of: date, x_sql: str | None = None) -> str:
     """The classification of every person in `p_sql`: one row per person with its class, the
     space-separated reason codes for each flag kind (empty when none), `under_age` and `noted` (1 when
     the class is not 已参保 or there is a 信息不准 reason: the persons whose findings are kept).
@@ -117,7 +121,11 @@ def rules_sql(p_sql: str, e_sql: str, *, as_of: date) -> str:
     active, whether any is, whether a source system's name or birth date differs, and the lowest and
     highest place of the active ones. Only persons active in more than one place can hold one 险种 in
     two places; for them alone the places are compared per 险种 (`pl`), which keeps the aggregation
-    over all enrollments narrow."""
+    over all enrollments narrow.
+
+    `x_sql`, when given, is a third relation `x(person_id, student, employed)` of what other departments
+    report (see `department_facts`): a 在校学生 (student = 1) is not required to hold a pension, and an
+    employee (employed = 1) is required to hold 失业 (210) and 工伤 (410) insurance."""
     d = _lit(as_of)
     cutoff = _lit(_years_before(as_of, PENSION_AGE))
 
@@ -152,8 +160,11 @@ def rules_sql(p_sql: str, e_sql: str, *, as_of: date) -> str:
             ("missing.medical", "surveyed = 1 AND any_active = 1 AND med_emp = 0 AND med_res = 0"),
             (
                 "missing.pension",
-                "surveyed = 1 AND any_active = 1 AND pension_age = 1 AND pen_emp = 0 AND pen_res = 0",
+                "surveyed = 1 AND any_active = 1 AND pension_age = 1 AND student = 0 "
+                "AND pen_emp = 0 AND pen_res = 0",
             ),
+            ("missing.unemployment", "surveyed = 1 AND any_active = 1 AND employed = 1 AND unemp = 0"),
+            ("missing.injury", "surveyed = 1 AND any_active = 1 AND employed = 1 AND injury = 0"),
         ],
     }
     codes = {
@@ -169,6 +180,7 @@ def rules_sql(p_sql: str, e_sql: str, *, as_of: date) -> str:
     return f"""
 WITH p AS NOT MATERIALIZED ({p_sql}),
 e0 AS NOT MATERIALIZED ({e_sql}),
+{f"x AS ({x_sql})," if x_sql else ""}
 e AS NOT MATERIALIZED (
   SELECT e0.person_id, e0.scheme, e0.place,
     CASE WHEN {active} THEN 1 ELSE 0 END AS active,
@@ -184,6 +196,8 @@ g AS MATERIALIZED (
     MAX(CASE WHEN active = 1 AND {is_in(("390",))} THEN 1 ELSE 0 END) AS med_res,
     MAX(CASE WHEN active = 1 AND {is_in(PENSION_EMPLOYEE)} THEN 1 ELSE 0 END) AS pen_emp,
     MAX(CASE WHEN active = 1 AND {is_in(PENSION_RESIDENT)} THEN 1 ELSE 0 END) AS pen_res,
+    MAX(CASE WHEN active = 1 AND {is_in(("210",))} THEN 1 ELSE 0 END) AS unemp,
+    MAX(CASE WHEN active = 1 AND {is_in(("410",))} THEN 1 ELSE 0 END) AS injury,
     MAX(active) AS any_active, MAX(name_mis) AS name_mis, MAX(birth_mis) AS birth_mis,
     MIN(CASE WHEN active = 1 AND {is_in(SCHEMES)} THEN place END) AS place_lo,
     MAX(CASE WHEN active = 1 AND {is_in(SCHEMES)} THEN place END) AS place_hi
@@ -202,10 +216,14 @@ c AS (
     CASE WHEN p.status <> 'normal' THEN 0 ELSE 1 END AS surveyed,
     COALESCE(g.med_emp, 0) AS med_emp, COALESCE(g.med_res, 0) AS med_res,
     COALESCE(g.pen_emp, 0) AS pen_emp, COALESCE(g.pen_res, 0) AS pen_res,
+    COALESCE(g.unemp, 0) AS unemp, COALESCE(g.injury, 0) AS injury,
+    {"COALESCE(x.student, 0)" if x_sql else "0"} AS student,
+    {"COALESCE(x.employed, 0)" if x_sql else "0"} AS employed,
     COALESCE(g.any_active, 0) AS any_active, COALESCE(g.name_mis, 0) AS name_mis,
     COALESCE(g.birth_mis, 0) AS birth_mis,
     {", ".join(f"COALESCE(pl.place_{c}, 0) AS place_{c}" for c in SCHEMES)}
   FROM p LEFT JOIN g ON g.person_id = p.id LEFT JOIN pl ON pl.person_id = p.id
+  {"LEFT JOIN x ON x.person_id = p.id" if x_sql else ""}
 ),
 r AS (
   SELECT person_id, area, status, pension_age,
@@ -237,8 +255,28 @@ def registry_inputs(area: str) -> tuple[str, str]:
     e_sql = (
         "SELECT en.person_id, en.scheme, en.status, en.place, en.start_date, en.end_date, en.src_name, "
         "en.src_birth_date FROM enrollment en WHERE en.superseded_at IS NULL"
+        # 第二十二条: 参保信息 is the 社会保险业务库's; 自报 (registry.self_reported) is checked, not counted.
+        f" AND en.source <> '{self_reported.SOURCE}'"
     )
     return p_sql, e_sql
+
+
+def department_facts(as_of: date) -> str:
+    """The relation `x` of `rules_sql` over `person_field` (registry.departments): 在校学生 are the persons
+    教育 reports 在校 with an expected graduation not before `as_of`; employees those 就业 reports in
+    单位就业 (the employment_status codes marked `employed`)."""
+    codes = code_lists.get("employment_status").extra["employed"]
+    employed = ", ".join(f"'{c}'" for c in sorted([codes] if isinstance(codes, str) else codes))
+    return (
+        "SELECT person_id, "
+        "MAX(CASE WHEN field = '/student/status' AND value = '1' THEN 1 ELSE 0 END) "
+        f"* MAX(CASE WHEN field = '/student/graduation' AND value >= {_lit(as_of)} THEN 1 ELSE 0 END) "
+        "AS student, "
+        f"MAX(CASE WHEN field = '/employment/status' AND source = '就业' AND value IN ({employed}) "
+        "THEN 1 ELSE 0 END) AS employed "
+        "FROM person_field WHERE field IN ('/student/status', '/student/graduation', '/employment/status') "
+        "GROUP BY person_id"
+    )
 
 
 def _finding_table():
@@ -331,7 +369,7 @@ def run(session: Session, *, actor: Actor, area: str, as_of: date | None = None)
     drop(session, f)
     f.create(conn)
     p_sql, e_sql = registry_inputs(area)
-    sql = rules_sql(p_sql, e_sql, as_of=as_of)
+    sql = rules_sql(p_sql, e_sql, as_of=as_of, x_sql=department_facts(as_of))
     session.execute(
         text(
             f"INSERT INTO _cmp_finding (person_id, area, klass, dup, survey, inacc, under_age) "
@@ -406,6 +444,10 @@ def _finish(
             ).rowcount
         # The new flags of all kinds in one statement, in the order of the person index (most of the
         # cost of a first run is index upkeep).
+        # A person whose 自报 参保 awaits 核实 was surveyed: what is open is the 核实, not a new survey.
+        awaiting_check = exists().where(
+            flag.c.person_id == f.c.person_id, flag.c.kind == self_reported.KIND, flag.c.status == "open"
+        )
         raised = [
             select(
                 f.c.person_id.label("person_id"),
@@ -417,6 +459,7 @@ def _finish(
                 ~exists().where(
                     flag.c.person_id == f.c.person_id, flag.c.kind == kind, flag.c.status == "open"
                 ),
+                *((~awaiting_check,) if kind == "needs_survey" else ()),
             )
             for kind, column in FLAG_COLUMNS.items()
         ]

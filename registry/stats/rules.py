@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-RULE_VERSION = "stats-2026.1"
+RULE_VERSION = "stats-2026.2"  # .2: 自报 enrollments are not 参保 (第二十二条)
 STATUS = "proposal"
 UTC_OFFSET_HOURS = 8  # Asia/Shanghai
 
@@ -396,6 +396,16 @@ CASE_COUNTS: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
+# Persons counted from their flags rather than their profile: 自报 参保 awaiting 核实 (第二十二条).
+FLAG_COUNTS: tuple[tuple[str, str, str], ...] = (
+    (
+        "self_reported",
+        "自报待核实人数",
+        "D日末有未关闭的“自报待核实”标记的人数：登记表上自报的险种在社会保险业务库中尚无正常参保记录；"
+        "自报参保不计入任何参保人数",
+    ),
+)
+
 RATES: tuple[Rate, ...] = (
     Rate(
         "registration_rate",
@@ -484,6 +494,10 @@ def describe() -> dict[str, Any]:
         + [
             {"key": k, "label": label, "definition": d, "group": "registration", "drill": False}
             for k, label, d in CASE_COUNTS
+        ]
+        + [
+            {"key": k, "label": label, "definition": d, "group": "place", "drill": False}
+            for k, label, d in FLAG_COUNTS
         ],
         "rates": [
             {
@@ -524,6 +538,10 @@ def columns() -> list[dict[str, Any]]:
                 "group": "registration",
                 "drill": False,
             }
+        )
+    for key, label, _ in FLAG_COUNTS:
+        out.append(
+            {"key": key, "label": label, "unit": "人", "kind": "count", "group": "place", "drill": False}
         )
     for r in RATES:
         out.append(
