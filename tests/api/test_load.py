@@ -25,7 +25,7 @@ from composition.app import create_app
 from engine.specs import SPECS
 
 from ..engine.office import id_number
-from .conftest import _HASH, PASSWORD, SECRET, Api, seed_office
+from .conftest import _HASH, PASSWORD, SECRET, population, seed_office
 
 CLIENTS = 64
 APP_NAME = "canbao-load-test"
@@ -79,16 +79,13 @@ def office(db, tmp_path, *, pool_size: int, settings: Settings | None = None) ->
         seed_office(s, password_hash=_HASH)
     try:
         with serving(app) as base:
-            token = httpx.post(
-                f"{base}/api/v1/auth/token", data={"username": "surveyor1", "password": PASSWORD}
-            ).json()["access_token"]
-            api = Api(None, db)  # only its population helper: the cases go through the served app
+            token, platform = _token(base, "surveyor1"), _token(base, "platform1")
             for n in range(1, 6):
                 person = id_number(seq=f"{n:03d}")
-                api.population(person)
+                population(db, person)
                 r = httpx.post(
                     f"{base}/api/v1/cases",
-                    headers={"Authorization": f"Bearer {_token(base, 'platform1')}"},
+                    headers={"Authorization": f"Bearer {platform}"},
                     json={"process": "survey_registration", "person_id": person, "area": "370102001002"},
                     timeout=30,
                 )
