@@ -17,7 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from archive import store as archive_store
 from canbao.config import Settings, get_settings
-from canbao.db import make_engine, make_sessionmaker
+from canbao.db import engine_for, make_sessionmaker
 
 from . import problems
 from .auth.tokens import TokenService
@@ -39,6 +39,7 @@ from .routers import (
     stats,
     tasks,
 )
+from .slots import RequestSlots
 
 API = "/api/v1"
 MAX_JSON_BODY = 1024 * 1024
@@ -89,6 +90,14 @@ class _TooLarge(StarletteHTTPException):
         super().__init__(413, f"请求体不能超过 {limit // 1024} KB")
 
 
+def request_slots(settings: Settings, sessions: sessionmaker[Session]) -> int:
+    """As many requests work at once as the pool has connections (`db_pool`, or fewer if the pool
+    handed in is smaller), so that each finds one."""
+    bind = sessions.kw.get("bind")
+    size = getattr(getattr(bind, "pool", None), "size", None)
+    return max(1, min(settings.db_pool, size() if callable(size) else settings.db_pool))
+
+
 def create_app(
     settings: Settings | None = None,
     sessions: sessionmaker[Session] | None = None,
@@ -108,7 +117,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
+    app.state.sessions = sessions or make_sessionmaker(engine_for(settings))
     app.state.tokens = TokenService(settings)
     app.state.readiness = {}
     app.state.open_survey_cases = open_survey_cases
@@ -139,6 +148,13 @@ def create_app(
         BodyLimit,
         limit=MAX_JSON_BODY,
         exempt=lambda path: path.endswith(("/documents", "/exchange/imports")),  # they set their own
+    )
+    app.add_middleware(
+        RequestSlots,
+        slots=request_slots(settings, app.state.sessions),
+        max_inflight=settings.max_inflight,
+        queue_timeout_s=settings.queue_timeout_s,
+        exempt=lambda path: path.startswith("/static/") or path == "/healthz",
     )
     if settings.trusted_proxies:
         # The client is the nearest address in X-Forwarded-For that is not a trusted proxy; from any

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canbao.errors import CanbaoError, FieldError, Invalid
@@ -96,6 +97,7 @@ def raises(*statuses: int, unsafe: tuple[int, ...] = ()) -> Callable[[F], F]:
 _HEADERS = {
     401: {"WWW-Authenticate": {"description": 'Bearer realm="canbao"', "schema": {"type": "string"}}},
     429: {"Retry-After": {"description": "过多少秒可以重试", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "过多少秒可以重试", "schema": {"type": "integer"}}},
 }
 
 
@@ -138,6 +140,8 @@ def derived(route: RouteContext, method: str, operation: dict[str, Any]) -> set[
         statuses.add(404)
     if any(p.alias.lower().replace("_", "-") == "if-match" for p in params):
         statuses.update((412, 428))
+    if route.path_format.startswith("/api/"):
+        statuses.add(503)  # shed under load, or the database unreachable (api/slots.py)
     return statuses
 
 
@@ -252,6 +256,20 @@ def _request_errors(exc: RequestValidationError) -> list[FieldError]:
     return errors
 
 
+RETRY_AFTER_S = 2
+
+
+def _unavailable(code: str, detail: str) -> JSONResponse:
+    return problem(
+        503,
+        code,
+        "服务暂时不可用",
+        detail,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+        retry_after=RETRY_AFTER_S,
+    )
+
+
 def install(app: FastAPI) -> None:
     document(app)
 
@@ -281,6 +299,21 @@ def install(app: FastAPI) -> None:
             else title
         )
         return problem(exc.status_code, code, title, detail, headers=getattr(exc, "headers", None))
+
+    # The database is there but every connection is taken (api/slots.py should make that rare), or it
+    # is not there (restarting, its connections dropped): the request did nothing; asking again later
+    # may work. SQLAlchemy has already discarded the pool's dead connections, so the next request
+    # opens fresh ones.
+    @app.exception_handler(sa.TimeoutError)
+    async def _pool_timeout(request: Request, exc: sa.TimeoutError) -> JSONResponse:
+        log.warning("no database connection free for %s %s: %s", request.method, request.url.path, exc)
+        return _unavailable("database.busy", "数据库连接繁忙，请稍后重试")
+
+    @app.exception_handler(sa.OperationalError)
+    @app.exception_handler(sa.InterfaceError)
+    async def _database_gone(request: Request, exc: sa.DBAPIError) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _unavailable("database.unavailable", "数据库暂时不可用，请稍后重试")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -112,10 +112,13 @@ def _copy(cursor, table: str, columns: list[str], rows: Iterator[str], chunk: in
             copy.write("".join(buffer))
 
 
-def load(url: str, tasks: int, seed: int, now: datetime) -> Office:
-    """COPY `tasks` ready tasks (one running case each) into the migrated database at `url`."""
+def load(
+    url: str, tasks: int, seed: int, now: datetime, *, villages: list[str] | None = None, first_id: int = 1
+) -> Office:
+    """COPY `tasks` ready tasks (one running case each, ids from `first_id`) into the migrated database
+    at `url`, spread over `villages` (all of Jinan's by default)."""
     rng = random.Random(seed)
-    villages = jinan_villages()
+    villages = villages or jinan_villages()
     office = Office(townships=sorted({v[:9] for v in villages}), counties=sorted({v[:6] for v in villages}))
     weights = [k[-1] for k in TASK_KINDS]
     engine = create_engine(url)
@@ -144,7 +147,7 @@ def load(url: str, tasks: int, seed: int, now: datetime) -> Office:
         if rng.random() < 0.002:
             office.persons.setdefault(township, []).append((person, name))
             office.persons.setdefault(county, []).append((person, name))
-        case_id = i + 1
+        case_id = first_id + i
         team_text = NULL if team is None else str(team)
         case_lines.append(
             f"{case_id}\t{definitions[process]}\t{process}\trunning\t{area}\t{person}\t{name}\t{team_text}\t"
@@ -153,7 +156,7 @@ def load(url: str, tasks: int, seed: int, now: datetime) -> Office:
         task_lines.append(
             f"{case_id}\t{case_id}\t{uuid.UUID(int=case_id)}\t{spec}\t{title}\t{role}\t{area}\t{team_text}\t"
             f"{process}\t{form}\t{person}\t{name}\tready\t{assignee or NULL}\t"
-            f"{created.isoformat() if assignee else NULL}\t{created.isoformat()}\t{due.isoformat()}\n"
+            f"{created.isoformat() if assignee else NULL}\t{created.isoformat()}\t{due.isoformat()}\t0\n"
         )
     print(f"generated {tasks:,} tasks in {time.perf_counter() - tick:.1f} s", file=sys.stderr)
     tick = time.perf_counter()
@@ -210,11 +213,16 @@ def load(url: str, tasks: int, seed: int, now: datetime) -> Office:
                 "claimed_at",
                 "created_at",
                 "due_at",
+                "reminders",
             ],
             iter(task_lines),
         )
-        cur.execute("SELECT setval(pg_get_serial_sequence('cases', 'id'), %s)", (tasks,))
-        cur.execute("SELECT setval(pg_get_serial_sequence('case_task', 'id'), %s)", (tasks,))
+        for table in ("cases", "case_task"):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" greatest(%s, (SELECT coalesce(max(id), 1) FROM {table})))",
+                (first_id + tasks - 1,),
+            )
         print(f"copied in {time.perf_counter() - tick:.1f} s", file=sys.stderr)
         tick = time.perf_counter()
         cur.execute("SET maintenance_work_mem = '256MB'")

@@ -50,6 +50,15 @@ class Settings:
     # this registry, and how often (seconds; 0: never).
     exchange_area: str | None = None
     exchange_every_seconds: int = 0
+    # Load (README "容量与负载"): each API process keeps `db_pool` database connections and lets as many
+    # requests work at once (its threads are sized to match); up to `max_inflight` more wait their turn,
+    # at most `queue_timeout_s`, and beyond either the answer is 503 with Retry-After at once.
+    db_pool: int = 8
+    max_inflight: int = 256
+    queue_timeout_s: float = 5.0
+    # PgBouncer (or another pooler) in transaction mode between the processes and PostgreSQL: a server
+    # connection is not ours from one transaction to the next, so no prepared statements.
+    db_transaction_pooler: bool = False
 
     @property
     def archive_dir(self) -> Path:
@@ -96,7 +105,18 @@ def from_environ() -> Settings:
         script_time_limit_ms=int(_env("CANBAO_SCRIPT_TIME_LIMIT_MS", "300")),
         exchange_area=_env("CANBAO_EXCHANGE_AREA"),
         exchange_every_seconds=int(_env("CANBAO_EXCHANGE_EVERY", "0")),
+        db_pool=_positive("CANBAO_DB_POOL", 8),
+        max_inflight=_positive("CANBAO_MAX_INFLIGHT", 256),
+        queue_timeout_s=float(_env("CANBAO_QUEUE_TIMEOUT_S", "5")),
+        db_transaction_pooler=_flag("CANBAO_DB_TRANSACTION_POOLER", False),
     )
+
+
+def _positive(name: str, default: int) -> int:
+    value = int(_env(name, str(default)))
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
 
 
 @lru_cache(maxsize=1)

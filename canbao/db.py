@@ -20,6 +20,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from .config import Settings
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -95,15 +97,48 @@ class Base(DeclarativeBase):
 PING_AFTER_IDLE_S = 10.0
 
 
-def make_engine(url: str, *, ping_after_idle_s: float = PING_AFTER_IDLE_S, **kwargs: Any) -> Engine:
+# Connections a process keeps beyond its request slots: for work outside a request's slot (a background
+# audit verification, the readiness probe, the upload route's clean-up).
+POOL_SPARE = 4
+# A request never waits this long for a connection (it holds a slot that guarantees one, api/slots.py);
+# should it happen all the same, it fails fast as 503 rather than after SQLAlchemy's 30 s.
+POOL_TIMEOUT_S = 10.0
+
+
+def make_engine(
+    url: str,
+    *,
+    ping_after_idle_s: float = PING_AFTER_IDLE_S,
+    transaction_pooler: bool = False,
+    **kwargs: Any,
+) -> Engine:
+    """An engine for `url`. `transaction_pooler`: a pooler in transaction mode (PgBouncer) stands between
+    us and PostgreSQL, so psycopg prepares no statements (the next transaction may run on another server
+    connection, which has never seen them)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    if transaction_pooler:
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine, ping_after_idle_s)
     return engine
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine of a process sized by its settings: `db_pool` connections for as many request slots,
+    and a few spare."""
+    if settings.is_sqlite:  # SQLAlchemy's own pool for the file (or the one connection in memory)
+        return make_engine(settings.database_url)
+    return make_engine(
+        settings.database_url,
+        transaction_pooler=settings.db_transaction_pooler,
+        pool_size=settings.db_pool,
+        max_overflow=POOL_SPARE,
+        pool_timeout=POOL_TIMEOUT_S,
+    )
 
 
 def _ping_when_idle(engine: Engine, after_s: float) -> None:

@@ -23,7 +23,7 @@ from canbao.actors import SYSTEM
 from canbao.audit import anchors
 from canbao.audit import cli as audit_cli
 from canbao.config import Settings, get_settings
-from canbao.db import make_engine, make_sessionmaker, transaction
+from canbao.db import engine_for, make_engine, make_sessionmaker, transaction
 from composition import casework
 from composition.wiring import wire
 from engine import cli as engine_cli
@@ -73,6 +73,9 @@ def root() -> None:
     wire()  # every command sees the service-task operations the packages provide
 
 
+WORKER_HEALTHCHECK_S = 60
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="监听地址"),
@@ -89,6 +92,9 @@ def serve(
         workers=workers,
         proxy_headers=False,
         log_config=logs.dict_config(uvicorn.config.LOGGING_CONFIG),
+        # uvicorn's supervisor kills a worker that does not answer its ping within 5 s: on a loaded
+        # machine a worker busy starting up or serving is then killed, and its requests with it.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 
@@ -102,7 +108,7 @@ def worker_command(
     """运行后台任务：到期的定时器、待重试的归档、流程迁移，以及定期的审计锚点。"""
     logs.configure()
     settings = get_settings()
-    sessions = make_sessionmaker(make_engine(settings.database_url))
+    sessions = make_sessionmaker(engine_for(settings))
     chores = []
     if anchor_every > 0:
 
