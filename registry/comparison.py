@@ -99,6 +99,11 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+def birth_cutoff(as_of: date, years: int) -> str:
+    """The SQL literal of the latest birth date of a person `years` old on `as_of`."""
+    return _lit(_years_before(as_of, years))
+
+
 def rules_sql(
     p_sql: str,
     e_sql: str,
@@ -720,6 +725,42 @@ def file_inputs(
         "WHERE enr.person_id IS NOT NULL"
     )
     return setup, p_sql, e_sql
+
+
+def classify_files(
+    out: Path,
+    *,
+    population: Path,
+    enrollments: dict[str, Path],
+    area: str,
+    as_of: date,
+    rule_set: RuleSet | None = None,
+    memory_limit: str = "3GB",
+    threads: int | None = None,
+) -> None:
+    """Every person's classification over extract files in DuckDB, written to `out` as Parquet
+    (person_id, area, klass, dup, survey, inacc) — what `registry.spark` writes, to compare the engines."""
+    import duckdb
+
+    rule_set = rule_set or rules.active()
+    with tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute("SET preserve_insertion_order = false")
+            if threads:
+                con.execute(f"SET threads = {int(threads)}")
+            con.execute(f"SET temp_directory = '{tmp}/spill'")
+            setup, p_sql, e_sql = file_inputs(population, enrollments, area, rule_set=rule_set)
+            for statement in setup:
+                con.execute(statement)
+            sql = rules_sql(p_sql, e_sql, as_of=as_of, rule_set=rule_set)
+            con.execute(
+                f"COPY (SELECT {id_from_key('person_id')} AS person_id, area, klass, dup, survey, inacc "
+                f"FROM ({sql})) TO '{out}' (FORMAT parquet)"
+            )
+        finally:
+            con.close()
 
 
 def sha256_file(path: Path) -> str:

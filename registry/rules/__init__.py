@@ -499,20 +499,33 @@ def default() -> RuleSet:
 
 
 @cache
-def _load_cached(path: str, mtime_ns: int) -> RuleSet:
+def _load_cached(path: str) -> RuleSet:
     return load(path)
 
 
 def active() -> RuleSet:
-    """The rule set in force: the file named by CANBAO_RULES, else the default."""
+    """The rule set in force: the file named by CANBAO_RULES, else the default. Read once per process
+    (the statistics take theirs at start), so that a file edited in place takes effect on restart, for
+    comparison and statistics alike."""
     path = os.environ.get("CANBAO_RULES") or ""
-    if not path:
-        return default()
-    try:
-        mtime = Path(path).stat().st_mtime_ns
-    except OSError:
-        mtime = 0
-    return _load_cached(path, mtime)
+    return _load_cached(path) if path else default()
+
+
+def missing_fields(rule_set: RuleSet, registration: dict[str, Any]) -> list[FieldError]:
+    """The 入库 completeness rules: each required field of the 登记表 that is absent or blank (an empty
+    list is an answer: no 险种)."""
+    errors = []
+    for pointer in rule_set.completeness:
+        value: Any = registration
+        for part in pointer.strip("/").split("/"):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            errors.append(
+                FieldError(
+                    pointer, "registration.incomplete", f"{pointer}：入库规则 {rule_set.label} 要求必填"
+                )
+            )
+    return errors
 
 
 def flatten(value: Any, pointer: str = "") -> dict[str, Any]:
