@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
 
 from canbao.actors import Actor
 from registry.stats import queries, rules
@@ -24,7 +25,31 @@ By = Annotated[
 ]
 
 
-@router.get("/stats/rules", summary="统计口径（版本化的指标定义）")
+class RuleSetOut(BaseModel):
+    """The rule set in force (registry.rules): what every comparison run and figure records."""
+
+    name: str
+    version: str
+    title: str
+    sha256: str
+    source: str
+    comparison: dict[str, Any]
+    completeness: dict[str, Any]
+
+
+class StatsRulesOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # facts, counts, rates, groups: see registry.stats.rules
+
+    version: str
+    status: str
+    rule_set: RuleSetOut
+
+
+@router.get(
+    "/stats/rules",
+    response_model=StatsRulesOut,
+    summary="生效的规则集：统计口径（版本化的指标定义）、比对规则与入库完整性规则",
+)
 def get_rules(actor: Reader) -> dict[str, Any]:
     return rules.describe()
 

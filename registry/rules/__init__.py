@@ -300,11 +300,15 @@ def _compile_comparison(doc: dict[str, Any], problems: list[Problem]) -> Compari
             problems.append(Problem(pointer, err.code, err.message))
     graph = {name: ex.names(node) & set(parsed) for name, node in parsed.items()}
     cycle = _cycle(graph)
-    if cycle:
+    while cycle:
         problems.append(
             Problem(f"{base}/facts/{cycle[0]}", "rules.cycle", "派生事实循环引用：" + " → ".join(cycle))
         )
-        return Comparison(schemes, tuple(doc["active_status"]), params, groups, relations, {}, [], [])
+        # the facts of the cycle stand as booleans of their own, so that the rest is still checked
+        for name in cycle:
+            parsed[name] = ex.Node("bool", False)
+            graph[name] = set()
+        cycle = _cycle(graph)
     comparison = Comparison(schemes, tuple(doc["active_status"]), params, groups, relations, {}, [], [])
     # type-check in dependency order, each fact seeing those it depends on
     done: set[str] = set()
@@ -441,23 +445,32 @@ def parse(text: str, *, source: str = "<rules>") -> tuple[RuleSet | None, list[P
         return None, [Problem("", "rules.syntax", f"YAML 语法错误：{err}", mark.line + 1 if mark else None)]
     lines = _locations(text)
     problems = _duplicate_keys(text) + _schema_problems(doc)
+    # An unknown key leaves the structure intact: the sections without other schema errors are still
+    # checked, so that one run names every problem.
+    blocking = [p for p in problems if p.code not in ("rules.unknown_field", "rules.duplicate_key")]
+
+    def clean(section: str) -> bool:
+        return not any(p.pointer == "" or p.pointer.startswith(f"/{section}") for p in blocking)
+
     rule_set = None
-    if not problems:
-        comparison = _compile_comparison(doc["comparison"], problems)
-        completeness = _check_completeness(doc["completeness"], problems)
-        _check_statistics(doc["statistics"], problems)
-        canonical = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        rule_set = RuleSet(
-            name=doc["name"],
-            version=str(doc["version"]),
-            title=doc.get("title", ""),
-            document=doc,
-            sha256=hashlib.sha256(canonical.encode()).hexdigest(),
-            source=source,
-            comparison=comparison,
-            completeness=completeness,
-            statistics=doc["statistics"],
-        )
+    if isinstance(doc, dict):
+        comparison = _compile_comparison(doc["comparison"], problems) if clean("comparison") else None
+        completeness = _check_completeness(doc["completeness"], problems) if clean("completeness") else ()
+        if clean("statistics"):
+            _check_statistics(doc["statistics"], problems)
+        if not problems and comparison is not None:
+            canonical = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            rule_set = RuleSet(
+                name=doc["name"],
+                version=str(doc["version"]),
+                title=doc.get("title", ""),
+                document=doc,
+                sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+                source=source,
+                comparison=comparison,
+                completeness=completeness,
+                statistics=doc["statistics"],
+            )
     located = []
     for p in problems:
         line = p.line or _line_of(lines, p.pointer)
