@@ -48,7 +48,13 @@ FINDING_COLUMNS = ("person_id", "area", "klass", "dup", "survey", "inacc", "unde
 HADOOP_AWS = "org.apache.hadoop:hadoop-aws"
 
 
-def session(master: str = "local[2]", *, shuffle_partitions: int | None = None, s3: bool = False):
+def session(
+    master: str = "local[2]",
+    *,
+    shuffle_partitions: int | None = None,
+    driver_memory: str | None = None,
+    s3: bool = False,
+):
     """A SparkSession for the comparison. ANSI mode is off so that a malformed date or number in an
     extract becomes NULL (as DuckDB's try_cast) instead of failing the job. With `s3`, the s3a file
     system is configured from the CANBAO_S3_* settings (needs the hadoop-aws package on the cluster)."""
@@ -63,6 +69,8 @@ def session(master: str = "local[2]", *, shuffle_partitions: int | None = None, 
     )
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    if driver_memory:  # local mode: the driver is the executor (takes effect when the JVM starts)
+        builder = builder.config("spark.driver.memory", driver_memory)
     if s3:
         from canbao.config import get_settings
 
@@ -152,12 +160,16 @@ STATUS = (
 def register_inputs(spark, inputs: Inputs, area: str) -> tuple[str, str]:
     """Temporary views `pop` and `enr` (as `comparison.file_inputs` makes them in DuckDB, with the
     number kept as its 18 characters); returns (p_sql, e_sql) for the rules."""
+    from pyspark import StorageLevel
+
     _read(spark, inputs.population, POPULATION_COLUMNS).createOrReplaceTempView("pop_raw")
     frames = [_read(spark, path, ENROLLMENT_COLUMNS) for path in inputs.enrollments.values()]
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
     union.createOrReplaceTempView("enr_raw")
+    # Both are kept (memory, else local disk) once read: Spark SQL inlines the rules' CTEs, which would
+    # otherwise scan and parse the files again for each use of `p` and `e0`.
     spark.sql(
         "SELECT CASE WHEN b IS NULL OR (length(r) = 18 AND substr(r, 18, 1) <> c) OR born IS NULL "
         "THEN NULL ELSE b || c END AS id, area, name, born AS birth_date, status FROM ("
@@ -165,7 +177,7 @@ def register_inputs(spark, inputs: Inputs, area: str) -> tuple[str, str]:
         f"SELECT {_body('r')} AS b, r, area, name, status FROM ("
         f"SELECT upper(trim(id_number)) AS r, hukou_division AS area, name, {STATUS} AS status "
         f"FROM pop_raw WHERE {sql_in_area('hukou_division', area)})))"
-    ).createOrReplaceTempView("pop")
+    ).persist(StorageLevel.MEMORY_AND_DISK).createOrReplaceTempView("pop")
     # 18 characters are taken as given (they only ever join with numbers `pop` checked); a 15-digit
     # number is upgraded when its birth date is a date.
     upgraded = f"CASE WHEN to_date(substr(b, 7, 8), 'yyyyMMdd') IS NOT NULL THEN b || {_check('b')} END"
@@ -178,7 +190,7 @@ def register_inputs(spark, inputs: Inputs, area: str) -> tuple[str, str]:
         "place, to_date(start_date, 'yyyy-MM-dd') AS start_date, "
         "to_date(end_date, 'yyyy-MM-dd') AS end_date, "
         "nullif(name, '') AS src_name, to_date(birth_date, 'yyyy-MM-dd') AS src_birth_date FROM enr_raw))"
-    ).createOrReplaceTempView("enr")
+    ).persist(StorageLevel.MEMORY_AND_DISK).createOrReplaceTempView("enr")
     p_sql = "SELECT id, area, name, birth_date, status FROM pop WHERE id IS NOT NULL"
     e_sql = (
         "SELECT person_id, scheme, status, place, start_date, end_date, src_name, src_birth_date "
@@ -297,7 +309,7 @@ def run(
         outside = unmatched(spark)
         with tempfile.TemporaryDirectory(prefix="canbao-spark-") as tmp:
             findings = _findings_file(spark, frame, spark.sparkContext.master, Path(tmp))
-            frame.unpersist()
+            spark.catalog.clearCache()
             comparison.record_findings(session_, cmp_run, findings, totals, under, actor=actor)
         cmp_run.inputs = {
             **recorded,
