@@ -185,13 +185,15 @@ def main_engines(args, directory: Path, generated) -> None:
             ["--child", "spark", "--dir", str(directory), "--out", str(spark_out), "--master", args.master]
         )
         print(
-            f"Spark {args.master} (the same rules' SQL over the same files → Parquet): {spark['seconds']:.2f} s "
+            f"Spark {args.master} (the same rules' SQL over the same files → Parquet): "
+            f"{spark['seconds']:.2f} s "
             f"(+ {spark['session_s']:.1f} s to start the session)",
             flush=True,
         )
         found = differences(duck_out, spark_out)
     print(
-        f"rows: DuckDB {found['duckdb']:,}, Spark {found['spark']:,}; differing persons: {found['differences']}"
+        f"rows: DuckDB {found['duckdb']:,}, Spark {found['spark']:,}; "
+        f"differing persons: {found['differences']}"
     )
     print(f"classes: {json.dumps(found['classes'], ensure_ascii=False)}", flush=True)
     identical = found["differences"] == 0 and found["duckdb"] == found["spark"] == generated.persons
