@@ -501,7 +501,8 @@ def load(path: Path | str) -> RuleSet:
     if rule_set is None:
         raise RuleSetInvalid(
             [FieldError(p.pointer, p.code, p.located(path.name)) for p in problems],
-            detail=f"规则集 {path.name} 有 {len(problems)} 处错误",
+            detail=f"规则集 {path.name} 有 {len(problems)} 处错误："
+            + "；".join(p.located(path.name) for p in problems[:5]),
         )
     return rule_set
 

@@ -200,3 +200,21 @@ def test_the_api_shows_the_rule_set_in_force(api):  # noqa: F811
     assert "/survey/channel" in body["rule_set"]["completeness"]["required"]
     refused = api.get("/stats/rules", "surveyor1")
     assert refused.status_code == 403 and refused.json()["code"] == "auth.role_not_allowed"
+
+
+def test_statistics_record_the_rule_set_and_rebuild_when_it_changes(db):
+    from registry.stats import build
+    from registry.stats import rules as stats_rules
+
+    with db.sessions() as s, s.begin():
+        build.refresh(s, full=True)
+        state = build.state(s)
+        assert (state.rule_set, state.rule_set_sha256) == (
+            stats_rules.RULE_SET.label,
+            stats_rules.RULE_SET.sha256,
+        )
+        assert build.refresh(s).mode == "none"
+        state.rule_set_sha256 = "0" * 64  # built under another rule set
+        s.flush()
+        assert build.refresh(s).mode == "full"
+        assert build.state(s).rule_set_sha256 == stats_rules.RULE_SET.sha256
