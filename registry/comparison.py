@@ -67,7 +67,7 @@ from canbao.actors import Actor
 from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid, NotFound
 
-from . import rules
+from . import rules, self_reported
 from .common import AreaForbidden, check_area, sql_in_area
 from .imports import _stage_table, drop, insert_rows, stage
 from .models import ComparisonCount, ComparisonRun, Enrollment, Flag, Person
@@ -270,6 +270,8 @@ def registry_inputs(area: str) -> tuple[str, str]:
     e_sql = (
         "SELECT en.person_id, en.scheme, en.status, en.place, en.start_date, en.end_date, en.src_name, "
         "en.src_birth_date FROM enrollment en WHERE en.superseded_at IS NULL"
+        # 第二十二条: 参保信息 is the 社会保险业务库's; 自报 (registry.self_reported) is checked, not counted.
+        f" AND en.source <> '{self_reported.SOURCE}'"
     )
     return p_sql, e_sql
 
@@ -455,6 +457,10 @@ def _finish(
             ).rowcount
         # The new flags of all kinds in one statement, in the order of the person index (most of the
         # cost of a first run is index upkeep).
+        # A person whose 自报 参保 awaits 核实 was surveyed: what is open is the 核实, not a new survey.
+        awaiting_check = exists().where(
+            flag.c.person_id == f.c.person_id, flag.c.kind == self_reported.KIND, flag.c.status == "open"
+        )
         raised = [
             select(
                 f.c.person_id.label("person_id"),
@@ -466,6 +472,7 @@ def _finish(
                 ~exists().where(
                     flag.c.person_id == f.c.person_id, flag.c.kind == kind, flag.c.status == "open"
                 ),
+                *((~awaiting_check,) if kind == "needs_survey" else ()),
             )
             for kind, column in FLAG_COLUMNS.items()
         ]

@@ -52,7 +52,7 @@ from forms import ssnumber
 from forms.idnumber import IdNumberError
 from forms.idnumber import sex as sex_of
 
-from . import checks
+from . import checks, self_reported
 from .common import parse_date
 from .models import DataImport, Enrollment, FieldChange, Person, PersonVersion
 
@@ -119,6 +119,7 @@ class ImportResult:
     record: DataImport
     repeated: bool
     rejections: list[Rejection] = field(default_factory=list)
+    persons_added: int = 0  # 非本地户籍 参保 persons the file made known (第三条)
 
     def as_dict(self) -> dict[str, Any]:
         r = self.record
@@ -138,6 +139,7 @@ class ImportResult:
             "actor": r.actor_sub,
             "at": r.at.isoformat(),
             "repeated": self.repeated,
+            "persons_added": self.persons_added,
         }
 
 
@@ -454,10 +456,13 @@ def import_file(
     )
     session.add(record)
     session.flush()
+    persons_added = 0
     if kind == "population":
         inserted, updated = _apply_population(session, record, accepted, actor=actor, at=at)
     else:
         inserted, updated = _apply_enrollments(session, record, accepted, at=at)
+        persons_added = _add_insured_here(session, record, accepted, at=at)
+        self_reported.recheck(session, (row["person_id"] for row in accepted), at=at, import_id=record.id)
     record.inserted, record.updated = inserted, updated
     record.unchanged = len(accepted) - inserted - updated
     if rejections:
@@ -483,9 +488,10 @@ def import_file(
             "rejected": len(rejections),
             "inserted": inserted,
             "updated": updated,
+            "persons_added": persons_added,
         },
     )
-    return ImportResult(record, repeated=False, rejections=rejections)
+    return ImportResult(record, repeated=False, rejections=rejections, persons_added=persons_added)
 
 
 def _field_change_digest(session: Session, import_id: int) -> tuple[int, str]:
@@ -836,3 +842,61 @@ def _apply_enrollments(
     session: Session, record: DataImport, rows: list[dict[str, Any]], *, at: datetime
 ) -> tuple[int, int]:
     return apply_enrollment_rows(session, rows, source=record.system, at=at, import_id=record.id)
+
+
+# The 证件类型 a person found only in an enrollment file is taken to hold, by the kind of their number.
+_ID_TYPE_OF_SCHEME = {"resident": "01", "prc": "07", "assigned": "90"}
+_ID_TYPE_OF_HMT_REGION = {"810000": "04", "820000": "05", "830000": "06"}
+
+
+def _add_insured_here(
+    session: Session, record: DataImport, rows: list[dict[str, Any]], *, at: datetime
+) -> int:
+    """第三条: 在本地参保的非本地户籍人员 are objects of the registration. A person with an active
+    enrollment in the file but absent from the registry (the 公安 file holds only 本地户籍) becomes a
+    person managed by the 参保地 of that enrollment, with the identity the business system holds and no
+    户籍: counted in 应登记 as 常住非户籍. A later population file that holds them takes them over."""
+    candidates: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["status"] == "1" and row.get("src_name"):
+            candidates.setdefault(row["person_id"], row)
+    if not candidates:
+        return 0
+    known: set[str] = set()
+    ids = sorted(candidates)
+    for start in range(0, len(ids), 1000):
+        known.update(session.scalars(select(Person.id).where(Person.id.in_(ids[start : start + 1000]))))
+    src = f"import:{record.id}"
+    added = []
+    for pid in ids:
+        if pid in known:
+            continue
+        row = candidates[pid]
+        key = ssnumber.parse(pid)
+        born = row.get("src_birth_date") or key.born
+        if born is None:
+            continue
+        if key.scheme == "hmt":
+            id_type = _ID_TYPE_OF_HMT_REGION.get(pid[:6], "14")
+        else:
+            id_type = _ID_TYPE_OF_SCHEME[key.scheme]
+        added.append(
+            {
+                "id": pid,
+                "id_type": id_type,
+                "document_number": pid,
+                "name": row["src_name"],
+                "sex": key.sex or "9",  # GB/T 2261.1 未说明的性别
+                "birth_date": born,
+                "status": "normal",
+                "area": row["place"],
+                "identity_source": src,
+                "identity_confirmed_at": at,
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
+    if added:
+        session.execute(insert(Person.__table__), added)
+        _open_missing_versions(session, [p["id"] for p in added], at=at, source=src)
+    return len(added)

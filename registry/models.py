@@ -39,7 +39,12 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 PERSON_STATUSES: dict[str, str] = {"normal": "正常", "dead": "死亡", "cancelled": "注销", "moved_out": "迁出"}
 
 # Flag kinds. 需调查登记 and 信息不准 persons are both survey targets (第十条); 重复参保 is marked apart.
-FLAG_KINDS: dict[str, str] = {"needs_survey": "需调查登记", "duplicate": "重复参保", "inaccurate": "信息不准"}
+FLAG_KINDS: dict[str, str] = {
+    "needs_survey": "需调查登记",
+    "duplicate": "重复参保",
+    "inaccurate": "信息不准",
+    "verify": "自报待核实",  # registry.self_reported
+}
 
 
 class Person(Base):

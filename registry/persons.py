@@ -21,7 +21,7 @@ from canbao.errors import FieldError, Invalid
 from forms import ssnumber
 from forms.idnumber import IdNumberError
 
-from . import checks, rules
+from . import checks, rules, self_reported
 from .common import (
     AreaForbidden,
     PersonNotFound,
@@ -652,6 +652,7 @@ def store(
     )
     open_version(session, person, at=at, source=origin, created=created)
     cleared = clear_flags(session, person_id=person_id, kinds=SURVEY_KINDS, case_id=case_id, at=at)
+    to_verify = self_reported.recheck(session, [person_id], at=at, case_id=case_id)
     survey = registration.get("survey") or {}
     audit.record(
         session,
@@ -664,6 +665,7 @@ def store(
             "changes": changes,
             "enrollments": enrollments,
             "flags_cleared": cleared,
+            "self_reported": to_verify,
             "channel": survey.get("channel"),
         },
         area=person.area,

@@ -54,7 +54,8 @@ STATS_FACTS = (
     "declared_away",
     "dup_place",
 )
-CASE_COUNT_KEYS = ("collected", "stored")
+# counts not from the profile: cases (collected, stored) and flags (self_reported), registry.stats.rules
+OTHER_COUNT_KEYS = ("collected", "stored", "self_reported")
 
 
 class RuleSetInvalid(Invalid):
@@ -430,7 +431,7 @@ def _check_statistics(doc: dict[str, Any], problems: list[Problem]) -> None:
                     )
     for i, rate in enumerate(doc["rates"]):
         for part in ("numerator", "denominator"):
-            if rate[part] not in keys and rate[part] not in CASE_COUNT_KEYS:
+            if rate[part] not in keys and rate[part] not in OTHER_COUNT_KEYS:
                 problems.append(
                     Problem(f"/statistics/rates/{i}/{part}", "rules.unknown_field", f"未知指标：{rate[part]}")
                 )

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from canbao import clock
 from canbao.db import utcnow
 
+from .. import self_reported
 from . import queue, rules
 from .models import StatsCheckpoint, StatsDelta, StatsDirty, StatsDirtyRun, StatsState
 
@@ -113,7 +114,8 @@ def span_stages(d: Dialect, persons: str | None, at: str | None = None) -> Stage
       CASE WHEN superseded_at IS NULL THEN end_date
            WHEN end_date IS NOT NULL AND end_date < {d.day("superseded_at")} THEN end_date
            ELSE {d.day("superseded_at")} END AS t
-    FROM enrollment WHERE status = '1' AND scheme IN ({schemes}) AND {only}
+    FROM enrollment WHERE status = '1' AND scheme IN ({schemes}) AND source <> '{self_reported.SOURCE}'
+      AND {only}
   ) e WHERE t IS NULL OR t > f"""
     fl = f"""
   SELECT person_id, {d.day("raised_at")} AS f,

@@ -19,6 +19,7 @@ from canbao.actors import Actor
 from canbao.db import prefix_next
 from canbao.errors import FieldError, Invalid
 
+from .. import self_reported
 from ..checks import code_label, division_name
 from ..common import AreaForbidden
 from ..models import SurveyTeam, SurveyTeamMember
@@ -167,6 +168,21 @@ GROUP BY substr(c.area, 1, :k)"""
     return {unit: {"collected": int(a or 0), "stored": int(b or 0)} for unit, a, b in rows}
 
 
+def _flag_counts(session: Session, sc: Scope) -> dict[str, dict[str, int]]:
+    """unit → {self_reported}: persons with a 自报待核实 flag open at the end of the day."""
+    params: dict[str, Any] = {"k": sc.length, "t": end_of(sc.as_of), "kind": self_reported.KIND}
+    where = _area_range("f.area", sc.area, params)
+    rows = session.execute(
+        text(
+            f"""SELECT substr(f.area, 1, :k), COUNT(DISTINCT f.person_id) FROM flag f
+WHERE f.kind = :kind AND f.raised_at < :t AND (f.cleared_at IS NULL OR f.cleared_at >= :t) AND {where}
+GROUP BY substr(f.area, 1, :k)"""
+        ),
+        params,
+    ).all()
+    return {unit: {"self_reported": int(n)} for unit, n in rows}
+
+
 _RATES = tuple((r.key, r.numerator, r.denominator) for r in rules.RATES)
 
 
@@ -223,11 +239,12 @@ def coverage(session: Session, *, sc: Scope) -> dict[str, Any]:
     build.refresh(session)
     persons = _sums(session, sc)
     cases = _case_counts(session, sc)
-    zero = dict.fromkeys([*_count_keys(), "collected", "stored"], 0)
+    flagged = _flag_counts(session, sc)
+    zero = dict.fromkeys([*_count_keys(), "collected", "stored", "self_reported"], 0)
     rows = []
     total = dict(zero)
-    for unit in _units(sc, set(persons) | set(cases)):
-        values = {**zero, **persons.get(unit, {}), **cases.get(unit, {})}
+    for unit in _units(sc, set(persons) | set(cases) | set(flagged)):
+        values = {**zero, **persons.get(unit, {}), **cases.get(unit, {}), **flagged.get(unit, {})}
         for key in zero:
             total[key] += values[key]
         _rates(values)

@@ -230,6 +230,16 @@ CASE_COUNTS: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
+# Persons counted from their flags rather than their profile: 自报 参保 awaiting 核实 (第二十二条).
+FLAG_COUNTS: tuple[tuple[str, str, str], ...] = (
+    (
+        "self_reported",
+        "自报待核实人数",
+        "D日末有未关闭的“自报待核实”标记的人数：登记表上自报的险种在社会保险业务库中尚无正常参保记录；"
+        "自报参保不计入任何参保人数",
+    ),
+)
+
 RATES: tuple[Rate, ...] = tuple(
     Rate(r["key"], r["label"], r["numerator"], r["denominator"], r["definition"], r["group"])
     for r in _STATS["rates"]
@@ -276,6 +286,10 @@ def describe() -> dict[str, Any]:
         + [
             {"key": k, "label": label, "definition": d, "group": "registration", "drill": False}
             for k, label, d in CASE_COUNTS
+        ]
+        + [
+            {"key": k, "label": label, "definition": d, "group": "place", "drill": False}
+            for k, label, d in FLAG_COUNTS
         ],
         "rates": [
             {
@@ -316,6 +330,10 @@ def columns() -> list[dict[str, Any]]:
                 "group": "registration",
                 "drill": False,
             }
+        )
+    for key, label, _ in FLAG_COUNTS:
+        out.append(
+            {"key": key, "label": label, "unit": "人", "kind": "count", "group": "place", "drill": False}
         )
     for r in RATES:
         out.append(

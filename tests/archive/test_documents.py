@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -138,7 +139,9 @@ def _post_streamed(api, case_id: int, total: int, counter: dict, headers: dict) 
                 },
             )
 
-    return asyncio.run(go())
+    # In a thread of its own: a browser test earlier in this process leaves Playwright's loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_oversize_is_refused_without_reading_it_all(archive_api):

@@ -252,14 +252,18 @@ def test_rerun_diffs_and_resolves_and_store_clears(any_db):
         second = comparison.run(s, actor=CLERK, area="370102", as_of=AS_OF).run
         assert second.previous_run_id == first.id
         assert second.diff["resolved"]["duplicate"] == 1
+        # 第二十二条: b's 参保 on the 登记表 is 自报, not 参保信息 of the 社会保险业务库: b stays 未参保, and
+        # what is open is its 核实 (registry.self_reported), not another survey.
         assert second.diff["new"] == {"duplicate": 0, "needs_survey": 0, "inaccurate": 0}
         assert second.diff["class_delta"]["duplicate"] == -1
-        assert second.diff["class_delta"]["insured"] == 2
+        assert second.diff["class_delta"]["insured"] == 1
         cleared = s.scalar(select(Flag).where(Flag.person_id == b, Flag.kind == "needs_survey"))
         assert cleared.cleared_by_case_id == 41 and cleared.status == "cleared"
+        check = s.scalar(select(Flag).where(Flag.person_id == b, Flag.kind == "verify"))
+        assert (check.status, check.reasons) == ("open", "self_reported.110 self_reported.310")
         assert [f.person_id for f in comparison.changes(s, run_id=second.id, change="resolved")] == [a]
         by_county = comparison.counts_by_division(s, run_id=second.id, level=6)
-        assert by_county == {"370102": {"insured": 2}}
+        assert by_county == {"370102": {"insured": 1, "uninsured": 1}}
 
 
 def test_duplicate_flag_names_both_enrollments(db):

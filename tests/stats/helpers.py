@@ -60,6 +60,7 @@ def _enrollments() -> list[list[object]]:
         "G": [("390", "370103"), ("170", "370103")],
         "H": [("310", "370103"), ("110", "370103")],
         "K": [("390", "370102"), ("390", "370103"), ("170", "370102")],
+        "J": [("390", "370102")],  # the business system holds what J's 登记表 says (第二十二条)
     }.items():
         rows += [enr_row(P[who], scheme, place=place) for scheme, place in schemes]
     return rows
@@ -148,7 +149,10 @@ def phase2(s) -> None:
         kind="enrollments",
         system="医保",
         filename="e2.csv",
-        content=csv_bytes(ENR_HEADER, [enr_row(P["I"], "390", place="370102")]),
+        content=csv_bytes(
+            ENR_HEADER,
+            [enr_row(P["I"], "390", place="370102"), enr_row(P["D"], "390", start="2026-01-01")],
+        ),
     )
 
 
