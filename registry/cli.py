@@ -200,7 +200,11 @@ def rules_show(
 
     from . import comparison, rules
 
-    for rule_set in [_rule_set(f) for f in files] if files else [rules.active()]:
+    try:
+        chosen = [_rule_set(f) for f in files] if files else [rules.active()]
+    except CanbaoError as exc:
+        raise _fail(exc) from None
+    for rule_set in chosen:
         data = rule_set.describe()
         if sql:
             p_sql, e_sql = comparison.registry_inputs("")

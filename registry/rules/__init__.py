@@ -142,7 +142,7 @@ class RuleSet:
             "version": self.version,
             "title": self.title,
             "sha256": self.sha256,
-            "source": self.source,
+            "source": Path(self.source).name,  # the file, not where the server keeps it
             "comparison": self.document["comparison"],
             "completeness": self.document["completeness"],
         }
