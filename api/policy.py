@@ -42,6 +42,10 @@ POLICY: dict[str, tuple[str, set[str]]] = {
     "audit.anchor": ("写入审计锚点", OVERSIGHT),
     # Citizens see who read their own data (个人信息保护法 第四十五条); the route checks it is theirs.
     "audit.access_log": ("查看个人信息访问记录", {"auditor", "citizen"}),
+    # 第十三条: the counter page, where a clerk looks a person up and collects what is missing.
+    "counter.work": ("办理窗口业务", {"counter_clerk"}),
+    # 第十四、二十三条: a citizen's own record, sources, reminders and printed 参保证明.
+    "own.read": ("查询本人参保登记信息", {"citizen"}),
 }
 
 # Who leads which lanes: sees, assigns and releases their tasks (a county oversees its townships' work).

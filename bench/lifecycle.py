@@ -37,7 +37,7 @@ from engine import cases, specs, worker
 from engine.models import Case, CaseTask
 from forms.idnumber import check_char
 
-from .scratch import deploy_processes, scratch_database
+from .scratch import deploy_processes, scratch_database, seed_office
 
 VILLAGE = "370102001002"
 SURVEYOR = Actor(sub="surveyor1", roles=("surveyor",), area=VILLAGE[:9], teams=(1,))
@@ -216,6 +216,7 @@ def main() -> None:
 
     with scratch_database() as url:
         deploy_processes(url)
+        assert seed_office(url, township=VILLAGE[:9], county=VILLAGE[:6]) == 1  # the cases' team_id
         raw_baseline(20)  # warm-up of both sides: spec caches, connections, first-call paths
         run_cases(url, 10_000_000, 20)
         raw_s = single = 0.0

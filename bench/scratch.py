@@ -58,3 +58,39 @@ def deploy_processes(url: str) -> None:
     with make_sessionmaker(engine)() as s, s.begin():
         definitions.deploy_directory(s, actor=SYSTEM, directory=PROJECT_ROOT / "bpmn")
     engine.dispose()  # callers may fork: no connection of this engine must be shared
+
+
+def seed_office(url: str, *, township: str, county: str) -> int:
+    """What a survey case needs beyond its process (规程第十八、十九条): survey team 1 of `township`
+    with surveyor1 (调查证 DC0001) and surveyor2 (DC0002), and the city's grants to `county`.
+    Returns the team's id."""
+    from datetime import timedelta
+
+    from canbao.actors import Actor
+    from canbao.db import make_engine, make_sessionmaker, utcnow
+    from engine import grants
+    from registry import survey
+
+    manager = Actor(sub="bench", roles=("platform_reviewer",), area=township)
+    grantors = {
+        "survey": Actor(sub="city1", roles=("city_admin",), area=county[:4]),
+        "change": Actor(sub="hrss1", roles=("city_hrss",), area=county[:4]),
+    }
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s, s.begin():
+        team = survey.create_team(
+            s,
+            actor=manager,
+            name="解放路一组",
+            area=township,
+            members=[
+                {"name": "李四", "card_no": "DC0001", "user_sub": "surveyor1"},
+                {"name": "王五", "card_no": "DC0002", "user_sub": "surveyor2"},
+            ],
+        )
+        for kind, city in grantors.items():
+            since = utcnow() - timedelta(days=1)
+            grants.grant(s, actor=city, kind=kind, county=county, valid_from=since, valid_to=None)
+        team_id = team["id"]
+    engine.dispose()
+    return team_id

@@ -19,6 +19,7 @@ from api.auth import service as users
 from canbao.actors import Actor
 from canbao.config import Settings
 from canbao.db import utcnow
+from composition import demo_citizens
 from composition.casework import open_survey_cases
 from engine import definitions, grants
 from engine.models import CountyAuthorization
@@ -86,6 +87,7 @@ def run(
             team_id=team_id,
             limit=cases,
         )
+        created += demo_citizens.add(s, actor=DEMO, password=settings.demo_password, area=COUNTY)
     return DemoReport(
         users=created, persons=persons, comparison=run_result, survey_cases=len(opened.case_ids)
     )

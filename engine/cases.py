@@ -24,7 +24,7 @@ from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import FieldError
 
-from . import binding, definitions, grants, serializer, submissions
+from . import binding, definitions, drafts, grants, serializer, submissions
 from .errors import (
     CaseAlreadyOpen,
     CaseNotFound,
@@ -131,6 +131,7 @@ def complete(
     task.data[props.get("dataKey") or row.form_key] = data
     step = Step.begin(session, case, actor, parsed, workflow)
     decision = data.get("decision")
+    step.returning = decision == "return"
     step.record(
         "task.return" if decision == "return" else "task.complete",
         "task",
@@ -140,6 +141,7 @@ def complete(
     with scripts_fail_as_problems():  # the task's postScript
         task.run()
     step.finish(step.advance(), completed_guid=row.task_guid)
+    drafts.discard(session, task_guid=row.task_guid)
     session.flush()
     return case
 
@@ -211,6 +213,15 @@ def get_task(session: Session, *, actor: Actor, task_id: str) -> CaseTask:
         raise TaskNotFound()
     _check_reach(actor, row)
     return row
+
+
+def check_workable(actor: Actor, row: CaseTask) -> None:
+    """The actor may work this task now: it is ready, in their lane, team and area, and not someone else's."""
+    if row.state != "ready":
+        raise TaskAlreadyCompleted(f"任务“{row.title}”已{'办结' if row.state == 'completed' else '取消'}")
+    _check_can_work(actor, row)
+    if row.assignee not in (None, actor.sub):
+        raise TaskClaimedByOther(f"任务已由 {row.assignee} 认领")
 
 
 def required_authorization(session: Session, *, row: CaseTask) -> str | None:

@@ -195,3 +195,20 @@ def supervision(session: Session, *, actor: Actor, roles: frozenset[str], limit:
             .limit(limit)
         )
     )
+
+
+def done(session: Session, *, actor: Actor, limit: int = 50, after: str | None = None) -> InboxPage:
+    """已办: the tasks the actor completed, the latest first, keyset-paginated on (completed_at, id)."""
+    page = select(*CaseTask.__table__.c).where(
+        CaseTask.completed_by == actor.sub, CaseTask.state == "completed"
+    )
+    if after:
+        at, row_id = decode_cursor(after)
+        page = page.where(tuple_(CaseTask.completed_at, CaseTask.id) < tuple_(at, row_id))
+    rows = list(
+        session.connection().execute(
+            page.order_by(CaseTask.completed_at.desc(), CaseTask.id.desc()).limit(limit + 1)
+        )
+    )
+    items, more = rows[:limit], len(rows) > limit
+    return InboxPage(items=items, next=encode_cursor(items[-1].completed_at, items[-1].id) if more else None)

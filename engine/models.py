@@ -113,6 +113,8 @@ class CaseTask(Base):
     supervised_at: Mapped[datetime | None]
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     reminded_at: Mapped[datetime | None]
+    # A task opened again by a return (退回补正) goes back to whoever last did it, and says who returned it.
+    returned_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_case_task_inbox", "role", "area", "due_at", "id", **_READY_ONLY),
@@ -141,6 +143,7 @@ class CaseTask(Base):
         ),
         Index("ix_case_task_assignee", "assignee", "due_at", "id", **_READY_ONLY),
         Index("ix_case_task_person", "person_id", **_READY_ONLY),
+        Index("ix_case_task_done", "completed_by", "completed_at", "id"),  # 已办: what a user completed
     )
 
 
@@ -177,3 +180,18 @@ class CountyAuthorization(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TaskDraft(Base):
+    """A half-filled form saved by the user working a task, to resume later; gone once the task is done."""
+
+    __tablename__ = "task_draft"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    task_guid: Mapped[str] = mapped_column(ForeignKey("case_task.task_guid", ondelete="CASCADE"))
+    user_sub: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    data: Mapped[dict[str, Any]]
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("task_guid", "user_sub"),)

@@ -136,6 +136,8 @@ class Step:
     # for waiting timers and, while the case is "waiting", for its deferred operation.
     ready_before: frozenset[str]
     may_have_wakeups: bool
+    # This step completes a return (退回补正): tasks it re-opens go back to whoever last did them.
+    returning: bool = False
 
     @classmethod
     def begin(
@@ -300,11 +302,12 @@ class Step:
             if guid != completed_guid:
                 self.record("task.cancel", "task", guid, {})
         rows = []
-        for guid, task in ready.items():
-            if guid in self.ready_before:
-                continue
+        opened = {guid: task for guid, task in ready.items() if guid not in self.ready_before}
+        done_by = self._done_before({t.task_spec for t in opened.values()}) if self.returning else {}
+        for guid, task in opened.items():
             spec = task.task_spec
             props = properties(spec)
+            again = done_by.get(spec.bpmn_id)
             rows.append(
                 {
                     "case_id": self.case.id,
@@ -321,6 +324,9 @@ class Step:
                     "state": "ready",
                     "created_at": now,
                     "due_at": due_at(props.get("dueIn", DEFAULT_DUE), now),
+                    "assignee": again,
+                    "claimed_at": now if again else None,
+                    "returned_by": self.actor.sub if again else None,
                 }
             )
             self.record(
@@ -335,6 +341,29 @@ class Step:
                 )
         if rows:
             self.session.connection().execute(_OPEN_TASKS, rows)
+
+    def _done_before(self, specs: set) -> dict[str, str]:
+        """Who last completed each of these user tasks in this case, for those done before: a task a return
+        re-opens goes back to that person (退回补正 to the surveyor who submitted). Read only when the
+        workflow shows such a task completed earlier."""
+        again = {
+            t.task_spec.bpmn_id
+            for t in _tasks(self.workflow)
+            if t.task_spec in specs and t.state == TaskState.COMPLETED
+        }
+        if not again:
+            return {}
+        rows = self.session.connection().execute(
+            select(_TASKS.c.spec_name, _TASKS.c.completed_by)
+            .where(
+                _TASKS.c.case_id == self.case.id,
+                _TASKS.c.spec_name.in_(sorted(again)),
+                _TASKS.c.state == "completed",
+                _TASKS.c.completed_by.is_not(None),
+            )
+            .order_by(_TASKS.c.id)
+        )
+        return {row.spec_name: row.completed_by for row in rows}  # the latest completion wins
 
     def _project_wakeups(self, now: datetime, deferred: Task | None) -> None:
         due: dict[tuple[str, str], tuple[datetime, str | None]] = {

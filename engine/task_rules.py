@@ -26,7 +26,8 @@ from .lint import BPMN_NS, CAMUNDA_NS, SCOPES, ZEEBE_NS, executable_processes, l
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
-DECISIONS = {"approve", "return", "reject"}
+# The review decisions a user task may offer (`decisions` property), with their names on the pages.
+DECISIONS = {"approve": "同意", "return": "退回", "reject": "不予登记"}
 FLOWABLE_NS = "http://flowable.org/bpmn"
 ACTIVITI_NS = "http://activiti.org/bpmn"
 _SERVICE_WIRING = ("class", "delegateExpression", "expression", "topic", "type")
@@ -131,7 +132,7 @@ def _user_task(el, lane, user_tasks, origins, due_at) -> Iterator[Problem]:
                 f"用户任务“{name}”的办理时限不是 ISO 8601 时长：{props['dueIn']}",
                 origin("dueIn"),
             )
-    if "decisions" in props and not set(props["decisions"].split(",")) <= DECISIONS:
+    if "decisions" in props and not set(props["decisions"].split(",")) <= DECISIONS.keys():
         yield Problem(
             element_id,
             "decisions.invalid",

@@ -28,12 +28,14 @@ from typing import Any
 
 from canbao.errors import FieldError, Invalid, NotFound
 
+from . import changes as changes_
 from . import codes, definitions, divisions, examples, idnumber, rules, ssnumber
 from .checks import NAME_DOTS
 from .compiler import Compiler, Node, resolve, unescape
 
 __all__ = [
     "apply_changes",
+    "changes",
     "codes",
     "divisions",
     "example",
@@ -100,6 +102,11 @@ def field_schema(key: str, pointer: str) -> dict[str, Any] | None:
     """The schema of the field a JSON pointer lands on (array indexes walk into items), or None."""
     node = resolve(_form(key).root, pointer)
     return copy.deepcopy(node.schema) if node is not None else None
+
+
+def changes(key: str, old: Any, new: Any) -> list[changes_.Change]:
+    """The fields of form `key` whose value differs between two submissions, titled, values named."""
+    return changes_.between(_form(key), old, new)
 
 
 def validate(key: str, data: Any) -> list[FieldError]:

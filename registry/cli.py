@@ -21,7 +21,9 @@ from canbao.errors import CanbaoError
 
 from .survey import Surveyed
 
-import_app = typer.Typer(help="导入公安人口信息与各险种参保信息", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(
+    help="导入公安人口信息、各险种参保信息与其他部门的数据", no_args_is_help=True, add_completion=False
+)
 exchange_app = typer.Typer(help="与上级全民参保登记库交换数据", no_args_is_help=True, add_completion=False)
 survey_app = typer.Typer(help="入户调查名单、汇总表与登记表打印", no_args_is_help=True, add_completion=False)
 rules_app = typer.Typer(
@@ -58,11 +60,16 @@ def _echo(data: object) -> None:
 
 
 def _import(kind: str, file: Path, system: str | None, operator: str | None) -> None:
-    from . import imports
+    from . import departments, imports
 
     try:
         with transaction(_sessions()) as s:
-            result = imports.import_path(s, actor=_actor(operator), kind=kind, path=file, system=system)
+            if kind in departments.KINDS:
+                result = departments.import_file(
+                    s, actor=_actor(operator), kind=kind, content=file.read_bytes(), filename=file.name
+                )
+            else:
+                result = imports.import_path(s, actor=_actor(operator), kind=kind, path=file, system=system)
             data = result.as_dict()
     except CanbaoError as exc:
         raise _fail(exc) from None
@@ -85,6 +92,27 @@ def import_enrollments(
 ) -> None:
     """一个业务系统的参保信息（CSV 或 XLSX）：公民身份号码、险种、参保及缴费状态、参保地、参保及终止日期。"""
     _import("enrollments", file, system, operator)
+
+
+@import_app.command("department")
+def import_department(
+    kind: Annotated[
+        str, typer.Argument(help="deaths_civil deaths_health births assistance students employment cards")
+    ],
+    file: Path,
+    operator: Operator = None,
+) -> None:
+    """其他部门的数据（CSV 或 XLSX，UTF-8 或 GBK）：民政死亡、低保特困，卫健出生、死亡，教育在校学生，
+    就业和人事，社会保障卡持卡人员；各自的格式与字段优先级见 registry/departments.toml。"""
+    _import(kind, file, None, operator)
+
+
+@import_app.command("precedence")
+def import_precedence() -> None:
+    """各来源对各字段的优先级（由强到弱）。"""
+    from . import precedence
+
+    _echo(precedence.describe())
 
 
 def compare_command(

@@ -25,7 +25,10 @@ The default rules (domain notes §5.3, §6.1; issue 7):
 - 未参全 (flag `needs_survey`): no active basic medical insurance (310/390, every age:
   `missing.medical`), or aged 16 or over on D without active basic pension (110/120/170:
   `missing.pension`); under 16 the pension requirement does not apply (counted as
-  `scheme_exempt.pension_under_16`);
+  `scheme_exempt.pension_under_16`); a 在校学生 (教育's data) is not required to hold a pension, and
+  an employee (就业's data: 单位就业) without active 失业 210 or 工伤 410 is 未参全 too
+  (`missing.unemployment`, `missing.injury`; the relation `departments`, over the registry only, see
+  `department_facts`);
 - 已参保: none of the above — the record is confirmed, no flag.
 Each person gets one class for the counts, by precedence excluded > duplicate > inaccurate >
 uninsured > partial > insured; flags are raised for every condition found.
@@ -66,6 +69,7 @@ from canbao import audit, clock
 from canbao.actors import Actor
 from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid, NotFound
+from forms import codes as code_lists
 
 from . import rules, self_reported
 from .common import AreaForbidden, check_area, sql_in_area
@@ -276,6 +280,25 @@ def registry_inputs(area: str) -> tuple[str, str]:
     return p_sql, e_sql
 
 
+def department_facts(as_of: date) -> str:
+    """The rule set's relation `departments(person_id, student, employed)` over `person_field`
+    (registry.departments): 在校学生 are the persons 教育 reports 在校 with an expected graduation not
+    before `as_of`; employees those 就业 reports in 单位就业 (the employment_status codes marked
+    `employed`)."""
+    codes = code_lists.get("employment_status").extra["employed"]
+    employed = ", ".join(f"'{c}'" for c in sorted([codes] if isinstance(codes, str) else codes))
+    return (
+        "SELECT person_id, "
+        "MAX(CASE WHEN field = '/student/status' AND value = '1' THEN 1 ELSE 0 END) "
+        f"* MAX(CASE WHEN field = '/student/graduation' AND value >= {_lit(as_of)} THEN 1 ELSE 0 END) "
+        "AS student, "
+        f"MAX(CASE WHEN field = '/employment/status' AND source = '就业' AND value IN ({employed}) "
+        "THEN 1 ELSE 0 END) AS employed "
+        "FROM person_field WHERE field IN ('/student/status', '/student/graduation', '/employment/status') "
+        "GROUP BY person_id"
+    )
+
+
 def _finding_table():
     return _stage_table(
         "_cmp_finding",
@@ -382,6 +405,8 @@ def run(
     drop(session, f)
     f.create(conn)
     p_sql, e_sql = registry_inputs(area)
+    # the departments' facts the default rules use (registry.departments), unless the caller gives them
+    relations = {"departments": department_facts(as_of), **(relations or {})}
     sql = rules_sql(p_sql, e_sql, as_of=as_of, rule_set=rule_set, relations=relations)
     session.execute(
         text(

@@ -52,9 +52,9 @@ from forms import ssnumber
 from forms.idnumber import IdNumberError
 from forms.idnumber import sex as sex_of
 
-from . import checks, self_reported
+from . import checks, precedence, self_reported
 from .common import parse_date
-from .models import DataImport, Enrollment, FieldChange, Person, PersonVersion
+from .models import DataImport, Enrollment, FieldChange, Person, PersonField, PersonVersion
 
 KINDS = {"population": "公安人口信息", "enrollments": "参保信息"}
 POPULATION_SYSTEM = "公安"
@@ -577,6 +577,25 @@ def _apply_population(
     stage(session, s, rows)
     p = Person.__table__
     src = f"import:{record.id}"
+    # A status that a stronger source (registry.precedence) still holds stays: a routine 公安 file
+    # listing a person as 正常 does not revive a death that 卫健 or 民政 reported.
+    precedence.take_turn(session)
+    pf = PersonField.__table__
+    session.execute(
+        update(s)
+        .where(
+            s.c.id.in_(
+                select(pf.c.person_id)
+                .join(p, p.c.id == pf.c.person_id)
+                .where(
+                    pf.c.field == "/status",
+                    pf.c.source.in_(precedence.stronger_than("/status", precedence.REGISTRY)),
+                    pf.c.value == p.c.status,
+                )
+            )
+        )
+        .values(status=None)
+    )
 
     def differs(col: str):
         return and_(s.c[col].is_not(None), p.c[col].is_distinct_from(s.c[col]))

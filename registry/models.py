@@ -345,3 +345,19 @@ class ExchangeBatch(Base):
     at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("direction", "kind", "origin", "origin_batch"),)
+
+
+class PersonField(Base):
+    """A person field as a department's record last set it (registry.departments), with its source and
+    the record's date: the holder the precedence table (registry.precedence) weighs the next record
+    against. For a field that is also a `person` column the value is mirrored there."""
+
+    __tablename__ = "person_field"
+
+    person_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)  # JSON pointer: "/student/school"
+    value: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # a source of the precedence table: 民政, 卫健, …
+    recorded_on: Mapped[date | None] = mapped_column(Date)  # the date of the department's record
+    applied_at: Mapped[datetime]
+    import_id: Mapped[int] = mapped_column(BigInteger)

@@ -31,7 +31,7 @@ from .common import (
     place_covers,
     value_text,
 )
-from .models import PERSON_STATUSES, Enrollment, FieldChange, Flag, Person, PersonVersion
+from .models import PERSON_STATUSES, DataImport, Enrollment, FieldChange, Flag, Person, PersonVersion
 
 
 @dataclass(frozen=True)
@@ -189,10 +189,14 @@ def as_registration(session: Session, person: Person) -> dict[str, Any]:
 
 
 def history(session: Session, *, actor: Actor, id_number: str) -> list[dict[str, Any]]:
-    """Field history of one person, oldest first (audited as a read)."""
+    """Field history of one person, oldest first (audited as a read). An imported value names the
+    department or system whose file it came from (`system`)."""
     person = _read_person(session, actor=actor, id_number=id_number, purpose="history")
-    rows = session.scalars(
-        select(FieldChange).where(FieldChange.person_id == person.id).order_by(FieldChange.id)
+    rows = session.execute(
+        select(FieldChange, DataImport.system)
+        .outerjoin(DataImport, DataImport.id == FieldChange.import_id)
+        .where(FieldChange.person_id == person.id)
+        .order_by(FieldChange.id)
     )
     return [
         {
@@ -203,9 +207,10 @@ def history(session: Session, *, actor: Actor, id_number: str) -> list[dict[str,
             "source": r.source,
             "case_id": r.case_id,
             "import_id": r.import_id,
+            "system": system,
             "actor": r.actor_sub,
         }
-        for r in rows
+        for r, system in rows
     ]
 
 
@@ -221,6 +226,8 @@ REASON_ITEMS: dict[str, tuple[str, str]] = {
     "uninsured": ("/insurance", "未参加任何基本社会保险：请核实参保情况或填写未参保原因"),
     "missing.medical": ("/insurance", "未参加基本医疗保险（职工医保或城乡居民医保）"),
     "missing.pension": ("/insurance", "未参加基本养老保险（职工养老或城乡居民养老）"),
+    "missing.unemployment": ("/insurance", "就业部门登记为单位就业，但未参加失业保险"),
+    "missing.injury": ("/insurance", "就业部门登记为单位就业，但未参加工伤保险"),
     "mismatch.name": ("/name", "姓名与公安人口信息不一致，请核对身份证件"),
     "mismatch.birth_date": ("/birth_date", "出生日期与公安人口信息不一致，请核对身份证件"),
     "status.dead_active": ("/status", "公安登记为死亡，但仍有正常参保记录"),
@@ -231,13 +238,13 @@ REASON_ITEMS: dict[str, tuple[str, str]] = {
 }
 
 
-def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]:
+def missing(session: Session, *, actor: Actor, id_number: str, purpose: str = "missing") -> dict[str, Any]:
     """What the counter must still collect or correct for a person (第十三条: 缺失、不准信息).
 
     Items are missing fields of the 登记表 and the wrong or doubtful items behind the person's open
     flags, each with a JSON pointer and a Chinese message. Audited as a read of personal data.
     """
-    person = _read_person(session, actor=actor, id_number=id_number, purpose="missing")
+    person = _read_person(session, actor=actor, id_number=id_number, purpose=purpose)
     items: list[dict[str, str]] = []
 
     def need(pointer: str, code: str, message: str, kind: str = "missing") -> None:
@@ -279,6 +286,9 @@ def missing(session: Session, *, actor: Actor, id_number: str) -> dict[str, Any]
             pointer, message = REASON_ITEMS.get(reason, ("/insurance", f"需核实：{reason}"))
             if reason.startswith("dup.place"):
                 message = f"同一险种（{reason.rsplit('.', 1)[-1]}）在两个统筹地区同时参保（重复参保）"
+            elif reason.startswith("self_reported."):
+                scheme = checks.code_label("insurance_scheme", reason.rsplit(".", 1)[-1])
+                message = f"登记表上自报参加{scheme}，尚待社会保险业务系统核实"
             need(pointer, reason, message, "wrong" if flag.kind != "needs_survey" else "missing")
     return {
         "person_id": person.id,

@@ -37,9 +37,12 @@ router = APIRouter(include_in_schema=False)
 
 # (key, label, href, the API operation the page needs)
 NAV = [
+    ("own", "我的参保登记", "/me", "own.read"),
     ("tasks", "待办", "/tasks", "tasks.read"),
+    ("counter", "窗口办理", "/counter", "counter.work"),
     ("cases", "案件", "/cases", "cases.read"),
     ("survey", "入户调查", "/survey", "survey.read"),
+    ("imports", "数据导入", "/imports", "registry.import"),
     ("stats", "统计", "/stats", "stats.read"),
     ("audit", "审计", "/audit", "audit.read"),
     ("processes", "流程管理", "/processes", "definitions.write"),
@@ -219,7 +222,14 @@ def case_list(request: Request, actor: PageActor) -> Response:
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case(request: Request, actor: PageActor, case_id: Annotated[int, Path(ge=1)]) -> Response:
     return render(
-        request, actor, "case.html", page="cases", need="cases.read", title=f"案件 {case_id}", case_id=case_id
+        request,
+        actor,
+        "case.html",
+        page="cases",
+        need="cases.read",
+        title=f"案件 {case_id}",
+        case_id=case_id,
+        kinds=documents.KINDS,
     )
 
 
@@ -242,6 +252,11 @@ def survey(request: Request, actor: PageActor) -> Response:
     return render(request, actor, "survey.html", page="survey", need="survey.read", title="入户调查")
 
 
+@router.get("/imports", response_class=HTMLResponse)
+def imports(request: Request, actor: PageActor) -> Response:
+    return render(request, actor, "imports.html", page="imports", need="registry.import", title="数据导入")
+
+
 @router.get("/stats", response_class=HTMLResponse)
 def stats(request: Request, actor: PageActor) -> Response:
     return render(request, actor, "stats.html", page="stats", need="stats.read", title="统计分析")
@@ -250,6 +265,25 @@ def stats(request: Request, actor: PageActor) -> Response:
 @router.get("/audit", response_class=HTMLResponse)
 def audit(request: Request, actor: PageActor) -> Response:
     return render(request, actor, "audit.html", page="audit", need="audit.read", title="审计")
+
+
+@router.get("/counter", response_class=HTMLResponse)
+def counter(request: Request, actor: PageActor) -> Response:
+    return render(request, actor, "counter.html", page="counter", need="counter.work", title="窗口办理")
+
+
+@router.get("/me", response_class=HTMLResponse)
+def own(request: Request, actor: PageActor) -> Response:
+    return render(
+        request,
+        actor,
+        "own.html",
+        page="own",
+        need="own.read",
+        title="我的参保登记",
+        kinds={k: documents.KINDS[k] for k in ("change_evidence", "id_card_front", "hukou_book", "other")},
+        max_upload=request.app.state.settings.max_upload_bytes,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -8,16 +8,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
+from sqlalchemy import select
 
 from archive import store as archive_store
+from canbao import audit
 from canbao.actors import Actor
 from canbao.audit import anchors, events, export, verifications, verify
 from canbao.db import transaction
 from canbao.errors import FieldError, Invalid, NotFound
 from engine import cases
+from engine.models import Case, ProcessDefinition
 from forms import ssnumber
 from forms.idnumber import IdNumberError
 from registry import persons
+from registry.models import Person
 
 from ..deps import MAX_ID, Db, RowId, bearer_scheme, current_actor, permit
 from ..masking import EVIDENCE, MaskingRoute
@@ -66,7 +70,45 @@ def list_events(
         area=area,
     )
     page = events.get_all(db, actor=actor, filters=filters, limit=limit, before=before)
-    return {"items": [events.view(e) for e in page.items], "next": page.next}
+    items = [events.view(e) for e in page.items]
+    _name_cases_and_persons(db, actor, items)
+    return {"items": items, "next": page.next}
+
+
+def _name_cases_and_persons(db, actor: Actor, items: list[dict[str, Any]]) -> None:
+    """Each event says whom and which case it is about in words (`person_name`, `case_process`): the
+    auditor reads "张三，入户调查登记 案件 1", not a bare number. The names shown are reads, recorded."""
+    case_ids = {e["case_id"] for e in items if e["case_id"]}
+    person_ids = {e["person_id"] for e in items if e["person_id"]}
+    found = (
+        db.execute(select(Case.id, Case.process_key, Case.person_name).where(Case.id.in_(case_ids))).all()
+        if case_ids
+        else []
+    )
+    by_case = {row.id: row for row in found}
+    names = (
+        {r.id: r.name for r in db.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids)))}
+        if person_ids
+        else {}
+    )
+    keys = {row.process_key for row in found}
+    latest = (
+        select(ProcessDefinition.key, ProcessDefinition.name)
+        .where(ProcessDefinition.key.in_(keys))
+        .order_by(ProcessDefinition.version)
+    )
+    processes = {r.key: r.name for r in db.execute(latest)}  # the latest version's name wins
+    for e in items:
+        row = by_case.get(e["case_id"])
+        e["case_process"] = processes.get(row.process_key, row.process_key) if row else None
+        e["person_name"] = names.get(e["person_id"]) or (row.person_name if row else None)
+    audit.record_reads(
+        db,
+        actor=actor,
+        shown=((e["person_id"], e["area"], e["case_id"]) for e in items if e["person_name"]),
+        purpose="audit",
+        route="GET /audit/events",
+    )
 
 
 def verifier(request: Request, bearer: Annotated[str | None, Depends(bearer_scheme)]) -> Actor:

@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from canbao.actors import Actor
+import forms
+from canbao.actors import FORMER_NAMES, ROLES, Actor
 from canbao.errors import CanbaoError, FieldError, Invalid
-from engine import definitions, diff, migration
+from engine import chain, definitions, diff, grants, migration, operations, task_rules
 from engine.change_models import MigrationItem, MigrationJob
 from engine.errors import InvalidDefinition, Problem, UnknownProcess
 from engine.models import ProcessDefinition
@@ -144,6 +145,49 @@ def usage_view(
 @router.get("/definitions", summary="流程定义及版本")
 def list_definitions(actor: Reader, db: Db) -> list[dict[str, Any]]:
     return [version_view(d) for d in definitions.get_all(db)]
+
+
+class Choice(BaseModel):
+    key: str
+    title: str
+
+
+class RoleChoice(Choice):
+    former_names: list[str] = Field(description="该岗位以前的名称：已部署版本的泳道仍可能使用")
+
+
+class DutyChoice(Choice):
+    role: str = Field(description="办理该职责的岗位代码")
+
+
+class Vocabulary(BaseModel):
+    """What a process's elements may name: the modeler's properties panel offers exactly these."""
+
+    forms: list[Choice] = Field(description="用户任务的表单（formKey）")
+    roles: list[RoleChoice] = Field(description="岗位：泳道名称或用户任务的 role 属性")
+    operations: list[Choice] = Field(description="服务任务可调用的操作（spiffworkflow:serviceTaskOperator）")
+    duties: list[DutyChoice] = Field(description="用户任务的职责（duty）")
+    authorizations: list[Choice] = Field(description="审定所需的授权种类（authorization）")
+    decisions: list[Choice] = Field(description="审核结论（decisions）")
+
+
+@router.get(
+    "/definitions/vocabulary",
+    response_model=Vocabulary,
+    summary="流程元素可用的表单、岗位、操作、职责、授权和审核结论",
+)
+def vocabulary(actor: Reader) -> Vocabulary:
+    return Vocabulary(
+        forms=[Choice(key=k, title=forms.get(k).get("title", k)) for k in forms.keys()],  # noqa: SIM118
+        roles=[
+            RoleChoice(key=k, title=t, former_names=[n for n, c in FORMER_NAMES.items() if c == k])
+            for k, t in ROLES.items()
+        ],
+        operations=[Choice(key=n, title=operations.get(n).title) for n in operations.names()],
+        duties=[DutyChoice(key=d.key, title=d.title, role=d.role) for d in chain.DUTIES.values()],
+        authorizations=[Choice(key=k.key, title=k.title) for k in grants.KINDS.values()],
+        decisions=[Choice(key=k, title=t) for k, t in task_rules.DECISIONS.items()],
+    )
 
 
 @router.get("/definitions/{key}/versions", summary="某流程的全部版本（含当前版本标记与案件数）")

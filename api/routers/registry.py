@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from canbao import audit
 from canbao.actors import Actor
 from canbao.errors import FieldError, Invalid, NotFound
-from registry import comparison, documents, imports, persons, survey
+from registry import comparison, departments, documents, imports, persons, precedence, survey
 from registry.common import require_reach
 
 from ..deps import MAX_ID, Db, RowId, permit
@@ -29,6 +29,7 @@ Fielder = Annotated[Actor, Depends(permit("survey.add_person"))]
 Area = Annotated[str, Query(pattern=r"^\d{2,12}$", description="行政区划代码")]
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ImportKind = Literal[("population", "enrollments", *departments.KINDS)]
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
@@ -37,12 +38,37 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-@router.post("/imports", status_code=201, summary="导入公安人口数据或某业务系统的参保数据（CSV/XLSX）")
+class ImportOut(BaseModel):
+    id: int
+    kind: str
+    system: str = Field(description="来源：公安、业务系统名称或部门")
+    filename: str
+    sha256: str
+    total: int
+    accepted: int
+    rejected: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejection_file: str | None
+    actor: str
+    at: str
+    repeated: bool
+    persons_added: int = Field(description="参保信息：登记库原无、因在本地参保而新增的人员数")
+    outranked: int | None = Field(default=None, description="部门数据：因来源优先级较低未采用的字段值个数")
+
+
+@router.post(
+    "/imports",
+    status_code=201,
+    response_model=ImportOut,
+    summary="导入公安人口数据、某业务系统的参保数据或其他部门的数据（CSV/XLSX，UTF-8或GBK）",
+)
 async def import_file(
     actor: Importer,
     db: Db,
     file: Annotated[UploadFile, File(description="CSV 或 XLSX 文件")],
-    kind: Annotated[Literal["population", "enrollments"], Form()],
+    kind: Annotated[ImportKind, Form(description="导入类型（部门数据的格式见 GET /imports/formats）")],
     system: Annotated[str | None, Form(max_length=32)] = None,
 ) -> dict[str, Any]:
     content = await file.read(MAX_IMPORT_BYTES + 1)
@@ -50,20 +76,71 @@ async def import_file(
         raise Invalid(
             [FieldError("/file", "file.too_large", f"文件不能超过 {MAX_IMPORT_BYTES // 1024 // 1024} MB")]
         )
+    filename = file.filename or "upload"
+    if kind in departments.KINDS:
+        return departments.import_file(
+            db, actor=actor, kind=kind, content=content, filename=filename
+        ).as_dict()
     result = imports.import_file(
-        db, actor=actor, kind=kind, content=content, filename=file.filename or "upload", system=system
+        db, actor=actor, kind=kind, content=content, filename=filename, system=system
     )
     return result.as_dict()
 
 
-@router.get("/imports", summary="导入记录")
-def list_imports(
-    actor: Importer, db: Db, kind: Literal["population", "enrollments"] | None = None
-) -> list[dict]:
+@router.get("/imports", response_model=list[ImportOut], summary="导入记录")
+def list_imports(actor: Importer, db: Db, kind: ImportKind | None = None) -> list[dict]:
     return [
         imports.ImportResult(record=r, repeated=False).as_dict()
         for r in imports.get_all(db, actor=actor, kind=kind)
     ]
+
+
+class SourceOut(BaseModel):
+    source: str
+    label: str
+
+
+class FieldPrecedence(BaseModel):
+    field: str = Field(description="登记表字段（JSON指针）")
+    label: str
+    sources: list[str] = Field(description="可写入该字段的来源，由强到弱")
+
+
+class PrecedenceTable(BaseModel):
+    sources: list[SourceOut]
+    fields: list[FieldPrecedence]
+
+
+class FormatColumn(BaseModel):
+    key: str
+    headings: list[str] = Field(description="可用的表头（第一个为标准表头）")
+    type: str
+    required: bool
+    codes: dict[str, str] | None = Field(default=None, description="本系统代码 → 名称")
+    mapped: dict[str, str] | None = Field(default=None, description="部门的写法或代码 → 本系统代码")
+
+
+class ImportFormat(BaseModel):
+    kind: str
+    label: str
+    source: str
+    key: list[str] = Field(description="同一文件中不得重复的列")
+    fields: dict[str, str] = Field(description="登记表字段 → 取值的列（“=”开头为常量）")
+    columns: list[FormatColumn]
+
+
+@router.get(
+    "/imports/precedence",
+    response_model=PrecedenceTable,
+    summary="各来源对各字段的优先级（强者不被弱者覆盖）",
+)
+def precedence_table(actor: Importer) -> dict[str, Any]:
+    return precedence.describe()
+
+
+@router.get("/imports/formats", response_model=list[ImportFormat], summary="其他部门数据文件的格式")
+def import_formats(actor: Importer) -> list[dict[str, Any]]:
+    return departments.describe()
 
 
 @router.get("/imports/{import_id}/rejections.csv", summary="下载被拒绝的行及原因")

@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from pydantic import BaseModel, Field
 
+import forms
 from canbao import audit
 from canbao.actors import Actor
+from canbao.audit import history as case_history
 from canbao.db import utcnow
 from canbao.errors import CanbaoError, FieldError, Forbidden, Invalid
-from engine import cases, grants, inbox
+from engine import cases, drafts, grants, inbox
 from engine.models import CaseTask
 from registry import survey
 
@@ -57,6 +59,9 @@ def task_view(row: CaseTask, now: datetime) -> dict[str, Any]:
         "overdue": row.state == "ready" and row.due_at < now,
         "supervised_at": row.supervised_at.isoformat() if row.supervised_at else None,
         "reminders": row.reminders,
+        "returned_by": row.returned_by,
+        "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+        "completed_by": row.completed_by,
     }
 
 
@@ -144,6 +149,56 @@ def task_counts(actor: Reader, db: Db, filters: Filters) -> dict[str, int]:
     )
 
 
+class TaskRow(BaseModel):
+    id: str
+    case_id: int
+    task: str
+    title: str
+    role: str
+    process: str
+    area: str
+    team_id: int | None
+    form: str | None
+    person_id: str | None
+    person_name: str | None
+    assignee: str | None
+    state: str
+    created_at: str
+    due_at: str
+    overdue: bool
+    supervised_at: str | None
+    reminders: int
+    returned_by: str | None = Field(description="退回补正：退回此任务的审核人")
+    completed_at: str | None
+    completed_by: str | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskRow]
+    next: str | None = Field(description="下一页的游标（after）")
+
+
+@router.get("/tasks/done", response_model=TaskPage, summary="已办：本人办结的任务（最近的在前，键集分页）")
+def done_tasks(
+    actor: Reader,
+    db: Db,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    after: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_=-]+$", description="上页的 next")
+    ] = None,
+) -> dict[str, Any]:
+    page = inbox.done(db, actor=actor, limit=limit, after=after)
+    audit.record_reads(
+        db,
+        actor=actor,
+        shown=((t.person_id, t.area, t.case_id) for t in page.items),
+        purpose="list",
+        route="GET /tasks/done",
+    )
+    now = utcnow()
+    return {"items": [task_view(t, now) for t in page.items], "next": page.next}
+
+
 @router.get("/tasks/{task_id}", summary="任务详情：表单、预填数据、案件版本")
 def get_task(task_id: TaskId, actor: Reader, db: Db) -> dict[str, Any]:
     row = _task(db, actor, task_id)
@@ -161,7 +216,123 @@ def get_task(task_id: TaskId, actor: Reader, db: Db) -> dict[str, Any]:
             case_id=row.case_id,
             person_id=row.person_id,
         )
-    return {**task_view(row, utcnow()), "case_version": case.version, **detail}
+    draft = drafts.saved_at(db, actor=actor, row=row)
+    return {
+        **task_view(row, utcnow()),
+        "case_version": case.version,
+        "draft_saved_at": draft.isoformat() if draft else None,
+        **detail,
+    }
+
+
+class FieldChange(BaseModel):
+    pointer: str = Field(description="字段（JSON 指针）")
+    title: str = Field(description="字段名称")
+    old: Any = Field(description="上次提交的值")
+    new: Any = Field(description="本次提交的值")
+    old_text: str | None = Field(description="上次提交的值（代码显示为名称）")
+    new_text: str | None = Field(description="本次提交的值（代码显示为名称）")
+
+
+class SubmissionChanges(BaseModel):
+    form: str | None = Field(description="提交的表单")
+    name: str | None = Field(description="提交表单的环节")
+    submitted_by: str | None
+    submitted_at: datetime | None
+    previous_at: datetime | None = Field(description="上次提交的时间（首次提交时为空）")
+    changes: list[FieldChange]
+
+
+@router.get(
+    "/tasks/{task_id}/changes",
+    response_model=SubmissionChanges,
+    summary="重新提交后的变化：案件最近一次提交的表单与同一环节上一次提交的逐项比较",
+)
+def submission_changes(task_id: TaskId, actor: Reader, db: Db) -> dict[str, Any]:
+    row = _task(db, actor, task_id)
+    found = case_history.submissions(db, case_id=row.case_id, exclude_form="review_decision")
+    found = [s for s in found if s["at"] <= row.created_at]
+    if not found:
+        return {
+            "form": None,
+            "name": None,
+            "submitted_by": None,
+            "submitted_at": None,
+            "previous_at": None,
+            "changes": [],
+        }
+    last = found[-1]
+    earlier = [s for s in found[:-1] if s["task"] == last["task"] and s["form"] == last["form"]]
+    previous = earlier[-1] if earlier else None
+    changes = forms.changes(last["form"], previous["data"], last["data"]) if previous else []
+    audit.record(
+        db,
+        actor=actor,
+        action="person.read",
+        object_type="task",
+        object_id=row.task_guid,
+        payload={"purpose": "changes", "route": "GET /tasks/{id}/changes"},
+        area=row.area,
+        case_id=row.case_id,
+        person_id=row.person_id,
+    )
+    return {
+        "form": last["form"],
+        "name": last["name"],
+        "submitted_by": last["actor"],
+        "submitted_at": last["at"],
+        "previous_at": previous["at"] if previous else None,
+        "changes": [vars(c) for c in changes],
+    }
+
+
+class Draft(BaseModel):
+    task_id: str
+    data: dict[str, Any] = Field(description="暂存的表单数据（未经校验）")
+    saved_at: datetime
+
+
+def _draft_view(draft) -> dict[str, Any]:
+    return {"task_id": draft.task_guid, "data": draft.data, "saved_at": draft.saved_at}
+
+
+@router.get("/tasks/{task_id}/draft", response_model=Draft, summary="本人暂存的草稿")
+def get_draft(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
+    row = _task(db, actor, task_id)
+    draft = drafts.get(db, actor=actor, row=row)
+    if row.person_id:
+        audit.record(
+            db,
+            actor=actor,
+            action="person.read",
+            object_type="task",
+            object_id=row.task_guid,
+            payload={"purpose": "draft", "route": "GET /tasks/{id}/draft"},
+            area=row.area,
+            case_id=row.case_id,
+            person_id=row.person_id,
+        )
+    return _draft_view(draft)
+
+
+@router.put("/tasks/{task_id}/draft", response_model=Draft, summary="暂存草稿（不校验，提交时校验）")
+def save_draft(
+    task_id: TaskId,
+    actor: Worker,
+    db: Db,
+    data: Annotated[dict[str, Any], Body(description="表单数据（JSON 对象），可未填完")],
+) -> dict[str, Any]:
+    errors = control_errors(data)
+    if errors:
+        raise Invalid(errors)
+    row = _task(db, actor, task_id)
+    cases.check_workable(actor, row)
+    return _draft_view(drafts.save(db, actor=actor, row=row, data=data))
+
+
+@router.delete("/tasks/{task_id}/draft", status_code=204, summary="删除本人暂存的草稿")
+def delete_draft(task_id: TaskId, actor: Worker, db: Db) -> None:
+    drafts.delete_own(db, actor=actor, row=_task(db, actor, task_id))
 
 
 @router.post("/tasks/{task_id}/claim", summary="认领任务")

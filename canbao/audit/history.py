@@ -182,3 +182,29 @@ def _change_entry(
     elif not in_registry:
         entry["warning"] = "审计日志记录了此变更，但登记库的变更历史中已没有该记录：变更历史可能被删改"
     return entry
+
+
+def submissions(session: Session, *, case_id: int, exclude_form: str) -> list[dict[str, Any]]:
+    """The forms submitted in a case (`task.complete` events, reviews' `exclude_form` left out), oldest
+    first: seq, at, actor, task, name, form, data."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case_id, AuditEvent.action == "task.complete")
+        .order_by(AuditEvent.id)
+    )
+    found = []
+    for e in events:
+        p = json.loads(e.payload)
+        if p.get("form") and p["form"] != exclude_form and isinstance(p.get("data"), dict):
+            found.append(
+                {
+                    "seq": e.id,
+                    "at": e.at,
+                    "actor": e.actor_sub,
+                    "task": p.get("task"),
+                    "name": p.get("name"),
+                    "form": p["form"],
+                    "data": p["data"],
+                }
+            )
+    return found

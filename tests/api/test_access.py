@@ -58,6 +58,8 @@ def _body(method: str, path: str, office: dict) -> dict:
         ("POST", "/tasks/{task_id}/complete"): {"json": {"decision": "approve"}},
         ("POST", "/tasks/{task_id}/return"): {"json": {"reason": "请核实联系电话"}},
         ("POST", "/tasks/{task_id}/remind"): {"json": {"note": "请尽快办理"}},
+        ("PUT", "/tasks/{task_id}/draft"): {"json": {"reason": "请核实"}},
+        ("DELETE", "/tasks/{task_id}/draft"): {},
         ("POST", "/cases/{case_id}/documents"): {
             "data": {"kind": "other"},
             "files": {"file": ("scan.pdf", PDF, "application/pdf")},
@@ -93,6 +95,8 @@ def office(api) -> dict:
     )
     assert upload.status_code == 201, upload.text
     api.complete("surveyor1", case_id, registration(number))
+    draft = api.put(f"/tasks/{api.task_of(case_id).task_guid}/draft", "platform1", json={"reason": "请核实"})
+    assert draft.status_code == 200, draft.text  # (the reviewer's draft, for GET …/draft)
     county = api.mint("county1", ["county_approver"], "370102")
     with api.db.sessions() as s, s.begin():
         actor = Actor(sub="county1", roles=("county_approver",), area="370102")

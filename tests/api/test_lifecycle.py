@@ -47,7 +47,8 @@ def test_survey_to_registry_over_http(api):
     )
     assert r.status_code == 200, r.text
 
-    _complete(api, "surveyor2", _ready(api, "surveyor2", person), registration(person))
+    # the returned survey is back with the surveyor who submitted it (issue 20)
+    _complete(api, "surveyor1", _ready(api, "surveyor1", person), registration(person))
     _complete(api, "platform1", _ready(api, "platform1", person), APPROVE)
     done = _complete(api, "county1", _ready(api, "county1", person), APPROVE)
     assert done["status"] == "waiting" and done["status_detail"] == "等待归档"

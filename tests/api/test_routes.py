@@ -45,6 +45,7 @@ WRONG_ROLE = [
 
 CITIZEN_REFUSED = [
     ("GET", "/definitions", "definitions.read"),
+    ("GET", "/definitions/vocabulary", "definitions.read"),
     ("GET", "/definitions/survey_registration/versions", "definitions.read"),
     ("GET", "/definitions/survey_registration/versions/1/xml", "definitions.read"),
 ]

@@ -47,7 +47,7 @@ def case(api) -> tuple[int, str]:
     )
     assert returned.status_code == 200, returned.text
     assert api.get(f"/documents/{uploaded.json()['id']}", "platform1").status_code == 200
-    api.complete("surveyor2", case_id, registration(person))
+    api.complete("surveyor1", case_id, registration(person))  # the return went back to its submitter
     api.complete("platform1", case_id, APPROVE)
     api.complete("county1", case_id, APPROVE)
     assert worker.run_due(api.db.sessions) == 1  # 归档

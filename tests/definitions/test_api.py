@@ -1,6 +1,8 @@
 """The definitions API as a process manager uses it: versions, diff, DMN uploads and migrations."""
 
-from engine import cases
+import forms
+from canbao.actors import ROLES
+from engine import cases, operations
 from engine.models import Case
 
 from ..engine import samples
@@ -232,3 +234,17 @@ def test_bad_migration_requests_name_each_field(api):
         "/definitions/survey_registration/migrations", "platform1", json={"from": 1, "to": 2, "dry_run": True}
     )
     assert r.status_code == 403
+
+
+def test_vocabulary_names_what_the_properties_panel_offers(api):
+    """The modeler's properties panel offers the forms, roles, whitelisted operations, duties and grants
+    that validation accepts, each with its Chinese title."""
+    body = api.get("/definitions/vocabulary", "manager1").json()
+    assert {"key": "registration", "title": forms.get("registration")["title"]} in body["forms"]
+    assert {r["key"]: r["title"] for r in body["roles"]} == ROLES
+    assert {"key": "citizen", "title": ROLES["citizen"], "former_names": ["参保人"]} in body["roles"]
+    assert {"key": "registry.store", "title": "入库"} in body["operations"]
+    assert [o["key"] for o in body["operations"]] == operations.names()
+    assert {"key": "check", "title": "录入校核", "role": "counter_clerk"} in body["duties"]
+    assert {a["key"] for a in body["authorizations"]} == {"survey", "change"}
+    assert [d["key"] for d in body["decisions"]] == ["approve", "return", "reject"]

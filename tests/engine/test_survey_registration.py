@@ -16,7 +16,6 @@ from .office import (
     REJECT,
     RETURN,
     SURVEYOR1,
-    SURVEYOR2,
     id_number,
     registration,
 )
@@ -43,7 +42,7 @@ def test_return_then_reject(office):
     office.complete(PLATFORM1, case_id, "initial_review", RETURN)
     assert office.task(case_id).spec_name == "survey"
     assert office.case(case_id).status == "running"
-    office.complete(SURVEYOR2, case_id, "survey", registration(person, phone="13905310001"))
+    office.complete(SURVEYOR1, case_id, "survey", registration(person, phone="13905310001"))
     office.complete(PLATFORM1, case_id, "initial_review", APPROVE)
     office.complete(COUNTY1, case_id, "final_review", REJECT)
     case = office.case(case_id)  # 第三十二条: the paperwork of 不予登记 is archived too

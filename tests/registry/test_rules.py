@@ -43,7 +43,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def test_the_default_is_valid_and_active_without_a_setting(monkeypatch):
     monkeypatch.delenv("CANBAO_RULES", raising=False)
     rule_set = rules.active()
-    assert rule_set is rules.default() and rule_set.label == "default@2026.1"
+    assert rule_set is rules.default() and rule_set.label == "default@2026.2"
     assert [k.key for k in rule_set.comparison.classes][-1] == "insured"
     assert "dup.place.390" in {r.code for r in rule_set.comparison.reasons}
 
@@ -92,7 +92,7 @@ def test_a_bad_file_is_refused_before_use(tmp_path, monkeypatch):
 
 PENSION_18 = (
     ("    pension_age: 16", "    pension_age: 18"),
-    ('version: "2026.1"', 'version: "sd-2026.2"'),
+    ('version: "2026.2"', 'version: "sd-2026.2"'),
     ("name: default", "name: sd"),
 )
 
@@ -112,46 +112,43 @@ def test_a_provinces_rule_set_changes_the_classification_and_is_recorded(any_db,
         assert sd_run.counts["by_class"] == {"insured": 1}
         assert sd_run.counts["scheme_exempt"]["pension_under_16"] == 1
         runs = {r.id: r for r in s.scalars(select(ComparisonRun))}
-    assert (runs[default_run.id].rule_set, runs[default_run.id].rule_version) == ("default@2026.1", "2026.1")
+    assert (runs[default_run.id].rule_set, runs[default_run.id].rule_version) == ("default@2026.2", "2026.2")
     assert (runs[sd_run.id].rule_set, runs[sd_run.id].rule_set_sha256) == ("sd@sd-2026.2", sd.sha256)
     assert runs[sd_run.id].rule_version == "sd-2026.2"
 
 
-STUDENTS = (
-    ("  relations: {}", "  relations:\n    student:\n      columns: {in_school: bool}"),
-    (
-        'when: "normal and any_active and adult and not pension"',
-        'when: "normal and any_active and adult and not pension and not student.in_school"',
-    ),
+EXEMPT = (
+    ("  relations:\n", "  relations:\n    exempt:\n      columns: {pension: bool}\n"),
+    ("adult and not pension and not departments.student", "adult and not pension and not exempt.pension"),
 )
 
 
-def test_an_optional_relation_takes_part_when_supplied(any_db, tmp_path):
-    """The department helper's kind of rule: 在校学生 are not flagged 未参全 for pension — written in the
-    rule set over a relation the caller supplies; without it the relation counts as empty."""
-    student, worker = pid("20060101", 1), pid("20060101", 2)
-    rule_set, problems = rules.parse(edited(*STUDENTS))
+def test_an_optional_relation_takes_part_when_supplied(any_db):
+    """A province's own relation (as the default's `departments`): persons it exempts from the pension
+    are not flagged 未参全 for it — when the caller supplies the relation; without it, it is empty."""
+    exempt, other = pid("19800101", 1), pid("19800101", 2)
+    rule_set, problems = rules.parse(edited(*EXEMPT))
     assert problems == [] and rule_set is not None
     with any_db.sessions() as s, s.begin():
         load(
             s,
-            [pop_row(student, "钱学"), pop_row(worker, "钱工")],
-            [enr_row(student, "390"), enr_row(worker, "390")],
+            [pop_row(exempt, "钱免"), pop_row(other, "钱甲")],
+            [enr_row(exempt, "390"), enr_row(other, "390")],
         )
         comparison.run(s, actor=CLERK, area="370102", as_of=AS_OF, rule_set=rule_set)
-        assert set(flags_of(s)) == {student, worker}
-        enrolled = f"SELECT '{student}' AS person_id, 1 AS in_school"
+        assert set(flags_of(s)) == {exempt, other}
+        relation = f"SELECT '{exempt}' AS person_id, 1 AS pension"
         comparison.run(
-            s, actor=CLERK, area="370102", as_of=AS_OF, rule_set=rule_set, relations={"student": enrolled}
+            s, actor=CLERK, area="370102", as_of=AS_OF, rule_set=rule_set, relations={"exempt": relation}
         )
-        assert flags_of(s) == {worker: {"needs_survey": "missing.pension"}}
+        assert flags_of(s) == {other: {"needs_survey": "missing.pension"}}
 
 
 def test_an_unknown_relation_column_is_refused():
     _, problems = rules.parse(
-        edited(STUDENTS[0], (STUDENTS[1][0], STUDENTS[1][1].replace("in_school", "grade")))
+        edited(EXEMPT[0], (EXEMPT[1][0], EXEMPT[1][1].replace("exempt.pension", "exempt.age")))
     )
-    assert [(p.code, p.message) for p in problems] == [("expr.unknown_field", "未知字段：student.grade")]
+    assert [(p.code, p.message) for p in problems] == [("expr.unknown_field", "未知字段：exempt.age")]
 
 
 def test_completeness_rules_of_the_province_refuse_an_incomplete_registration(db, tmp_path, monkeypatch):

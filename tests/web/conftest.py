@@ -17,9 +17,14 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from api.auth.models import User
+from api.auth.passwords import hash_password
 from canbao.config import PROJECT_ROOT
+from registry import imports
 
-from ..api.conftest import PASSWORD, api  # noqa: F401 (the `api` fixture, reused)
+from ..api.conftest import PASSWORD, SYSTEM, api  # noqa: F401 (the `api` fixture, reused)
+from ..engine.office import id_number
+from ..registry.helpers import POP_HEADER, csv_bytes, pop_row
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -46,6 +51,31 @@ def server(api) -> Iterator[str]:  # noqa: F811
     srv.should_exit = True
     thread.join(10)
     sock.close()
+
+
+# Local demo citizens (单位或个人): they sign in with their 公民身份号码; the registry holds their record as
+# the public-security import left it (no phone, residence or employment yet: items to remind them of).
+CITIZENS = {id_number("19880306", "721"): "张小民", id_number("19930915", "742"): "李晓华"}
+
+
+@pytest.fixture
+def citizens(api) -> dict[str, str]:  # noqa: F811
+    rows = [pop_row(number, name) for number, name in CITIZENS.items()]
+    with api.db.sessions() as s, s.begin():
+        imports.import_file(
+            s, actor=SYSTEM, kind="population", filename="citizens.csv", content=csv_bytes(POP_HEADER, rows)
+        )
+        for number, name in CITIZENS.items():
+            s.add(
+                User(
+                    username=number,
+                    name=name,
+                    password_hash=hash_password(PASSWORD),
+                    roles=["citizen"],
+                    area="",
+                )
+            )
+    return CITIZENS
 
 
 @pytest.fixture(scope="session")
@@ -109,13 +139,13 @@ class Office:
         self.shots.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=self.shots / f"{next(self.counter):02d}-{name}.png", full_page=True)
 
-    def login(self, username: str, password: str = PASSWORD) -> Page:
+    def login(self, username: str, password: str = PASSWORD, *, shown_as: str | None = None) -> Page:
         page = self.page
         page.goto("/login")
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录").click()
-        expect(page.locator("header .who-name")).to_have_text(username)
+        expect(page.locator("header .who-name")).to_have_text(shown_as or username)
         self.assert_clean()  # the landing page loaded completely and cleanly
         return page
 

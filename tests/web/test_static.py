@@ -18,7 +18,7 @@ def test_every_static_reference_exists_after_vendoring(tmp_path):
     vendor.copy(target=vendored)
     sources = [*WEB.glob("templates/*.html"), *WEB.glob("static/js/*.js"), *WEB.glob("static/css/*.css")]
     references = {m for f in sources for m in REFERENCE.findall(f.read_text(encoding="utf-8"))}
-    assert "/static/vendor/bpmn-js/bpmn-modeler.js" in references
+    assert "/static/vendor/bpmn-js/modeler.js" in references
     missing = []
     for ref in sorted(references):
         relative = ref.removeprefix("/static/")
@@ -36,7 +36,9 @@ def test_every_static_reference_exists_after_vendoring(tmp_path):
 
 
 def test_vendoring_without_npm_ci_names_what_is_missing(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"bpmn-js/dist/bpmn-modeler\.production\.min\.js.*npm ci"):
+    with pytest.raises(
+        FileNotFoundError, match=r"bpmn-js/dist/bpmn-navigated-viewer\.production\.min\.js.*npm ci"
+    ):
         vendor.copy(node_modules=tmp_path / "node_modules", target=tmp_path / "vendor")
     assert not (tmp_path / "vendor").exists()  # nothing half-copied
 

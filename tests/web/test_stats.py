@@ -34,6 +34,7 @@ def test_city_reads_coverage_drills_down_and_downloads(api, office, tmp_path):
     table = page.locator("#coverage")
     target = table.locator("thead th").filter(has_text=re.compile("^应登记人数$"))
     expect(target).to_have_count(1)
+    expect(page.locator("#trail")).to_have_text("济南市")  # the city's own code by its name, not "3701"
     column = table.locator("thead th").all_inner_texts().index("应登记人数")
     expect(table.locator("tfoot tr th, tfoot tr td").nth(column)).to_have_text(str(len(PHASE2["target"])))
     expect(page.locator("#rate-chart svg rect.chart-bar")).not_to_have_count(0)
@@ -56,6 +57,8 @@ def test_city_reads_coverage_drills_down_and_downloads(api, office, tmp_path):
     )
     ids = page.locator("#drill-table tbody td.mono").all_inner_texts()
     assert len(ids) == county["target"] and all(re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", i) for i in ids)
+    schemes = page.locator("#drill-table tbody td:nth-child(6)").all_inner_texts()  # 有效险种
+    assert any("保险" in s for s in schemes) and not any(re.search(r"\d{3}", s) for s in schemes), schemes
     o.shot("stats-drill")
 
     # another indicator group, and an earlier day

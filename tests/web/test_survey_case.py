@@ -73,11 +73,13 @@ def fill_registration(page: Page, person: str, wrong_id: str) -> None:
     field(page, "/insurance/0/first_date").fill("2015-03-01")
     field(page, "/insured_elsewhere").select_option(label="否")
     expect(field(page, "/survey/channel")).to_have_value("survey")
-    field(page, "/survey/team").fill("JFL-01")
-    for i, (name, card) in enumerate((("李四", "DC0001"), ("王五", "DC0002"))):
-        page.get_by_role("button", name="添加调查员").click()
-        field(page, f"/survey/surveyors/{i}/name").fill(name)
-        field(page, f"/survey/surveyors/{i}/card_no").fill(card)
+    # the team and the signed-in surveyor's own name and 调查证 come filled in; the teammate is added
+    expect(field(page, "/survey/team")).to_have_value("370102001-01")
+    expect(field(page, "/survey/surveyors/0/name")).to_have_value("李四")
+    expect(field(page, "/survey/surveyors/0/card_no")).to_have_value("DC0001")
+    page.get_by_role("button", name="添加调查员").click()
+    field(page, "/survey/surveyors/1/name").fill("王五")
+    field(page, "/survey/surveyors/1/card_no").fill("DC0002")
     field(page, "/survey/signed").select_option(label="是")
 
 
@@ -165,6 +167,13 @@ def test_survey_case_from_survey_to_approval(api, office):
     page = platform.page
     open_task(page, "基层平台初审")
     expect(page.locator(".review-data")).to_contain_text("13905310001")
+    # what the resubmission changed, field by field
+    changed = page.locator("#changes tbody tr")
+    expect(changed).to_have_count(1)
+    expect(changed.first).to_contain_text("联系电话")
+    expect(changed.first.locator("td.old")).to_have_text("13805310000")
+    expect(changed.first.locator("td.new")).to_have_text("13905310001")
+    platform.shot("initial-review-changes")
     expect(page.locator("section[aria-labelledby=reviews-title]")).to_contain_text(REASON)
     page.get_by_role("button", name="通过", exact=True).click()
     expect(page.locator("#status")).to_contain_text("已通过：基层平台初审")
@@ -196,7 +205,7 @@ def test_survey_case_from_survey_to_approval(api, office):
         expect(diagram.locator(f'g.djs-element[data-element-id="{never}"]')).not_to_have_class(
             re.compile("cb-done|cb-active")
         )
-    expect(page.locator("#diagram-text")).to_contain_text("已完成：")
+    expect(page.locator("#diagram-text")).to_contain_text("已办环节：入户调查登记、基层平台初审")
     expect(page.locator("#history")).to_contain_text(REASON)
     expect(page.locator("#case-data")).to_contain_text("13905310001")
     expect(page.locator('#documents li[data-kind="registration_form"] a')).to_have_attribute(

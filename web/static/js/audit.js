@@ -34,6 +34,16 @@ function caseLinks(caseId) {
   }
 }
 
+// What an event is about, in words: "人员 张三", "案件 1", "材料 3", "任务 基层平台初审".
+const OBJECTS = { person: "人员", case: "案件", task: "任务", document: "材料", definition: "流程", team: "调查小组", user: "用户" };
+function objectText(e) {
+  const kind = OBJECTS[e.object_type] || "";
+  if (e.object_type === "person") return `${kind} ${e.person_name || ""}`.trim();
+  if (e.object_type === "task") return `${kind} ${e.payload?.name || ""}`.trim();
+  if (e.object_type === "case" && e.case_id) return `${kind} ${e.case_id}`;
+  return kind ? `${kind} ${e.object_id || ""}`.trim() : e.object_id || "";
+}
+
 async function load() {
   writeUrl();
   const query = params();
@@ -50,9 +60,10 @@ async function load() {
     h("td", {}, timeEl(e.at)),
     h("td", {}, e.actor, h("div", { class: "sub" }, ROLE_NAMES[e.role] || e.role || "")),
     h("td", {}, ACTIONS[e.action] || e.action, h("div", { class: "sub mono" }, e.action)),
-    h("td", {}, `${e.object_type || ""} ${e.object_id || ""}`),
-    h("td", {}, e.case_id ? h("a", { href: `/cases/${e.case_id}` }, `案件 ${e.case_id}`) : ""),
-    h("td", { class: "mono" }, e.person_id || ""),
+    h("td", {}, objectText(e)),
+    h("td", {}, e.case_id ? [h("a", { href: `/cases/${e.case_id}` }, `案件 ${e.case_id}`),
+      h("div", { class: "sub" }, [e.case_process, e.person_name].filter(Boolean).join(" · "))] : ""),
+    h("td", {}, e.person_name || "", e.person_id && h("div", { class: "sub mono" }, e.person_id)),
     h("td", {}, describe(e)))));
   document.getElementById("events-empty").hidden = data.items.length > 0;
   state.cursors.length = state.page + 1;
@@ -126,7 +137,7 @@ async function accessLog(event) {
   document.getElementById("access-wrap").hidden = false;
   clear(document.querySelector("#access tbody")).append(...(data.items.length ? data.items.map((e) => h("tr", {},
     h("td", {}, timeEl(e.at)), h("td", {}, e.actor), h("td", {}, ROLE_NAMES[e.role] || e.role || ""),
-    h("td", {}, e.route || ACTIONS[e.action] || e.action), h("td", {}, PURPOSES[e.purpose] || e.purpose || ""),
+    h("td", {}, ACTIONS[e.action] || "查阅"), h("td", {}, PURPOSES[e.purpose] || e.purpose || ""),
     h("td", {}, e.case_id ? h("a", { href: `/cases/${e.case_id}` }, `案件 ${e.case_id}`) : ""),
     h("td", { class: "mono" }, e.client_addr || ""))) : [h("tr", {}, h("td", { colspan: "7" }, "没有访问记录。"))]));
 }

@@ -3,7 +3,7 @@ import { get } from "./api.js";
 import { showDiagram } from "./diagram.js";
 import { documents } from "./documents.js";
 import { ACTIONS, describe } from "./events.js";
-import { divisionCodes, namedChanges, readOnly, titleAt } from "./form.js";
+import { divisionCodes, fieldAt, namedChanges, readOnly, titleAt, valueAt } from "./form.js";
 import {
   CASE_STATUS, ME, ROLE_NAMES, announceProblem, can, clear, divisionPaths, h, processes, timeEl,
 } from "./ui.js";
@@ -37,6 +37,31 @@ function summary(c, names, processNames, version) {
 }
 
 let registrationSchema = null;
+let context = {};
+
+// Names for what history events refer to by id: BPMN elements (from the case's diagram), tasks, fields
+// and their code values (from the 登记表's schema), document kinds.
+function namesFrom(xml, c, places) {
+  const elements = new Map();
+  const doc = new DOMParser().parseFromString(xml, "application/xml");
+  for (const el of doc.querySelectorAll("[id][name]")) elements.set(el.getAttribute("id"), el.getAttribute("name"));
+  const tasks = new Map(c.tasks.map((t) => [t.id, t.title]));
+  return {
+    element: (id) => elements.get(id) || null,
+    task: (guid) => tasks.get(guid) || null,
+    field: (pointer) => titleAt(registrationSchema, pointer),
+    value: (pointer, v) => (places.get(v) && isDivision(pointer) ? `${places.get(v)}（${v}）` : valueAt(registrationSchema, pointer, v)),
+    kinds: JSON.parse(document.getElementById("main").dataset.kinds || "{}"),
+  };
+}
+
+const isDivision = (pointer) => Boolean(fieldAt(registrationSchema, pointer)?.["x-division"]);
+
+// The division codes that field changes in the history name (户口所在地区划 …), to show them by name.
+function changedPlaces(history) {
+  return history.filter((e) => e.action === "registry.field_change" && isDivision(e.payload?.field))
+    .flatMap((e) => [e.payload.old, e.payload.new]).filter(Boolean);
+}
 
 function timeline(events) {
   const list = clear(document.getElementById("history"));
@@ -45,8 +70,8 @@ function timeline(events) {
   list.append(...shown.map((e) => h("li", { dataset: { action: e.action } },
     timeEl(e.at), " ",
     h("span", { class: "actor" }, `${e.actor}${e.role ? `（${ROLE_NAMES[e.role] || e.role}）` : ""}`), " ",
-    h("strong", {}, e.title || ACTIONS[e.action] || e.action), " ",
-    h("span", {}, describe(e, (pointer) => titleAt(registrationSchema, pointer))),
+    h("strong", {}, ACTIONS[e.action] || (e.title !== e.action && e.title) || "其他操作"), " ",
+    h("span", {}, describe(e, context)),
     e.warning && h("p", { class: "field-error" }, e.warning))));
 }
 
@@ -85,6 +110,8 @@ async function init() {
   document.getElementById("case-title").textContent = title;
   summary(c, names, processNames, diagram.version);
   registrationSchema = await get("/forms/registration");
+  const places = await divisionPaths(get, changedPlaces(history)).catch(() => new Map());
+  context = namesFrom(diagram.xml, c, places);
   timeline(history);
   document.getElementById("show-reads").addEventListener("change", () => timeline(history));
   await formData(c);
@@ -93,7 +120,7 @@ async function init() {
   try {
     const shown = await showDiagram(document.getElementById("diagram"), diagram, history);
     document.getElementById("diagram-text").textContent =
-      `已完成：${shown.completed.join("、") || "无"}。当前环节：${shown.active.join("、") || "无"}。`;
+      `已办环节：${shown.completed.join("、") || "无"}。当前环节：${shown.active.join("、") || "无"}。`;
   } catch (err) {
     document.getElementById("diagram-text").textContent = `流程图无法显示：${err.message}`;
   }

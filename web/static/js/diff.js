@@ -2,6 +2,7 @@
 // and changed marked on them and listed, and the migration of running cases from one to the other.
 /* global BpmnJS */
 import { Problem, api, get, post } from "./api.js";
+import { fieldName, typeName } from "./bpmn_zh.js";
 import { announce, announceProblem, clear, h } from "./ui.js";
 
 const key = document.getElementById("main").dataset.key;
@@ -36,8 +37,32 @@ async function show(viewer, version, marks) {
   }
 }
 
+// Both diagrams whole and on the same scale, in boxes as tall as the drawings need and no taller than
+// the window leaves them, so that the two versions can be compared at a glance at 1366×768.
+const PAD = 16;
+function fitBoth() {
+  const canvases = [viewers.left.get("canvas"), viewers.right.get("canvas")];
+  const boxes = canvases.map((c) => c.viewbox().inner);
+  const x = Math.min(...boxes.map((b) => b.x));
+  const y = Math.min(...boxes.map((b) => b.y));
+  const width = Math.max(...boxes.map((b) => b.x + b.width)) - x;
+  const height = Math.max(...boxes.map((b) => b.y + b.height)) - y;
+  const containers = ["left", "right"].map((id) => document.getElementById(id));
+  const outerWidth = containers[0].clientWidth;
+  const room = Math.max(240, window.innerHeight - 140);
+  const boxHeight = Math.min(room, Math.ceil((outerWidth - 2 * PAD) * (height / width) + 2 * PAD));
+  for (const el of containers) el.style.height = `${boxHeight}px`;
+  const scale = Math.min((outerWidth - 2 * PAD) / width, (boxHeight - 2 * PAD) / height);
+  const viewWidth = outerWidth / scale;
+  const viewHeight = boxHeight / scale;
+  for (const c of canvases) {
+    c.resized();
+    c.viewbox({ x: x - (viewWidth - width) / 2, y: y - (viewHeight - height) / 2, width: viewWidth, height: viewHeight });
+  }
+}
+
 function changeText(change) {
-  return (change.changes || []).map((c) => `${c.field}：${c.from ?? "（无）"} → ${c.to ?? "（无）"}`).join("；");
+  return (change.changes || []).map((c) => `${fieldName(c.field)}：${c.from ?? "（无）"} → ${c.to ?? "（无）"}`).join("；");
 }
 
 async function compare(from, to) {
@@ -53,13 +78,12 @@ async function compare(from, to) {
   syncing = true;
   await show(viewers.left, from, { "cb-removed": ids(diff.removed), "cb-changed": ids(diff.changed) });
   await show(viewers.right, to, { "cb-added": ids(diff.added), "cb-changed": ids(diff.changed) });
-  viewers.left.get("canvas").zoom("fit-viewport");
-  viewers.right.get("canvas").viewbox(viewers.left.get("canvas").viewbox());
+  fitBoth();
   syncing = false;
   document.getElementById("left-title").textContent = `原版本 ${from}`;
   document.getElementById("right-title").textContent = `新版本 ${to}`;
   const rows = ["removed", "added", "changed"].flatMap((kind) => diff[kind].map((c) => h("tr", { class: `diff-${kind}` },
-    h("td", {}, CHANGE[kind]), h("td", {}, c.name ? `${c.name}（${c.id}）` : c.id), h("td", {}, c.type), h("td", {}, changeText(c)))));
+    h("td", {}, CHANGE[kind]), h("td", {}, c.name ? `${c.name}（${c.id}）` : c.id), h("td", {}, typeName(c.type)), h("td", {}, changeText(c)))));
   clear(document.querySelector("#changes tbody")).append(...rows);
   document.getElementById("no-changes").hidden = rows.length > 0;
 }

@@ -11,6 +11,18 @@ const nextId = () => `f${++uid}`;
 const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 const isObject = (s) => s.type === "object" && s.properties;
 const codeList = (s) => Array.isArray(s.oneOf) && s.oneOf.length > 0 && s.oneOf.every((o) => "const" in o);
+// The "*" of a required field; hidden, not absent, so that a condition (`if`/`then`) can show it.
+const star = (required) => h("span", { class: "req", "aria-hidden": "true", hidden: !required }, " *");
+// A schema's `if` of the form {properties: {key: {enum | const}}, required: [key]} against a value.
+function holds(cond, value) {
+  for (const [key, s] of Object.entries(cond.properties || {})) {
+    const v = value?.[key];
+    if (v === undefined) return false;
+    if (s.enum && !s.enum.includes(v)) return false;
+    if ("const" in s && s.const !== v) return false;
+  }
+  return (cond.required || []).every((key) => value?.[key] !== undefined);
+}
 const lastKey = (pointer) => pointer.slice(pointer.lastIndexOf("/") + 1);
 const parentOf = (pointer) => pointer.slice(0, pointer.lastIndexOf("/"));
 
@@ -70,13 +82,15 @@ class FormView {
       this.node(child, `${pointer}/${key}`, value?.[key], required_.has(key)));
     const body = h("div", { class: "fields" }, children.map((c) => c.element));
     const isRoot = pointer === "";
+    const mark = star(required);
     const element = isRoot
       ? h("div", { class: "form-root" }, error, body)
       : h("fieldset", { class: "group", dataset: { pointer } },
-        h("legend", {}, legend, required && h("span", { class: "req", "aria-hidden": "true" }, " *"), this.flag(pointer)),
+        h("legend", {}, legend, mark, this.flag(pointer)),
         schema.description && h("p", { class: "hint" }, schema.description), error, body);
-    return this.register({
+    const node = this.register({
       pointer, element, children, focus: () => (children[0]?.focus ? children[0].focus() : element.focus()),
+      setRequired: (on) => { mark.hidden = !on; },
       get: () => {
         const out = {};
         for (const c of children) {
@@ -88,6 +102,17 @@ class FormView {
       setError: (message) => this.showAt(error, element, message),
       clearError: () => this.hideAt(error, element),
     });
+    // Fields the server requires only under a condition (入户调查: 调查小组, 调查员, 本人签字确认) are
+    // marked required while the condition holds.
+    if (schema.if && schema.then?.required) {
+      const update = () => {
+        const on = holds(schema.if, node.get() || {});
+        for (const c of children) if (schema.then.required.includes(lastKey(c.pointer))) c.setRequired(on || required_.has(lastKey(c.pointer)));
+      };
+      body.addEventListener("change", update);
+      update();
+    }
+    return node;
   }
 
   arrayNode(schema, pointer, value, required) {
@@ -96,8 +121,9 @@ class FormView {
     const list = h("div", { class: "items" });
     const itemTitle = items.title || "项";
     const add = h("button", { type: "button", class: "add" }, `添加${itemTitle}`);
+    const mark = star(required);
     const element = h("fieldset", { class: "group array", dataset: { pointer } },
-      h("legend", {}, schema.title || lastKey(pointer), required && h("span", { class: "req", "aria-hidden": "true" }, " *"), this.flag(pointer)),
+      h("legend", {}, schema.title || lastKey(pointer), mark, this.flag(pointer)),
       schema.description && h("p", { class: "hint" }, schema.description), error, list, add);
     let nodes = [];
 
@@ -134,6 +160,7 @@ class FormView {
       get children() {
         return nodes;
       },
+      setRequired: (on) => { mark.hidden = !on; },
       get: () => {
         if (!nodes.length) return undefined;
         return nodes.map((n) => n.get() ?? (isObject(items) ? {} : ""));
@@ -148,7 +175,8 @@ class FormView {
     for (const child of node.children || []) this.forget(child);
   }
 
-  scalarNode(schema, pointer, value, required) {
+  scalarNode(schema, pointer, value, requiredAtFirst) {
+    let required = requiredAtFirst;
     const id = nextId();
     const title = schema.title || lastKey(pointer);
     const error = this.errorSlot();
@@ -194,8 +222,9 @@ class FormView {
       }
       input.setAttribute("list", rule.list.id);
     }
+    const mark = star(required);
     const element = h("div", { class: `field${this.flagged.has(pointer) ? " flagged" : ""}`, dataset: { pointer } },
-      h("label", { for: id }, title, required && h("span", { class: "req", "aria-hidden": "true" }, " *"), this.flag(pointer)),
+      h("label", { for: id }, title, mark, this.flag(pointer)),
       control, hint, error);
     const raw = () => (picker ? picker.get() : input.value.trim());
     const node = this.register({
@@ -206,6 +235,12 @@ class FormView {
         if (schema.type === "boolean") return v === "true";
         if (schema.type === "integer" || schema.type === "number") return Number(v);
         return v;
+      },
+      setRequired: (on) => {
+        required = on;
+        mark.hidden = !on;
+        if (on) input.setAttribute("aria-required", "true");
+        else input.removeAttribute("aria-required");
       },
       setError: (message) => this.showAt(error, input, message),
       clearError: () => this.hideAt(error, input),
@@ -323,6 +358,26 @@ export function titleAt(schema, pointer) {
   let s = schema;
   for (const key of String(pointer).split("/").slice(1)) s = s?.properties?.[key] ?? s?.items;
   return s?.title || pointer;
+}
+
+// The schema of the field a JSON pointer lands on (array indexes walk into items).
+export function fieldAt(schema, pointer) {
+  let s = schema;
+  for (const key of String(pointer || "").split("/").slice(1)) s = s?.properties?.[key] ?? s?.items;
+  return s;
+}
+
+// A value of the field at `pointer` as a person reads it (a code by its name: 就业状态 12 → 灵活就业).
+export function valueAt(schema, pointer, value) {
+  if (value === null || value === undefined || value === "") return value;
+  const s = fieldAt(schema, pointer);
+  if (!s) return value;
+  if (codeList(s)) return s.oneOf.find((o) => o.const === String(value))?.title ?? value;
+  if (s.type === "boolean" || value === "true" || value === "false") {
+    if (value === true || value === "true") return "是";
+    if (value === false || value === "false") return "否";
+  }
+  return value;
 }
 
 // A change request names 登记表 fields by JSON pointer: a copy with each field's title beside it.

@@ -15,7 +15,7 @@ const state = { status: "", overdue: false, cursors: [null], page: 0, rows: [] }
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
-  state.status = ["open", "mine", "others"].includes(p.get("status")) ? p.get("status") : "";
+  state.status = ["open", "mine", "others", "done"].includes(p.get("status")) ? p.get("status") : "";
   state.overdue = p.get("overdue") === "true";
   if (roleSelect) roleSelect.value = [...roleSelect.options].some((o) => o.value === p.get("role")) ? p.get("role") : "";
   form.process.value = p.get("process") || "";
@@ -58,6 +58,21 @@ function renderTabs(counts) {
 const claimable = (t) => !t.assignee && ME.roles.includes(t.role);
 const releasable = (t) => t.assignee && (t.assignee === ME.sub || can("tasks.assign"));
 
+// 已办: a task the user completed, linking to its case (the task itself is closed).
+function doneRow(t, names, processNames) {
+  return h("tr", { dataset: { taskId: t.id } },
+    h("td", {}),
+    h("td", {},
+      h("a", { href: `/cases/${t.case_id}` }, t.title),
+      h("div", { class: "sub" }, `案件 ${t.case_id} · ${processNames.get(t.process) || t.process}`)),
+    h("td", {}, h("div", {}, t.person_name || "（未登记姓名）"), h("div", { class: "sub mono" }, t.person_id || "")),
+    h("td", {}, divisionCell(t.area, names)),
+    h("td", {}, "我"),
+    h("td", {}, "办结 ", timeEl(t.completed_at)),
+    h("td", {}, h("a", { href: `/cases/${t.case_id}`, class: "button" }, "查看案件")),
+  );
+}
+
 function row(t, names, processNames) {
   const label = t.person_name || "（未登记姓名）";
   const check = h("input", {
@@ -75,6 +90,7 @@ function row(t, names, processNames) {
     h("td", {}, check),
     h("td", {},
       h("a", { href: `/tasks/${encodeURIComponent(t.id)}` }, t.title),
+      t.returned_by && h("span", { class: "badge badge-warn", title: `${t.returned_by} 退回` }, "退回补正"),
       h("div", { class: "sub" }, `案件 ${t.case_id} · ${processNames.get(t.process) || t.process}`)),
     h("td", {}, h("div", {}, label), h("div", { class: "sub mono" }, t.person_id || "")),
     h("td", {}, divisionCell(t.area, names)),
@@ -98,8 +114,11 @@ async function load() {
     role: roleSelect?.value || undefined, process: form.process.value || undefined, q: form.q.value.trim() || undefined,
   };
   try {
+    const after = state.cursors[state.page] || undefined;
     [data, counts] = await Promise.all([
-      get("/tasks", { ...params(), after: state.cursors[state.page] || undefined }),
+      state.status === "done"
+        ? get("/tasks/done", { limit: form.limit.value, after })
+        : get("/tasks", { ...params(), after }),
       get("/tasks/counts", filters),
     ]);
   } catch (err) {
@@ -114,7 +133,7 @@ async function load() {
   ]);
   if (ticket !== generation) return;
   state.rows = data.items;
-  clear(tbody).append(...data.items.map((t) => row(t, names, processNames)));
+  clear(tbody).append(...data.items.map((t) => (state.status === "done" ? doneRow : row)(t, names, processNames)));
   tbody.removeAttribute("aria-busy");
   document.getElementById("empty").hidden = data.items.length > 0;
   renderTabs(counts);
@@ -205,8 +224,75 @@ async function submitAssign(event) {
   await load();
 }
 
+// Saved filters live in this browser, per user: they are a view of the page and hold no personal data
+// (the search text is left out), so they need no server table, audit or masking.
+const SAVED = `canbao.inbox.filters.${ME.sub}`;
+const savedSelect = document.getElementById("saved-filter");
+const dropSaved = document.getElementById("drop-filter");
+
+function savedFilters() {
+  try {
+    const list = JSON.parse(localStorage.getItem(SAVED) || "[]");
+    return Array.isArray(list) ? list.filter((f) => typeof f?.name === "string" && typeof f?.query === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function renderSaved(selected = "") {
+  clear(savedSelect).append(h("option", { value: "" }, "（选择已保存的筛选）"),
+    ...savedFilters().map((f) => h("option", { value: f.name }, f.name)));
+  savedSelect.value = selected;
+  dropSaved.disabled = !selected;
+}
+
+function saveFilter() {
+  const input = document.getElementById("filter-name");
+  const name = input.value.trim();
+  if (!name) {
+    announce("请先填写筛选的名称", "error");
+    input.focus();
+    return;
+  }
+  const p = new URLSearchParams(location.search);
+  p.delete("q");
+  p.delete("after");
+  const list = savedFilters().filter((f) => f.name !== name);
+  list.push({ name, query: p.toString() });
+  localStorage.setItem(SAVED, JSON.stringify(list));
+  input.value = "";
+  renderSaved(name);
+  announce(`已保存筛选：${name}`, "ok");
+}
+
+function applySaved() {
+  const found = savedFilters().find((f) => f.name === savedSelect.value);
+  dropSaved.disabled = !found;
+  if (!found) return;
+  history.replaceState(null, "", found.query ? `?${found.query}` : location.pathname);
+  readUrl();
+  load();
+}
+
+function dropFilter() {
+  const name = savedSelect.value;
+  localStorage.setItem(SAVED, JSON.stringify(savedFilters().filter((f) => f.name !== name)));
+  renderSaved();
+  announce(`已删除筛选：${name}`, "ok");
+  savedSelect.focus();
+}
+
 async function init() {
   showFlash();
+  renderSaved();
+  savedSelect.addEventListener("change", applySaved);
+  document.getElementById("save-filter").addEventListener("click", saveFilter);
+  document.getElementById("filter-name").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault(); // Enter in the name saves the filter rather than submitting the search
+    saveFilter();
+  });
+  dropSaved.addEventListener("click", dropFilter);
   const names = await processes(get);
   for (const [key, name] of names) form.process.append(h("option", { value: key }, name));
   readUrl();

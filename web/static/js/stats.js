@@ -10,6 +10,17 @@ const SEX = { 1: "男", 2: "女", 0: "未知", 9: "未说明" };
 const state = { area: ME.area, asOf: "", by: "", group: "registration", groups: {} };
 const drill = { indicator: null, area: null, offset: 0 };
 
+// 参保险种 by code (170 → 城乡居民基本养老保险), from the 登记表's code list.
+const SCHEMES = new Map();
+async function loadSchemes() {
+  try {
+    const form = await get("/forms/registration");
+    for (const o of form.properties.insurance.items.properties.scheme.oneOf || []) SCHEMES.set(o.const, o.title);
+  } catch {
+    // codes stay as they are
+  }
+}
+
 const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
 const num = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString("zh-CN"));
@@ -44,7 +55,8 @@ function byOptions() {
 async function trail(area) {
   const nav = clear(document.getElementById("trail"));
   const prefixes = LEVELS.map(([, n]) => n).filter((n) => n > ME.area.length && n <= area.length).map((n) => area.slice(0, n));
-  const named = prefixes.length ? (await get("/divisions", { code: [ME.area, ...prefixes].filter(Boolean) })).items : [];
+  const codes = [ME.area, ...prefixes].filter(Boolean);
+  const named = codes.length ? (await get("/divisions", { code: codes })).items : [];
   const name = (code) => (code ? named.find((d) => d.code === code)?.name || code : "全国");
   const steps = [ME.area, ...prefixes];
   steps.forEach((code, i) => {
@@ -103,7 +115,7 @@ function coverageTable(data) {
     if (c.kind === "rate") return h("td", {}, pct(v));
     if (!c.drill || !v || areaCode === null) return h("td", {}, num(v));
     return h("td", {}, h("button", {
-      type: "button", class: "link", "aria-label": `${row.name} ${c.label} ${v} 人，查看明细`,
+      type: "button", class: "link", "aria-label": `${num(v)} 人：${row.name}${c.label}，查看明细`,
       onclick: () => openDrill(c, areaCode, row.name),
     }, num(v)));
   };
@@ -143,7 +155,8 @@ async function openDrill(column, area, placeName, more = false) {
   tbody.append(...data.items.map((p) => h("tr", {},
     h("td", { class: "mono" }, p.id_number), h("td", {}, p.name), h("td", {}, SEX[p.sex] || p.sex || ""),
     h("td", {}, p.birth_date || ""), h("td", { title: p.area }, p.area_name || p.area),
-    h("td", {}, (p.schemes || []).join("、")), h("td", {}, p.uninsured_reason_label || ""))));
+    h("td", {}, (p.schemes || []).map((code) => SCHEMES.get(code) || code).join("、")),
+    h("td", {}, p.uninsured_reason_label || ""))));
   document.getElementById("drill-title").textContent = `人员明细：${drill.place} · ${drill.label}（${data.total} 人）`;
   drill.offset = data.next_offset ?? null;
   document.getElementById("drill-more").hidden = data.next_offset === null || data.next_offset === undefined;
@@ -220,6 +233,7 @@ async function init() {
   } catch (err) {
     announceProblem(err);
   }
+  await loadSchemes();
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     state.asOf = form.as_of.value || today();

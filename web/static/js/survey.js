@@ -7,6 +7,7 @@ import { announce, announceProblem, can, clear, divisionCell, divisionPaths, h }
 
 const REASONS = {
   uninsured: "未参保", "missing.medical": "未参加基本医疗保险", "missing.pension": "未参加基本养老保险",
+  "missing.unemployment": "单位就业未参加失业保险", "missing.injury": "单位就业未参加工伤保险",
   "mismatch.name": "姓名不一致", "mismatch.birth_date": "出生日期不一致", "status.dead_active": "已死亡仍参保",
   "status.cancelled_active": "已注销仍参保", "dup.medical": "医保重复参保", "dup.pension": "养老重复参保",
   "field.new": "新发现人员",

@@ -1,6 +1,6 @@
 // 办理任务: the task's form rendered from its JSON Schema, or, for a review, the data under review and
 // the decision (approve / return with reason / reject).
-import { Problem, get, post } from "./api.js";
+import { Problem, api, get, post } from "./api.js";
 import { documents } from "./documents.js";
 import { DECISIONS } from "./events.js";
 import { divisionCodes, editForm, fieldPointers, namedChanges, readOnly, titleAt } from "./form.js";
@@ -44,7 +44,9 @@ function claimNotice() {
   } else if (detail.assignee && detail.assignee !== ME.sub) {
     box.append(h("p", {}, `此任务已由 ${detail.assignee} 认领，您不能办理。`));
   } else if (detail.assignee === ME.sub) {
-    box.append(h("p", {}, "您已认领此任务。"),
+    box.append(h("p", {}, detail.returned_by
+      ? [h("span", { class: "badge badge-warn" }, "退回补正"), ` ${detail.returned_by} 退回了您上次提交的登记，已交回您本人补正。`]
+      : "您已认领此任务。"),
       h("button", { type: "button", onclick: () => claim("unclaim") }, "退回任务池"));
   } else {
     box.append(h("p", {}, "此任务尚未认领，提交即由您办理；也可先认领，避免他人同时办理。"),
@@ -88,7 +90,21 @@ async function showReturn(event) {
   return data.return_items || [];
 }
 
-function defaults(value) {
+// The surveyor's team (the case's) and their own entry in it: 调查小组 and the signed-in surveyor's name and
+// 调查证 are filled in for them.
+async function myTeam() {
+  if (!detail.team_id || !ME.roles.includes("surveyor") || !can("survey.read")) return null;
+  try {
+    const team = await get(`/survey-teams/${detail.team_id}`);
+    return { team, me: team.members.find((m) => m.user_sub === ME.sub) };
+  } catch {
+    return null; // the form still works; the surveyor types them
+  }
+}
+
+const teamCode = (team) => `${team.area}-${String(team.id).padStart(2, "0")}`;
+
+function defaults(value, mine) {
   if (detail.form !== "registration") return value;
   const v = structuredClone(value);
   if (!v.id_number && detail.person_id && !detail.person_id.includes("*")) {
@@ -98,6 +114,10 @@ function defaults(value) {
   if (!v.name && detail.person_name) v.name = detail.person_name;
   const channel = { survey_registration: "survey", counter_collection: "counter" }[detail.process];
   if (channel && !v.survey) v.survey = { channel, date: today() };
+  if (channel === "survey" && mine) {
+    v.survey.team ??= teamCode(mine.team);
+    if (mine.me && !v.survey.surveyors?.length) v.survey.surveyors = [{ name: mine.me.name, card_no: mine.me.card_no }];
+  }
   return v;
 }
 
@@ -122,14 +142,31 @@ async function editTask() {
   const suggest = detail.form === "change_request"
     ? [{ match: /^\/changes\/\d+\/field$/, values: fieldPointers(await schema("registration")) }]
     : [];
-  const view = editForm(formSchema, defaults(detail.data?.[detail.data_key] || {}), { flagged, suggest });
+  const draft = detail.draft_saved_at && workable()
+    ? await get(`/tasks/${encodeURIComponent(taskId)}/draft`).catch(() => null) : null;
+  const start = draft ? draft.data : defaults(detail.data?.[detail.data_key] || {}, await myTeam());
+  const view = editForm(formSchema, start, { flagged, suggest });
   const submit = h("button", { type: "submit", class: "primary" }, "提交");
+  const keep = h("button", { type: "button", id: "save-draft" }, "暂存草稿");
+  const saved = h("span", { class: "muted", id: "draft-state", role: "status" },
+    draft ? `已恢复 ${time(draft.saved_at)} 暂存的草稿` : "");
   const form = h("form", { novalidate: true, class: "task-form", "aria-label": formSchema.title || detail.title },
-    h("h2", {}, formSchema.title || detail.title), view.element, h("div", { class: "actions end" }, submit));
+    h("h2", {}, formSchema.title || detail.title), view.element,
+    h("div", { class: "actions end" }, saved, keep, submit));
   if (!workable()) {
     submit.disabled = true;
     for (const el of form.querySelectorAll("input,select,textarea,button")) el.disabled = true;
   }
+  keep.addEventListener("click", async () => {
+    keep.disabled = true;
+    try {
+      const result = await api("PUT", `/tasks/${encodeURIComponent(taskId)}/draft`, { json: view.collect() });
+      saved.textContent = `草稿已暂存（${time(result.saved_at)}），可稍后继续填写`;
+    } catch (err) {
+      announceProblem(err);
+    }
+    keep.disabled = false;
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submit.disabled = true;
@@ -158,7 +195,27 @@ function reviewHistory() {
       e.payload.data?.reason ? `，${e.payload.data.reason}` : ""))));
 }
 
+// What the resubmission under review changed since the same task's previous submission, field by field.
+async function changesSection() {
+  const found = await get(`/tasks/${encodeURIComponent(taskId)}/changes`).catch(() => null);
+  if (!found?.previous_at) return null;
+  const shown = (text, value) => text ?? (value === null || value === undefined ? "（空）" : JSON.stringify(value));
+  return h("section", { class: "changes panel", "aria-labelledby": "changes-title" },
+    h("h2", { id: "changes-title" }, `重新提交的变化（与 ${time(found.previous_at)} 的提交相比）`),
+    found.changes.length
+      ? h("div", { class: "table-wrap" }, h("table", { class: "grid", id: "changes" },
+        h("caption", { class: "visually-hidden" }, "逐项变化"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "项目"), h("th", { scope: "col" }, "上次提交"),
+          h("th", { scope: "col" }, "本次提交"))),
+        h("tbody", {}, found.changes.map((c) => h("tr", { dataset: { pointer: c.pointer } },
+          h("th", { scope: "row" }, c.title), h("td", { class: "old" }, shown(c.old_text, c.old)),
+          h("td", { class: "new" }, shown(c.new_text, c.new)))))))
+      : h("p", {}, "本次提交与上次相同，没有修改任何项目。"));
+}
+
 async function reviewTask() {
+  const changed = await changesSection();
+  if (changed) body.append(changed);
   const forms = await get("/forms");
   const shown = forms.map((f) => f.key).filter((k) => k !== REVIEW_FORM && detail.data?.[k]);
   for (const key of shown) {

@@ -110,3 +110,9 @@ export function divisionCell(code, names) {
   const name = names.get(code);
   return name ? h("span", { title: code }, name) : h("span", {}, code || "");
 }
+
+// The badge of a missing or inaccurate item of a person's record (GET /persons/{id}/missing).
+export function itemBadge(item) {
+  if (item.code?.startsWith("self_reported.")) return h("span", { class: "badge badge-warn" }, "待核实");
+  return item.kind === "wrong" ? h("span", { class: "badge badge-bad" }, "不准") : h("span", { class: "badge badge-warn" }, "缺失");
+}
