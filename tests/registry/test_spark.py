@@ -52,17 +52,32 @@ def _differences(a: str, b: str) -> tuple[int, int, int]:
     return n_a, n_b, diff
 
 
-def test_every_person_classified_as_duckdb_does(spark, planted, tmp_path):
+def _as_parquet(planted, directory):
+    """The planted extract as Parquet files (every column text, as the CSV files hold it)."""
+    directory.mkdir()
+    con = duckdb.connect()
+    for path in (planted.population, *planted.enrollments.values()):
+        con.execute(
+            f"COPY (SELECT * FROM read_csv('{path}', header = true, all_varchar = true)) "
+            f"TO '{directory / path.with_suffix('.parquet').name}' (FORMAT parquet)"
+        )
+    con.close()
+    return demo.Generated(directory, planted.persons, planted.enrollment_rows, planted.planted)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_every_person_classified_as_duckdb_does(spark, planted, tmp_path, fmt):
+    extract = planted if fmt == "csv" else _as_parquet(planted, tmp_path / "parquet")
+    population = extract.directory / f"population.{fmt}"
+    enrollments = {
+        k: extract.directory / v.with_suffix(f".{fmt}").name for k, v in planted.enrollments.items()
+    }
     duck = tmp_path / "duckdb.parquet"
     comparison.classify_files(
-        duck,
-        population=planted.population,
-        enrollments=planted.enrollments,
-        area="3701",
-        as_of=demo.AS_OF,
+        duck, population=population, enrollments=enrollments, area="3701", as_of=demo.AS_OF
     )
-    inputs = spark_engine.find_inputs(spark, str(planted.directory))
-    assert set(inputs.enrollments) == {"shebao", "yibao"}
+    inputs = spark_engine.find_inputs(spark, str(extract.directory))
+    assert set(inputs.enrollments) == {"shebao", "yibao"} and inputs.population.endswith(fmt)
     frame = spark_engine.classification(
         spark, inputs, area="3701", as_of=demo.AS_OF, rule_set=rules.default()
     )
