@@ -10,6 +10,12 @@
    classification counts (no ID normalisation, no flags, no database), in its own child process.
 
 Prints the figures and, as the last line, one JSON object.
+
+`--engine spark` instead compares the engines (issue 19): the same generated files classified by
+DuckDB (`registry.comparison.classify_files`) and by Spark in local mode (`registry.spark`, the rule
+set's same SQL), each in its own child process writing every person's classification as Parquet; then
+every person's class and reasons are compared. Last line:
+`{"persons": N, "spark_s": …, "duckdb_s": …, "identical": true|false, "differences": n}`.
 """
 
 from __future__ import annotations
@@ -111,6 +117,99 @@ GROUP BY ALL ORDER BY 1
     return {"seconds": seconds, "peak_rss_mb": _peak_mb(), "counts": dict(rows)}
 
 
+def classify_duckdb(directory: Path, out: Path) -> dict:
+    """Child: every person's classification by DuckDB, to Parquet."""
+    from registry import comparison, demo
+
+    generated = demo.Generated(directory, 0, 0, {})
+    started = time.perf_counter()
+    comparison.classify_files(
+        out,
+        population=generated.population,
+        enrollments=generated.enrollments,
+        area=demo.DEFAULT_AREA,
+        as_of=demo.AS_OF,
+    )
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_mb()}
+
+
+def classify_spark(directory: Path, out: Path, master: str) -> dict:
+    """Child: every person's classification by Spark (local mode), to Parquet; the JVM's start apart."""
+    from registry import demo, rules
+    from registry import spark as spark_engine
+
+    started = time.perf_counter()
+    spark = spark_engine.session(master, shuffle_partitions=8, driver_memory="2g")
+    spark.sparkContext.setLogLevel("ERROR")
+    session_s = time.perf_counter() - started
+    started = time.perf_counter()
+    inputs = spark_engine.find_inputs(spark, str(directory))
+    frame = spark_engine.classification(
+        spark, inputs, area=demo.DEFAULT_AREA, as_of=demo.AS_OF, rule_set=rules.active()
+    )
+    frame.select("person_id", "area", "klass", "dup", "survey", "inacc").write.mode("overwrite").parquet(
+        str(out)
+    )
+    seconds = time.perf_counter() - started
+    spark.stop()
+    return {"seconds": seconds, "session_s": session_s}
+
+
+def differences(duck: Path, spark_dir: Path) -> dict:
+    """Persons whose area, class or reasons differ between the engines, or who are on one side only."""
+    import duckdb
+
+    con = duckdb.connect()
+    a, b = f"read_parquet('{duck}')", f"read_parquet('{spark_dir}/*.parquet')"
+    rows = {
+        "duckdb": con.execute(f"SELECT count(*) FROM {a}").fetchone()[0],
+        "spark": con.execute(f"SELECT count(*) FROM {b}").fetchone()[0],
+    }
+    rows["differences"] = con.execute(
+        f"SELECT count(*) FROM {a} x FULL JOIN {b} y USING (person_id) "
+        "WHERE x.person_id IS NULL OR y.person_id IS NULL OR x.area IS DISTINCT FROM y.area "
+        "OR x.klass IS DISTINCT FROM y.klass OR x.dup IS DISTINCT FROM y.dup "
+        "OR x.survey IS DISTINCT FROM y.survey OR x.inacc IS DISTINCT FROM y.inacc"
+    ).fetchone()[0]
+    rows["classes"] = dict(con.execute(f"SELECT klass, count(*) FROM {b} GROUP BY ALL ORDER BY 1").fetchall())
+    con.close()
+    return rows
+
+
+def main_engines(args, directory: Path, generated) -> None:
+    with tempfile.TemporaryDirectory(prefix="canbao-engines-") as tmp:
+        duck_out, spark_out = Path(tmp) / "duckdb.parquet", Path(tmp) / "spark"
+        duck = _child(["--child", "duckdb", "--dir", str(directory), "--out", str(duck_out)])
+        print(f"DuckDB (rules over the files → Parquet): {duck['seconds']:.2f} s", flush=True)
+        spark = _child(
+            ["--child", "spark", "--dir", str(directory), "--out", str(spark_out), "--master", args.master]
+        )
+        print(
+            f"Spark {args.master} (the same rules' SQL over the same files → Parquet): "
+            f"{spark['seconds']:.2f} s "
+            f"(+ {spark['session_s']:.1f} s to start the session)",
+            flush=True,
+        )
+        found = differences(duck_out, spark_out)
+    print(
+        f"rows: DuckDB {found['duckdb']:,}, Spark {found['spark']:,}; "
+        f"differing persons: {found['differences']}"
+    )
+    print(f"classes: {json.dumps(found['classes'], ensure_ascii=False)}", flush=True)
+    identical = found["differences"] == 0 and found["duckdb"] == found["spark"] == generated.persons
+    print(
+        json.dumps(
+            {
+                "persons": generated.persons,
+                "spark_s": round(spark["seconds"], 2),
+                "duckdb_s": round(duck["seconds"], 2),
+                "identical": identical,
+                "differences": found["differences"],
+            }
+        )
+    )
+
+
 def check_truth(url: str, run_id: int, truth: Path) -> dict:
     """Precision and recall of the open flags raised by the run against the planted truth."""
     import duckdb
@@ -157,8 +256,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--child", choices=("product", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--engine", choices=("duckdb", "spark"), default="duckdb", help="spark: compare Spark with DuckDB"
+    )
+    parser.add_argument("--master", default="local[2]", help="Spark master for --engine spark")
+    parser.add_argument("--child", choices=("product", "baseline", "duckdb", "spark"), help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "product":
@@ -166,6 +270,12 @@ def main() -> None:
         return
     if args.child == "baseline":
         print(json.dumps(run_baseline(Path(args.dir))))
+        return
+    if args.child == "duckdb":
+        print(json.dumps(classify_duckdb(Path(args.dir), Path(args.out))))
+        return
+    if args.child == "spark":
+        print(json.dumps(classify_spark(Path(args.dir), Path(args.out), args.master)))
         return
 
     from canbao import migrate
@@ -182,6 +292,9 @@ def main() -> None:
         flush=True,
     )
     print(f"planted: {json.dumps(generated.planted, ensure_ascii=False)}", flush=True)
+    if args.engine == "spark":
+        main_engines(args, directory, generated)
+        return
 
     with scratch_database() as url:
         migrate.upgrade(url)

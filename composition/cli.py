@@ -187,3 +187,7 @@ def migrate_command() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # `spark-submit composition/cli.py compare --engine spark …` (README)
+    main()

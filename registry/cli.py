@@ -26,6 +26,11 @@ import_app = typer.Typer(
 )
 exchange_app = typer.Typer(help="与上级全民参保登记库交换数据", no_args_is_help=True, add_completion=False)
 survey_app = typer.Typer(help="入户调查名单、汇总表与登记表打印", no_args_is_help=True, add_completion=False)
+rules_app = typer.Typer(
+    help="规则集（比对规则、入库完整性规则、统计口径）：校验、查看、比较",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 Operator = Annotated[str | None, typer.Option("--as", help="操作人（记入审计日志），默认 system")]
 
@@ -117,21 +122,57 @@ def compare_command(
     enrollments: Annotated[
         list[str] | None, typer.Option(help="与 --population 同用：系统名=参保信息CSV，可多次")
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="比对引擎：database（登记库）、duckdb（文件，默认）或 spark（文件，全国比对）")
+    ] = "",
+    master: Annotated[
+        str, typer.Option(help="--engine spark：Spark master，如 local[4]、spark://主机:7077")
+    ] = ("local[*]"),
+    input_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            help="--engine spark：抽取文件目录（本地或 s3a://桶/前缀），含 population 与 enrollments_*",
+        ),
+    ] = None,
+    out: Annotated[str | None, typer.Option(help="--engine spark：分类结果（Parquet）输出目录")] = None,
     operator: Operator = None,
 ) -> None:
     """信息比对：分类已参保、重复参保、未参保、未参全、信息不准和排除人员，并打标识。"""
     from . import comparison
 
     day = date.fromisoformat(as_of) if as_of else None
+    engine = engine or ("spark" if input_dir else "duckdb" if population is not None else "database")
+    if engine not in ("database", "duckdb", "spark"):
+        typer.echo("错误：--engine 应为 database、duckdb 或 spark", err=True)
+        raise typer.Exit(2)
+    if engine == "spark" and not input_dir:
+        typer.echo("错误：--engine spark 需要 --input 目录", err=True)
+        raise typer.Exit(2)
+    if engine == "duckdb" and population is None:
+        typer.echo("错误：--engine duckdb 需要 --population 与 --enrollments", err=True)
+        raise typer.Exit(2)
     try:
         with transaction(_sessions()) as s:
-            if population is not None:
+            if engine == "spark":
+                from . import spark
+
+                result = spark.run(
+                    s,
+                    actor=_actor(operator),
+                    area=area or "",
+                    input_dir=str(input_dir),
+                    out_dir=out,
+                    as_of=day,
+                    master=master,
+                )
+            elif engine == "duckdb":
                 files = dict(item.split("=", 1) for item in enrollments or [])
                 result = comparison.run_files(
                     s,
                     actor=_actor(operator),
                     area=area or "",
-                    population=population,
+                    population=population,  # type: ignore[arg-type]
                     enrollments=files,
                     as_of=day,
                 )
@@ -141,6 +182,75 @@ def compare_command(
     except CanbaoError as exc:
         raise _fail(exc) from None
     _echo({**data, "seconds": round(result.seconds, 3)})
+
+
+def _rule_set(file: Path):
+    from . import rules
+
+    try:
+        return rules.load(file)
+    except CanbaoError as exc:
+        raise _fail(exc) from None
+
+
+@rules_app.command("validate")
+def rules_validate(files: Annotated[list[Path], typer.Argument(help="规则集文件（YAML）")]) -> None:
+    """校验规则集：未知字段、类型错误、循环引用等，逐条标明 文件:行 与 JSON Pointer。"""
+    from . import rules
+
+    failed = False
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            typer.echo(f"{file}: 无法读取：{err}", err=True)
+            failed = True
+            continue
+        rule_set, problems = rules.parse(text, source=str(file))
+        for problem in problems:
+            typer.echo(problem.located(str(file)), err=True)
+        if rule_set is None:
+            failed = True
+            typer.echo(f"{file}: 无效，{len(problems)} 处错误", err=True)
+        else:
+            typer.echo(f"{file}: 有效（{rule_set.label}，sha256 {rule_set.sha256[:16]}…）")
+    if failed:
+        raise typer.Exit(1)
+
+
+@rules_app.command("show")
+def rules_show(
+    files: Annotated[list[Path] | None, typer.Argument(help="规则集文件；不给则为当前生效的规则集")] = None,
+    sql: Annotated[bool, typer.Option("--sql", help="同时给出编译出的比对 SQL")] = False,
+) -> None:
+    """显示规则集（名称、版本、摘要、比对规则、入库完整性规则）；--sql 给出各引擎共同执行的 SQL。"""
+    from datetime import date as day
+
+    from . import comparison, rules
+
+    try:
+        chosen = [_rule_set(f) for f in files] if files else [rules.active()]
+    except CanbaoError as exc:
+        raise _fail(exc) from None
+    for rule_set in chosen:
+        data = rule_set.describe()
+        if sql:
+            p_sql, e_sql = comparison.registry_inputs("")
+            data["sql"] = comparison.rules_sql(p_sql, e_sql, as_of=day.today(), rule_set=rule_set)
+        _echo(data)
+
+
+@rules_app.command("diff")
+def rules_diff(
+    old: Annotated[Path, typer.Argument(help="原规则集")],
+    new: Annotated[Path, typer.Argument(help="新规则集")],
+) -> None:
+    """比较两个规则集：逐项列出新增、删除、修改（JSON Pointer）。"""
+    from . import rules
+
+    a, b = _rule_set(old), _rule_set(new)
+    changes = rules.diff(a, b)
+    _echo({"old": a.label, "new": b.label, "changes": changes})
 
 
 @exchange_app.command("export")
@@ -246,4 +356,5 @@ def register(app: typer.Typer, *, survey_ledger: Callable[..., Sequence[Surveyed
     app.add_typer(import_app, name="import")
     app.add_typer(exchange_app, name="exchange")
     app.add_typer(survey_app, name="survey")
+    app.add_typer(rules_app, name="rules")
     app.command("compare")(compare_command)

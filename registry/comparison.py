@@ -1,12 +1,17 @@
 """信息比对 (第八–十条): classify every person of an area as of a date, flag, count, diff.
 
-The rules are one SQL statement over two relations — persons `p(id, area, name, birth_date, status)`
-and enrollment facts `e0(person_id, scheme, status, place, start_date, end_date, src_name,
-src_birth_date)` — written in the SQL that PostgreSQL, SQLite and DuckDB share, so the same text runs
-in the database over the registry (`run`) and in DuckDB over import files (`run_files`, for
-province-size extracts and the benchmark). Matching is by the normalised 18-character number only.
+The rules are data: the classification conditions of the rule set in force (`registry.rules`,
+shipped as registry/rules/default.yaml with the rules below; a province sets its own with
+CANBAO_RULES), compiled by `rules_sql` into one SQL statement over two relations — persons
+`p(id, area, name, birth_date, status)` and enrollment facts `e0(person_id, scheme, status, place,
+start_date, end_date, src_name, src_birth_date)` — and optional per-person relations the rule set
+declares. The statement is written in the SQL that PostgreSQL, SQLite, DuckDB and Spark SQL share, so
+the same text runs in the database over the registry (`run`), in DuckDB over import files
+(`run_files`, for province-size extracts and the benchmark) and on Apache Spark (`registry.spark`, the
+national comparison). Matching is by the normalised 18-character number only. Every run records the
+rule set's name, version and content digest.
 
-Rule set RULE_VERSION (domain notes §5.3, §6.1; issue 7):
+The default rules (domain notes §5.3, §6.1; issue 7):
 - active enrollment on day D: 参保状态 1 (正常参保) and start_date <= D < end_date (open ends allowed);
 - excluded: 生存/户籍管理状态 死亡 / 注销 / 迁出 (`excluded.dead|cancelled|moved_out`); a dead or
   cancelled person with an active enrollment is also flagged 信息不准 (`status.dead_active`,
@@ -22,7 +27,8 @@ Rule set RULE_VERSION (domain notes §5.3, §6.1; issue 7):
   `missing.pension`); under 16 the pension requirement does not apply (counted as
   `scheme_exempt.pension_under_16`); a 在校学生 (教育's data) is not required to hold a pension, and
   an employee (就业's data: 单位就业) without active 失业 210 or 工伤 410 is 未参全 too
-  (`missing.unemployment`, `missing.injury`; over the registry only, see `department_facts`);
+  (`missing.unemployment`, `missing.injury`; the relation `departments`, over the registry only, see
+  `department_facts`);
 - 已参保: none of the above — the record is confirmed, no flag.
 Each person gets one class for the counts, by precedence excluded > duplicate > inaccurate >
 uninsured > partial > insured; flags are raised for every condition found.
@@ -65,28 +71,15 @@ from canbao.db import area_within, utcnow
 from canbao.errors import FieldError, Invalid, NotFound
 from forms import codes as code_lists
 
-from . import self_reported
+from . import rules, self_reported
 from .common import AreaForbidden, check_area, sql_in_area
 from .imports import _stage_table, drop, insert_rows, stage
 from .models import ComparisonCount, ComparisonRun, Enrollment, Flag, Person
+from .rules import RuleSet
+from .rules import expressions as rules_expr
+from .rules.expressions import Scope
 from .stats import queue as stats_queue
 
-RULE_VERSION = "2026.1"
-SCHEMES = ("110", "120", "170", "210", "310", "390", "410", "510")
-MEDICAL = ("310", "390")
-PENSION_EMPLOYEE = ("110", "120")
-PENSION_RESIDENT = ("170",)
-PENSION_AGE = 16
-CLASSES = {
-    "insured": "已参保",
-    "duplicate": "重复参保",
-    "inaccurate": "信息不准",
-    "uninsured": "未参保",
-    "partial": "未参全",
-    "excluded.dead": "排除：死亡",
-    "excluded.cancelled": "排除：注销",
-    "excluded.moved_out": "排除：迁出",
-}
 FLAG_COLUMNS = {"duplicate": "dup", "needs_survey": "survey", "inaccurate": "inacc"}
 FLAG_WORK_MEM = "256MB"  # PostgreSQL work_mem while the flags are written (see _work_mem)
 
@@ -110,97 +103,134 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def rules_sql(p_sql: str, e_sql: str, *, as_of: date, x_sql: str | None = None) -> str:
-    """The classification of every person in `p_sql`: one row per person with its class, the
-    space-separated reason codes for each flag kind (empty when none), `under_age` and `noted` (1 when
-    the class is not 已参保 or there is a 信息不准 reason: the persons whose findings are kept).
+def birth_cutoff(as_of: date, years: int) -> str:
+    """The SQL literal of the latest birth date of a person `years` old on `as_of`."""
+    return _lit(_years_before(as_of, years))
 
-    Each reason is one condition over per-person numbers, from which both its code in the strings and
+
+def rules_sql(
+    p_sql: str,
+    e_sql: str,
+    *,
+    as_of: date,
+    rule_set: RuleSet | None = None,
+    relations: dict[str, str] | None = None,
+    cte_hints: bool = True,
+) -> str:
+    """The classification of every person in `p_sql` under `rule_set` (default: the active one): one
+    row per person with its class, the space-separated reason codes for each flag kind (empty when
+    none), `under_age` and `noted` (1 when the class is not the default one or there is a reason: the
+    persons whose findings are kept).
+
+    Each reason is one condition over per-person facts, from which both its code in the strings and
     `noted` follow, so a filter on `noted` skips building the strings of the persons without findings.
-    Per person the enrollments are reduced to a few numbers: which medical and pension schemes are
-    active, whether any is, whether a source system's name or birth date differs, and the lowest and
-    highest place of the active ones. Only persons active in more than one place can hold one 险种 in
-    two places; for them alone the places are compared per 险种 (`pl`), which keeps the aggregation
-    over all enrollments narrow.
+    Per person the enrollments are reduced to a few numbers: which scheme groups are active, whether
+    any is, whether a source system's name or birth date differs, and the lowest and highest place of
+    the active ones. Only persons active in more than one place can hold one 险种 in two places; for
+    them alone the places are compared per 险种 (`pl`), which keeps the aggregation over all enrollments
+    narrow.
 
-    `x_sql`, when given, is a third relation `x(person_id, student, employed)` of what other departments
-    report (see `department_facts`): a 在校学生 (student = 1) is not required to hold a pension, and an
-    employee (employed = 1) is required to hold 失业 (210) and 工伤 (410) insurance."""
+    `relations` gives the SQL of the optional per-person relations the rule set declares (rows of
+    `person_id` and the declared columns; several rows per person are reduced with MAX); a relation not
+    given counts as empty. `cte_hints=False` leaves out `[NOT] MATERIALIZED`, which Spark SQL lacks."""
+    rs = (rule_set or rules.active()).comparison
+    relations = relations or {}
     d = _lit(as_of)
-    cutoff = _lit(_years_before(as_of, PENSION_AGE))
+    schemes = rs.schemes
 
     def is_in(codes: tuple[str, ...]) -> str:
         return "scheme IN (" + ", ".join(f"'{c}'" for c in codes) + ")"
 
+    def hint(materialized: bool) -> str:
+        if not cte_hints:
+            return ""
+        return "MATERIALIZED " if materialized else "NOT MATERIALIZED "
+
+    statuses = ", ".join(f"'{s}'" for s in rs.active_status)
     active = (
-        f"e0.status = '1' AND (e0.start_date IS NULL OR e0.start_date <= {d}) "
+        f"e0.status IN ({statuses}) AND (e0.start_date IS NULL OR e0.start_date <= {d}) "
         f"AND (e0.end_date IS NULL OR e0.end_date > {d})"
     )
     per_scheme = ",\n    ".join(
         f"CASE WHEN MIN(CASE WHEN scheme = '{c}' THEN place END) "
-        f"<> MAX(CASE WHEN scheme = '{c}' THEN place END) THEN 1 ELSE 0 END AS place_{c}"
-        for c in SCHEMES
+        f"<> MAX(CASE WHEN scheme = '{c}' THEN place END) THEN 1 ELSE 0 END AS two_places_{c}"
+        for c in schemes
     )
-    normal = "status = 'normal'"
-    # `surveyed`: the status does not rule the survey out (as `status <> 'normal'` is not true)
+    groups = "".join(
+        f"MAX(CASE WHEN active = 1 AND {is_in(codes)} THEN 1 ELSE 0 END) AS {name},\n    "
+        for name, codes in rs.scheme_groups.items()
+    )
+    joins, rel_columns = [], []
+    for rel, columns in rs.relations.items():
+        for col, kind in columns.items():
+            zero = "''" if kind == "str" else "0"
+            value = f"COALESCE(x_{rel}.{col}, {zero})" if rel in relations else zero
+            rel_columns.append(f"{value} AS {rel}__{col}")
+        if rel in relations:
+            reduced = ", ".join(f"MAX({col}) AS {col}" for col in columns)
+            joins.append(
+                f"LEFT JOIN (SELECT person_id, {reduced} FROM ({relations[rel]}) AS x GROUP BY person_id) "
+                f"AS x_{rel} ON x_{rel}.person_id = p.id"
+            )
+    scope = Scope(
+        types=rs.types(),
+        params=rs.params,
+        columns={f"{rel}.{col}": f"{rel}__{col}" for rel, cols in rs.relations.items() for col in cols},
+        cutoff=lambda years: _lit(_years_before(as_of, years)),
+        allow_flag_calls=True,
+    )
+    for name, (kind, node) in rs.facts.items():
+        scope.derived[name] = (rules_expr.to_sql if kind == "bool" else rules_expr.value_sql)(node, scope)
     reasons = {
-        "dup": [
-            ("dup.medical", f"{normal} AND med_emp = 1 AND med_res = 1"),
-            ("dup.pension", f"{normal} AND pen_emp = 1 AND pen_res = 1"),
-            *((f"dup.place.{c}", f"{normal} AND place_{c} = 1") for c in SCHEMES),
-        ],
-        "inacc": [
-            ("mismatch.name", "name_mis = 1"),
-            ("mismatch.birth_date", "birth_mis = 1"),
-            ("status.dead_active", "status = 'dead' AND any_active = 1"),
-            ("status.cancelled_active", "status = 'cancelled' AND any_active = 1"),
-        ],
-        "survey": [
-            ("uninsured", "surveyed = 1 AND any_active = 0"),
-            ("missing.medical", "surveyed = 1 AND any_active = 1 AND med_emp = 0 AND med_res = 0"),
-            (
-                "missing.pension",
-                "surveyed = 1 AND any_active = 1 AND pension_age = 1 AND student = 0 "
-                "AND pen_emp = 0 AND pen_res = 0",
-            ),
-            ("missing.unemployment", "surveyed = 1 AND any_active = 1 AND employed = 1 AND unemp = 0"),
-            ("missing.injury", "surveyed = 1 AND any_active = 1 AND employed = 1 AND injury = 0"),
-        ],
+        column: [(r.code, rules_expr.to_sql(r.when, scope)) for r in rs.reasons_of(kind)]
+        for kind, column in FLAG_COLUMNS.items()
     }
+    scope.reasons = {code: cond for rs_ in reasons.values() for code, cond in rs_}
     codes = {
         column: "TRIM("
-        + " || ".join(f"CASE WHEN {cond} THEN '{code} ' ELSE '' END" for code, cond in rs)
+        + (" || ".join(f"CASE WHEN {cond} THEN '{code} ' ELSE '' END" for code, cond in rs_) or "''")
         + ")"
-        for column, rs in reasons.items()
+        for column, rs_ in reasons.items()
     }
-    noted = " OR ".join(
-        ["status IN ('dead', 'cancelled', 'moved_out')"]
-        + [f"({cond})" for rs in reasons.values() for _, cond in rs]
+    # `noted` sees a flag as its reasons' conditions; the class CASE as the reason string built in `r`
+    scope.flags = {
+        kind: " OR ".join(f"({cond})" for _, cond in reasons[column]) or "1 = 0"
+        for kind, column in FLAG_COLUMNS.items()
+    }
+    default_class = rs.classes[-1].key
+    noted = (
+        " OR ".join(
+            [f"({rules_expr.to_sql(k.when, scope)})" for k in rs.classes[:-1] if k.when is not None]
+            + [f"({cond})" for rs_ in reasons.values() for _, cond in rs_]
+        )
+        or "1 = 0"
     )
+    scope.flags = {kind: f"{column} <> ''" for kind, column in FLAG_COLUMNS.items()}
+    klass = "\n       ".join(
+        f"WHEN {rules_expr.to_sql(k.when, scope)} THEN '{k.key}'"
+        for k in rs.classes[:-1]
+        if k.when is not None
+    )
+    pension_age = _lit(_years_before(as_of, rs.pension_age))
+    group_columns = "".join(f"COALESCE(g.{name}, 0) AS {name}, " for name in rs.scheme_groups)
     return f"""
-WITH p AS NOT MATERIALIZED ({p_sql}),
-e0 AS NOT MATERIALIZED ({e_sql}),
-{f"x AS ({x_sql})," if x_sql else ""}
-e AS NOT MATERIALIZED (
+WITH p AS {hint(False)}({p_sql}),
+e0 AS {hint(False)}({e_sql}),
+e AS {hint(False)}(
   SELECT e0.person_id, e0.scheme, e0.place,
     CASE WHEN {active} THEN 1 ELSE 0 END AS active,
     CASE WHEN e0.src_name IS NOT NULL AND e0.src_name <> '' AND e0.src_name <> p.name THEN 1 ELSE 0
-      END AS name_mis,
+      END AS name_mismatch,
     CASE WHEN e0.src_birth_date IS NOT NULL AND e0.src_birth_date <> p.birth_date THEN 1 ELSE 0 END
-      AS birth_mis
+      AS birth_mismatch
   FROM e0 JOIN p ON p.id = e0.person_id
 ),
-g AS MATERIALIZED (
+g AS {hint(True)}(
   SELECT person_id,
-    MAX(CASE WHEN active = 1 AND {is_in(("310",))} THEN 1 ELSE 0 END) AS med_emp,
-    MAX(CASE WHEN active = 1 AND {is_in(("390",))} THEN 1 ELSE 0 END) AS med_res,
-    MAX(CASE WHEN active = 1 AND {is_in(PENSION_EMPLOYEE)} THEN 1 ELSE 0 END) AS pen_emp,
-    MAX(CASE WHEN active = 1 AND {is_in(PENSION_RESIDENT)} THEN 1 ELSE 0 END) AS pen_res,
-    MAX(CASE WHEN active = 1 AND {is_in(("210",))} THEN 1 ELSE 0 END) AS unemp,
-    MAX(CASE WHEN active = 1 AND {is_in(("410",))} THEN 1 ELSE 0 END) AS injury,
-    MAX(active) AS any_active, MAX(name_mis) AS name_mis, MAX(birth_mis) AS birth_mis,
-    MIN(CASE WHEN active = 1 AND {is_in(SCHEMES)} THEN place END) AS place_lo,
-    MAX(CASE WHEN active = 1 AND {is_in(SCHEMES)} THEN place END) AS place_hi
+    {groups}MAX(active) AS any_active, MAX(name_mismatch) AS name_mismatch,
+    MAX(birth_mismatch) AS birth_mismatch,
+    MIN(CASE WHEN active = 1 AND {is_in(schemes)} THEN place END) AS place_lo,
+    MAX(CASE WHEN active = 1 AND {is_in(schemes)} THEN place END) AS place_hi
   FROM e GROUP BY person_id
 ),
 pl AS (
@@ -211,22 +241,16 @@ pl AS (
   GROUP BY e0.person_id
 ),
 c AS (
-  SELECT p.id AS person_id, p.area AS area, p.status AS status,
-    CASE WHEN p.birth_date <= {cutoff} THEN 1 ELSE 0 END AS pension_age,
-    CASE WHEN p.status <> 'normal' THEN 0 ELSE 1 END AS surveyed,
-    COALESCE(g.med_emp, 0) AS med_emp, COALESCE(g.med_res, 0) AS med_res,
-    COALESCE(g.pen_emp, 0) AS pen_emp, COALESCE(g.pen_res, 0) AS pen_res,
-    COALESCE(g.unemp, 0) AS unemp, COALESCE(g.injury, 0) AS injury,
-    {"COALESCE(x.student, 0)" if x_sql else "0"} AS student,
-    {"COALESCE(x.employed, 0)" if x_sql else "0"} AS employed,
-    COALESCE(g.any_active, 0) AS any_active, COALESCE(g.name_mis, 0) AS name_mis,
-    COALESCE(g.birth_mis, 0) AS birth_mis,
-    {", ".join(f"COALESCE(pl.place_{c}, 0) AS place_{c}" for c in SCHEMES)}
+  SELECT p.id AS person_id, p.area AS area, p.status AS status, p.birth_date AS birth_date,
+    {group_columns}COALESCE(g.any_active, 0) AS any_active,
+    COALESCE(g.name_mismatch, 0) AS name_mismatch,
+    COALESCE(g.birth_mismatch, 0) AS birth_mismatch,
+    {", ".join([f"COALESCE(pl.two_places_{c}, 0) AS two_places_{c}" for c in schemes] + rel_columns)}
   FROM p LEFT JOIN g ON g.person_id = p.id LEFT JOIN pl ON pl.person_id = p.id
-  {"LEFT JOIN x ON x.person_id = p.id" if x_sql else ""}
+  {" ".join(joins)}
 ),
 r AS (
-  SELECT person_id, area, status, pension_age,
+  SELECT c.*,
     CASE WHEN {noted} THEN 1 ELSE 0 END AS noted,
     {codes["dup"]} AS dup,
     {codes["inacc"]} AS inacc,
@@ -234,16 +258,11 @@ r AS (
   FROM c
 )
 SELECT person_id, area,
-  CASE WHEN status = 'dead' THEN 'excluded.dead'
-       WHEN status = 'cancelled' THEN 'excluded.cancelled'
-       WHEN status = 'moved_out' THEN 'excluded.moved_out'
-       WHEN dup <> '' THEN 'duplicate'
-       WHEN inacc <> '' THEN 'inaccurate'
-       WHEN survey = 'uninsured' THEN 'uninsured'
-       WHEN survey <> '' THEN 'partial'
-       ELSE 'insured' END AS klass,
+  CASE {klass}
+       ELSE '{default_class}' END AS klass,
   dup, survey, inacc,
-  CASE WHEN status = 'normal' AND pension_age = 0 THEN 1 ELSE 0 END AS under_age,
+  CASE WHEN status = 'normal' AND (CASE WHEN birth_date <= {pension_age} THEN 1 ELSE 0 END) = 0
+    THEN 1 ELSE 0 END AS under_age,
   noted
 FROM r
 """
@@ -262,9 +281,10 @@ def registry_inputs(area: str) -> tuple[str, str]:
 
 
 def department_facts(as_of: date) -> str:
-    """The relation `x` of `rules_sql` over `person_field` (registry.departments): 在校学生 are the persons
-    教育 reports 在校 with an expected graduation not before `as_of`; employees those 就业 reports in
-    单位就业 (the employment_status codes marked `employed`)."""
+    """The rule set's relation `departments(person_id, student, employed)` over `person_field`
+    (registry.departments): 在校学生 are the persons 教育 reports 在校 with an expected graduation not
+    before `as_of`; employees those 就业 reports in 单位就业 (the employment_status codes marked
+    `employed`)."""
     codes = code_lists.get("employment_status").extra["employed"]
     employed = ", ".join(f"'{c}'" for c in sorted([codes] if isinstance(codes, str) else codes))
     return (
@@ -309,6 +329,8 @@ def summary(run: ComparisonRun) -> dict[str, Any]:
         "area": run.area,
         "as_of": run.as_of.isoformat(),
         "rule_version": run.rule_version,
+        "rule_set": run.rule_set,
+        "rule_set_sha256": run.rule_set_sha256,
         "mode": run.mode,
         "inputs": run.inputs,
         "counts": run.counts,
@@ -320,8 +342,8 @@ def summary(run: ComparisonRun) -> dict[str, Any]:
     }
 
 
-def _start(
-    session: Session, *, actor: Actor, area: str, as_of: date, mode: str, inputs: dict
+def start_run(
+    session: Session, *, actor: Actor, area: str, as_of: date, mode: str, inputs: dict, rule_set: RuleSet
 ) -> ComparisonRun:
     check_area(area)
     if not actor.reaches(area):
@@ -335,7 +357,9 @@ def _start(
     run = ComparisonRun(
         area=area,
         as_of=as_of,
-        rule_version=RULE_VERSION,
+        rule_version=rule_set.version,
+        rule_set=rule_set.label,
+        rule_set_sha256=rule_set.sha256,
         mode=mode,
         inputs=inputs,
         counts={},
@@ -349,9 +373,19 @@ def _start(
     return run
 
 
-def run(session: Session, *, actor: Actor, area: str, as_of: date | None = None) -> RunResult:
-    """Compare the registry of `area` as of `as_of` (today): flags, counts per class and division, diff."""
+def run(
+    session: Session,
+    *,
+    actor: Actor,
+    area: str,
+    as_of: date | None = None,
+    rule_set: RuleSet | None = None,
+    relations: dict[str, str] | None = None,
+) -> RunResult:
+    """Compare the registry of `area` as of `as_of` (today) under `rule_set` (the active one): flags,
+    counts per class and division, diff. `relations`: SQL of the rule set's optional relations."""
     started = time.perf_counter()
+    rule_set = rule_set or rules.active()
     as_of = as_of or clock.today()
     imports = session.execute(
         text("SELECT kind, system, MAX(id) FROM data_import GROUP BY kind, system ORDER BY kind, system")
@@ -363,13 +397,17 @@ def run(session: Session, *, actor: Actor, area: str, as_of: date | None = None)
             select(func.count()).select_from(Enrollment).where(Enrollment.superseded_at.is_(None))
         ),
     }
-    cmp_run = _start(session, actor=actor, area=area, as_of=as_of, mode="database", inputs=inputs)
+    cmp_run = start_run(
+        session, actor=actor, area=area, as_of=as_of, mode="database", inputs=inputs, rule_set=rule_set
+    )
     f = _finding_table()
     conn = session.connection()
     drop(session, f)
     f.create(conn)
     p_sql, e_sql = registry_inputs(area)
-    sql = rules_sql(p_sql, e_sql, as_of=as_of, x_sql=department_facts(as_of))
+    # the departments' facts the default rules use (registry.departments), unless the caller gives them
+    relations = {"departments": department_facts(as_of), **(relations or {})}
+    sql = rules_sql(p_sql, e_sql, as_of=as_of, rule_set=rule_set, relations=relations)
     session.execute(
         text(
             f"INSERT INTO _cmp_finding (person_id, area, klass, dup, survey, inacc, under_age) "
@@ -534,7 +572,9 @@ def _finish(
         payload={
             "area": cmp_run.area,
             "as_of": cmp_run.as_of.isoformat(),
-            "rule_version": RULE_VERSION,
+            "rule_version": cmp_run.rule_version,
+            "rule_set": cmp_run.rule_set,
+            "rule_set_sha256": cmp_run.rule_set_sha256,
             "mode": cmp_run.mode,
             "counts": cmp_run.counts,
             "diff": diff,
@@ -638,21 +678,28 @@ def id_from_key(key: str) -> str:
     return f"(lpad(CAST({key} // 16 AS VARCHAR), 17, '0') || {last})"
 
 
-def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tuple[list[str], str, str]:
-    """DuckDB tables for the population file and each system's enrollment file (CSV with the import
-    headings in English, as `registry.demo` writes them). Returns (setup statements, p_sql, e_sql).
+def file_inputs(
+    population: Path, enrollments: dict[str, Path], area: str, *, rule_set: RuleSet | None = None
+) -> tuple[list[str], str, str]:
+    """DuckDB tables for the population file and each system's enrollment file (CSV or Parquet with
+    the import headings in English, as `registry.demo` writes them). Returns (setup statements, p_sql,
+    e_sql).
 
     Person ids are keys (see `_key`); `pop.id` is NULL for a number that is not a valid 公民身份号码,
     `enr.has_id` says whether the enrollment's number has an 18-character form at all (the 18
     characters as given, or a valid 15-digit number upgraded), `enr.person_id` is its key (NULL when
     that form is not 17 digits and a digit or X, so that it cannot be a valid number), and `place` is
     numbered through the table `places` (the rules only compare places for equality). The rules only
-    compare `scheme` with the codes of SCHEMES and `status` with '1', so `enr` holds them as small
-    integers (a code outside SCHEMES as 0, a status other than 1 as 0; DuckDB compares them with the
+    compare `scheme` with the rule set's codes and `status` with its active statuses, so `enr` holds
+    them as small integers (another code as 0, another status as 255; DuckDB compares them with the
     rules' string literals as numbers): 17 M enrollments take 200 MB less of the memory limit, which the
     aggregation of the rules then has for itself instead of spilling."""
 
+    rs = (rule_set or rules.active()).comparison
+
     def csv_scan(path: Path) -> str:
+        if path.suffix.lower() == ".parquet":
+            return f"read_parquet('{path}')"
         return f"read_csv('{path}', header = true, all_varchar = true)"
 
     status = (
@@ -679,7 +726,8 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
         f"FROM {csv_scan(path)}"
         for path in enrollments.values()
     )
-    scheme_codes = " ".join(f"WHEN '{c}' THEN {int(c)}" for c in SCHEMES)
+    scheme_codes = " ".join(f"WHEN '{c}' THEN {int(c)}" for c in rs.schemes)
+    status_codes = " ".join(f"WHEN '{c}' THEN {int(c)}" for c in rs.active_status)
     # An 18-character number is taken as given (it only ever joins with numbers `pop` has checked,
     # and a wrong check character cannot equal a right one); a 15-digit one is upgraded and checked.
     body18 = "substr(r, 1, 17)"
@@ -691,8 +739,8 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
         "WHEN length(r) = 15 THEN "
         f"CASE WHEN cb_id2(r, cb_body(r)) IS NOT NULL THEN {_key('cb_body(r)', 'cb_check(cb_body(r))')} END "
         "END AS person_id, r, "
-        f"CAST(CASE scheme {scheme_codes} ELSE 0 END AS SMALLINT) AS scheme, "
-        "CAST(CASE WHEN status = '1' THEN 1 ELSE 0 END AS UTINYINT) AS status, "
+        f"CAST(CASE CAST(scheme AS VARCHAR) {scheme_codes} ELSE 0 END AS SMALLINT) AS scheme, "
+        f"CAST(CASE CAST(status AS VARCHAR) {status_codes} ELSE 255 END AS UTINYINT) AS status, "
         "place, try_cast(start_date AS DATE) AS start_date, "
         "try_cast(end_date AS DATE) AS end_date, nullif(name, '') AS src_name, "
         "try_cast(birth_date AS DATE) AS src_birth_date "
@@ -709,6 +757,42 @@ def file_inputs(population: Path, enrollments: dict[str, Path], area: str) -> tu
         "WHERE enr.person_id IS NOT NULL"
     )
     return setup, p_sql, e_sql
+
+
+def classify_files(
+    out: Path,
+    *,
+    population: Path,
+    enrollments: dict[str, Path],
+    area: str,
+    as_of: date,
+    rule_set: RuleSet | None = None,
+    memory_limit: str = "3GB",
+    threads: int | None = None,
+) -> None:
+    """Every person's classification over extract files in DuckDB, written to `out` as Parquet
+    (person_id, area, klass, dup, survey, inacc) — what `registry.spark` writes, to compare the engines."""
+    import duckdb
+
+    rule_set = rule_set or rules.active()
+    with tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute("SET preserve_insertion_order = false")
+            if threads:
+                con.execute(f"SET threads = {int(threads)}")
+            con.execute(f"SET temp_directory = '{tmp}/spill'")
+            setup, p_sql, e_sql = file_inputs(population, enrollments, area, rule_set=rule_set)
+            for statement in setup:
+                con.execute(statement)
+            sql = rules_sql(p_sql, e_sql, as_of=as_of, rule_set=rule_set)
+            con.execute(
+                f"COPY (SELECT {id_from_key('person_id')} AS person_id, area, klass, dup, survey, inacc "
+                f"FROM ({sql})) TO '{out}' (FORMAT parquet)"
+            )
+        finally:
+            con.close()
 
 
 def sha256_file(path: Path) -> str:
@@ -730,15 +814,19 @@ def run_files(
     memory_limit: str = "3GB",
     threads: int | None = None,
     hash_inputs: bool = True,
+    rule_set: RuleSet | None = None,
+    relations: dict[str, str] | None = None,
 ) -> RunResult:
     """Compare a population file with insurance systems' enrollment files in DuckDB (for extracts of
     millions of persons), then record the run, counts and flags in the registry database.
 
     Flags are raised for the persons of the files (they appear on survey lists once the person is in
-    the registry, i.e. after the population import)."""
+    the registry, i.e. after the population import). `relations`: DuckDB SQL of the rule set's optional
+    relations, keyed by the 18-character number as `person_id`."""
     import duckdb
 
     started = time.perf_counter()
+    rule_set = rule_set or rules.active()
     as_of = as_of or clock.today()
     population = Path(population)
     enrollment_paths = {k: Path(v) for k, v in enrollments.items()}
@@ -747,7 +835,9 @@ def run_files(
         "population": {"file": population.name, "sha256": None},
         "enrollments": {k: {"file": v.name, "sha256": None} for k, v in enrollment_paths.items()},
     }
-    cmp_run = _start(session, actor=actor, area=area, as_of=as_of, mode="files", inputs=inputs)
+    cmp_run = start_run(
+        session, actor=actor, area=area, as_of=as_of, mode="files", inputs=inputs, rule_set=rule_set
+    )
     with ThreadPoolExecutor(max_workers=1) as pool, tempfile.TemporaryDirectory(prefix="canbao-cmp-") as tmp:
         con = duckdb.connect()
         con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -755,10 +845,15 @@ def run_files(
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET temp_directory = '{tmp}/spill'")
-        setup, p_sql, e_sql = file_inputs(population, enrollment_paths, area)
+        setup, p_sql, e_sql = file_inputs(population, enrollment_paths, area, rule_set=rule_set)
         for statement in setup:
             con.execute(statement)
-        sql = rules_sql(p_sql, e_sql, as_of=as_of)
+        keyed = {
+            name: f"SELECT {_key('substr(x.person_id, 1, 17)', 'substr(x.person_id, 18, 1)')} AS person_id, "
+            f"x.* EXCLUDE (person_id) FROM ({sql}) AS x"
+            for name, sql in (relations or {}).items()
+        }
+        sql = rules_sql(p_sql, e_sql, as_of=as_of, rule_set=rule_set, relations=keyed)
         findings = Path(tmp) / "findings.csv"
         # Only the persons with a finding leave DuckDB, in the order of the numbers (the key's order):
         # PostgreSQL then fills the findings' index, the flags' person indexes and the statistics queue
@@ -768,7 +863,7 @@ def run_files(
             f"FROM ({sql}) WHERE noted = 1 ORDER BY person_id) "
             f"TO '{findings}' (HEADER false, DELIMITER ',')"
         )
-        totals, under, rejected = _population_counts(con, as_of)
+        totals, under, rejected = _population_counts(con, as_of, rule_set.comparison.pension_age)
         # The enrollments outside the population (DuckDB) and the inputs' checksums are counted beside
         # the work in the database (DuckDB, hashlib and psycopg release the GIL while they work), one
         # after the other in one thread, so that they leave the database server a core.
@@ -780,10 +875,7 @@ def run_files(
             else {}
         )
         try:
-            f = _finding_table()
-            _load_findings(session, f, findings)
-            _finish(session, cmp_run, f, totals, actor=actor, detail_duplicates=False, under=under)
-            drop(session, f)
+            record_findings(session, cmp_run, findings, totals, under, actor=actor)
         finally:
             try:
                 outside = unmatched.result()
@@ -801,10 +893,27 @@ def run_files(
     return RunResult(cmp_run, time.perf_counter() - started)
 
 
-def _population_counts(con, as_of: date) -> tuple[dict[str, int], dict[str, int], int]:
+def record_findings(
+    session: Session,
+    cmp_run: ComparisonRun,
+    findings: Path,
+    totals: dict[str, int],
+    under: dict[str, int],
+    *,
+    actor: Actor,
+) -> None:
+    """Counts, flags and diff of a run over files from its findings (CSV without heading: person_id,
+    area, klass, dup, survey, inacc, under_age; the persons with a finding), whichever engine made them."""
+    f = _finding_table()
+    _load_findings(session, f, findings)
+    _finish(session, cmp_run, f, totals, actor=actor, detail_duplicates=False, under=under)
+    drop(session, f)
+
+
+def _population_counts(con, as_of: date, pension_age: int) -> tuple[dict[str, int], dict[str, int], int]:
     """From `pop` (see `file_inputs`): valid persons and persons under the pension age per division
     (the classification counts every valid person once), and the number of invalid numbers."""
-    cutoff = _lit(_years_before(as_of, PENSION_AGE))
+    cutoff = _lit(_years_before(as_of, pension_age))
     totals: dict[str, int] = {}
     under: dict[str, int] = {}
     rejected = 0

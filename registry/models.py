@@ -275,7 +275,10 @@ class ComparisonRun(Base):
     area: Mapped[str] = mapped_column(String(12))
     as_of: Mapped[date] = mapped_column(Date)
     rule_version: Mapped[str] = mapped_column(String(16))
-    mode: Mapped[str] = mapped_column(String(16))  # database / files
+    # the rule set (registry.rules): name@version and content digest (migration 0019)
+    rule_set: Mapped[str | None] = mapped_column(String(64))
+    rule_set_sha256: Mapped[str | None] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))  # database / files / spark
     inputs: Mapped[dict[str, Any]]
     counts: Mapped[dict[str, Any]]
     diff: Mapped[dict[str, Any]]

@@ -21,7 +21,7 @@ from canbao.errors import FieldError, Invalid
 from forms import ssnumber
 from forms.idnumber import IdNumberError
 
-from . import checks, self_reported
+from . import checks, rules, self_reported
 from .common import (
     AreaForbidden,
     PersonNotFound,
@@ -600,6 +600,7 @@ def store(
     clear the person's 需调查登记 / 信息不准 flags, in the caller's transaction. Only the case's own
     person (`person_id`), managed within the case's county, is written."""
     errors = checks.validate_registration(registration)
+    errors += rules.missing_fields(rules.active(), registration) if not errors else []
     if errors:
         raise Invalid(errors)
     id_type = registration.get("id_type")

@@ -72,9 +72,22 @@ class StatsPersons(Body):
     next_offset: int | None
 
 
+class RuleSetOut(Body):
+    """The rule set in force (registry.rules): what every comparison run and figure records."""
+
+    name: str
+    version: str
+    title: str
+    sha256: str
+    source: str
+    comparison: dict[str, Any]
+    completeness: dict[str, Any]
+
+
 class Rules(Body):
     version: str
     status: str
+    rule_set: RuleSetOut
     status_note: str
     as_of: str
     schemes: list[str]
@@ -86,7 +99,11 @@ class Rules(Body):
     groups: Any
 
 
-@router.get("/stats/rules", summary="统计口径（版本化的指标定义）", response_model=Rules)
+@router.get(
+    "/stats/rules",
+    response_model=Rules,
+    summary="生效的规则集：统计口径（版本化的指标定义）、比对规则与入库完整性规则",
+)
 def get_rules(actor: Reader) -> dict[str, Any]:
     return rules.describe()
 

@@ -303,6 +303,7 @@ def is_current(session: Session) -> bool:
     return (
         found is not None
         and found.rule_version == rules.RULE_VERSION
+        and found.rule_set_sha256 == rules.RULE_SET.sha256
         and session.scalar(select(StatsDirty.person_id).limit(1)) is None
         and session.scalar(select(StatsDirtyRun.run_id).limit(1)) is None
         and not _checkpoint_missing(session)
@@ -326,7 +327,12 @@ def refresh(session: Session, *, full: bool = False) -> RefreshResult:
         session.execute(text("SELECT id FROM stats_state WHERE id = :id FOR UPDATE"), {"id": STATE_ID})
     current = state(session)
     _tune(session, d)
-    if full or current is None or current.rule_version != rules.RULE_VERSION:
+    if (
+        full
+        or current is None
+        or current.rule_version != rules.RULE_VERSION
+        or current.rule_set_sha256 != rules.RULE_SET.sha256
+    ):
         persons = _rebuild(session, d)
         mode = "full"
     else:
@@ -341,6 +347,8 @@ def refresh(session: Session, *, full: bool = False) -> RefreshResult:
     if mode == "full":
         current.built_at = now
     current.rule_version = rules.RULE_VERSION
+    current.rule_set = rules.RULE_SET.label
+    current.rule_set_sha256 = rules.RULE_SET.sha256
     current.refreshed_at = now
     current.persons_refreshed = persons
     session.flush()

@@ -86,6 +86,9 @@ class StatsState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule_version: Mapped[str] = mapped_column(String(32))
+    # the rule set (registry.rules) the aggregate was built with: name@version and content digest
+    rule_set: Mapped[str | None] = mapped_column(String(64))
+    rule_set_sha256: Mapped[str | None] = mapped_column(String(64))
     built_at: Mapped[datetime]
     refreshed_at: Mapped[datetime]
     persons_refreshed: Mapped[int] = mapped_column(BigInteger, default=0)

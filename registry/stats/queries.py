@@ -221,6 +221,8 @@ def _meta(session: Session, sc: Scope) -> dict[str, Any]:
     return {
         "rule_version": rules.RULE_VERSION,
         "rule_status": rules.STATUS,
+        "rule_set": rules.RULE_SET.label,
+        "rule_set_sha256": rules.RULE_SET.sha256,
         "as_of": sc.as_of.isoformat(),
         "area": {
             "code": sc.area,
@@ -476,6 +478,7 @@ ORDER BY s.person_id LIMIT :limit OFFSET :offset"""
             "area": sc.area,
             "as_of": sc.as_of.isoformat(),
             "rule_version": rules.RULE_VERSION,
+            "rule_set": rules.RULE_SET.label,
             "indicator": indicator,
             "offset": offset,
             "count": len(items),

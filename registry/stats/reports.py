@@ -97,6 +97,7 @@ def _meta_line(t: Table) -> str:
         f"区划：{where}    统计日期：{t.meta['as_of']}    "
         f"分组：{queries.LEVEL_TITLES.get(t.meta['by'], '')}    "
         f"统计口径：{t.meta['rule_version']}（{status}）    "
+        f"规则集：{t.meta.get('rule_set', '')}    "
         f"生成时间：{datetime.now(queries.TZ):%Y-%m-%d %H:%M}（北京时间）"
     )
 
@@ -221,6 +222,7 @@ def export(
             "as_of": sc.as_of.isoformat(),
             "by": sc.by,
             "rule_version": rules.RULE_VERSION,
+            "rule_set": rules.RULE_SET.label,
             "rows": len(table.rows),
             "details_indicator": chosen if details else None,
             "details_count": len(people) if people is not None else 0,

@@ -19,6 +19,10 @@ How a figure "as of day D" is defined (exact and reproducible):
 Each person is reduced, for every day, to a *profile*: the 生存/户籍管理状态 and the fact bits of
 `FACTS` plus the 未参保原因. Every count is the number of persons whose profile satisfies its
 predicate (`Count.where`), every rate a quotient of two counts.
+
+The counts and rates are data: the `statistics` section of the rule set in force (registry.rules;
+registry/rules/default.yaml ships the definitions this text describes), which names facts of `FACTS`.
+Every figure names the rule set (name@version and digest) beside `RULE_VERSION`.
 """
 
 from __future__ import annotations
@@ -26,18 +30,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-RULE_VERSION = "stats-2026.2"  # .2: 自报 enrollments are not 参保 (第二十二条)
-STATUS = "proposal"
+from registry import rules as rule_sets
+
+# The rule set in force when the process started (CANBAO_RULES, else the default): a changed file takes
+# effect on restart, and the next refresh rebuilds the statistics (build.refresh compares digests).
+RULE_SET = rule_sets.active()
+_STATS = RULE_SET.statistics
+RULE_VERSION = str(_STATS["version"])
+STATUS = str(_STATS["status"])
 UTC_OFFSET_HOURS = 8  # Asia/Shanghai
 
-# 险种 (AAE140) the rule set knows; enrollments in other (local) schemes are ignored.
-SCHEMES = ("110", "120", "170", "210", "310", "390", "410", "510")
-PENSION = ("110", "120", "170")
-EMPLOYEE_PENSION = ("110", "120")
-RESIDENT_PENSION = ("170",)
-MEDICAL = ("310", "390")
-EMPLOYEE_SCHEMES = ("110", "120", "310")  # holding one of these makes a person a 职工 (see `employees`)
-PENSION_AGE = 16
+# 险种 (AAE140) the profile holds a fact for; enrollments in other (local) schemes are ignored.
+SCHEMES = rule_sets.STATS_SCHEMES
+PENSION_AGE = int(_STATS["pension_age"])
 SURVEY_FLAG_KINDS = ("needs_survey", "inaccurate")
 COLLECTION_TASKS = {
     "survey_registration": "survey",
@@ -112,13 +117,6 @@ def _any(*keys: str) -> int:
     return sum(BIT[k] for k in keys)
 
 
-def _schemes(codes: tuple[str, ...]) -> int:
-    return sum(SCHEME_BIT[c] for c in codes)
-
-
-ALL_SCHEMES = _schemes(SCHEMES)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Predicates over a profile (status, bits, reason), as SQL and as Python
 
@@ -190,195 +188,31 @@ class Rate:
     group: str
 
 
-def _scheme_counts() -> list[Count]:
-    out = []
-    for code in PENSION:
-        out.append(
-            Count(
-                f"scheme_{code}",
-                f"险种{code}参保人数",
-                f"应登记人员中年满{PENSION_AGE}周岁且D日有险种{code}有效参保记录的人数",
-                P(all_of=BIT["adult"] | SCHEME_BIT[code]),
-                "coverage",
-            )
-        )
-    for code in MEDICAL:
-        out.append(
-            Count(
-                f"scheme_{code}",
-                f"险种{code}参保人数",
-                f"应登记人员中D日有险种{code}有效参保记录的人数",
-                P(all_of=SCHEME_BIT[code]),
-                "coverage",
-            )
-        )
-    for code in ("210", "410", "510"):
-        out.append(
-            Count(
-                f"scheme_{code}",
-                f"险种{code}参保人数",
-                f"职工（见“职工人数”）中D日有险种{code}有效参保记录的人数",
-                P(all_of=SCHEME_BIT[code], any_of=(_schemes(EMPLOYEE_SCHEMES),)),
-                "coverage",
-            )
-        )
-    return out
+def _predicate(where: dict[str, Any]) -> P:
+    statuses = where.get("statuses", ["normal"])
+    return P(
+        statuses=None if statuses == "any" else tuple(statuses),
+        all_of=sum(BIT[k] for k in where.get("all_of", [])),
+        any_of=tuple(sum(BIT[k] for k in group) for group in where.get("any_of", [])),
+        none_of=sum(BIT[k] for k in where.get("none_of", [])),
+        reason=where.get("reason"),
+    )
 
 
-COUNTS: tuple[Count, ...] = (
-    Count(
-        "persons",
-        "登记库人数",
-        "D日末登记库中有记录的全部人员（含死亡、注销、迁出）",
-        P(statuses=None),
-        "population",
-    ),
-    Count("excluded_dead", "排除：死亡", "生存/户籍管理状态为死亡", P(statuses=("dead",)), "population"),
-    Count("excluded_cancelled", "排除：注销", "户籍已注销", P(statuses=("cancelled",)), "population"),
-    Count("excluded_moved_out", "排除：迁出", "户籍已迁出", P(statuses=("moved_out",)), "population"),
-    Count(
-        "target",
-        "应登记人数",
-        "D日末状态为正常的户籍人口和常住非户籍人口（不含死亡、注销、迁出）；每人只计入其管理区划一次",
-        P(),
-        "registration",
-    ),
-    Count(
-        "target_hukou",
-        "其中：户籍人口",
-        "应登记人员中管理区划为户口所在地的",
-        P(all_of=BIT["hukou"]),
-        "registration",
-    ),
-    Count(
-        "target_resident",
-        "其中：常住非户籍人口",
-        "应登记人员中管理区划为常住地（户口在外）的",
-        P(none_of=BIT["hukou"]),
-        "registration",
-    ),
-    Count(
-        "registered",
-        "已登记入库人数",
-        "应登记人员中：经案件审定入库的，或虽未经案件、但D日有正常参保记录且无未关闭需调查/信息不准标记"
-        "（经信息比对确认）的",
-        (P(all_of=BIT["registered"]), P(any_of=(ALL_SCHEMES,), none_of=BIT["survey_open"])),
-        "registration",
-    ),
-    Count(
-        "registered_case",
-        "其中：经案件入库",
-        "应登记人员中经案件审定入库的",
-        P(all_of=BIT["registered"]),
-        "registration",
-    ),
-    Count(
-        "registered_confirmed",
-        "其中：经比对确认",
-        "应登记人员中未经案件入库，但D日有正常参保记录且无未关闭需调查/信息不准标记的",
-        P(any_of=(ALL_SCHEMES,), none_of=BIT["registered"] | BIT["survey_open"]),
-        "registration",
-    ),
-    Count("insured", "参保人数", "应登记人员中本地参保或异地参保的人数", P(any_of=(INSURED_ANY,)), "place"),
-    Count(
-        "insured_local",
-        "本地参保人数",
-        "应登记人员中D日至少有一条参保地覆盖户口所在县的有效参保记录的",
-        P(all_of=BIT["local"]),
-        "place",
-    ),
-    Count(
-        "insured_away",
-        "异地参保人数",
-        "应登记人员中无本地有效参保记录，但有异地有效参保记录或登记为异地参保的",
-        P(any_of=(BIT["away"] | BIT["declared_away"],), none_of=BIT["local"]),
-        "place",
-    ),
-    Count(
-        "uninsured",
-        "未参保人数",
-        "应登记人员中既无本地也无异地参保的（按未参保原因细分）",
-        P(none_of=INSURED_ANY),
-        "place",
-    ),
-    Count(
-        "pension_eligible",
-        "基本养老应参保人数",
-        f"应登记人员中D日年满{PENSION_AGE}周岁的（不扣除在校学生：登记库不记录在校状态的历史）",
-        P(all_of=BIT["adult"]),
-        "coverage",
-    ),
-    Count(
-        "pension_insured",
-        "基本养老参保人数",
-        "基本养老应参保人员中D日有110/120/170任一有效参保记录的",
-        P(all_of=BIT["adult"], any_of=(_schemes(PENSION),)),
-        "coverage",
-    ),
-    Count("medical_eligible", "基本医疗应参保人数", "全部应登记人员（各年龄）", P(), "coverage"),
-    Count(
-        "medical_insured",
-        "基本医疗参保人数",
-        "应登记人员中D日有310/390任一有效参保记录的",
-        P(any_of=(_schemes(MEDICAL),)),
-        "coverage",
-    ),
-    Count(
-        "employees",
-        "职工人数",
-        "应登记人员中D日有职工养老（110/120）或职工医保（310）有效参保记录的；失业、工伤、生育保险的应参保人数"
-        "（登记库不记录就业状态的历史，以职工险种参保代替法定职工人群）",
-        P(any_of=(_schemes(EMPLOYEE_SCHEMES),)),
-        "coverage",
-    ),
-    *_scheme_counts(),
-    Count(
-        "duplicate",
-        "重复参保人数",
-        "应登记人员中D日同时参加职工医保和居民医保、职工养老和居民养老，或同一险种在两地同时有效的",
-        (
-            P(all_of=SCHEME_BIT["310"] | SCHEME_BIT["390"]),
-            P(all_of=SCHEME_BIT["170"], any_of=(_schemes(EMPLOYEE_PENSION),)),
-            P(all_of=BIT["dup_place"]),
-        ),
-        "duplicate",
-    ),
-    Count(
-        "duplicate_medical",
-        "其中：职工医保与居民医保",
-        "D日310与390同时有效（规则 dup.medical）",
-        P(all_of=SCHEME_BIT["310"] | SCHEME_BIT["390"]),
-        "duplicate",
-    ),
-    Count(
-        "duplicate_pension",
-        "其中：职工养老与居民养老",
-        "D日110或120与170同时有效（规则 dup.pension）",
-        P(all_of=SCHEME_BIT["170"], any_of=(_schemes(EMPLOYEE_PENSION),)),
-        "duplicate",
-    ),
-    Count(
-        "duplicate_place",
-        "其中：同险种两地参保",
-        "D日同一险种在两个参保地同时有效（规则 dup.place）",
-        P(all_of=BIT["dup_place"]),
-        "duplicate",
-    ),
-    Count(
-        "survey_open",
-        "需调查（未办结）",
-        "应登记人员中D日末有未关闭需调查登记/信息不准标记的",
-        P(all_of=BIT["survey_open"]),
-        "survey",
-    ),
-    Count(
-        "survey_closed",
-        "需调查（已办结）",
-        "应登记人员中D日末标记均已关闭（入库或复核后清除）的",
-        P(all_of=BIT["survey_closed"], none_of=BIT["survey_open"]),
-        "survey",
-    ),
-)
+def _count(item: dict[str, Any]) -> Count:
+    where = item["where"]
+    return Count(
+        item["key"],
+        item["label"],
+        item["definition"],
+        tuple(_predicate(w) for w in where) if isinstance(where, list) else _predicate(where),
+        item["group"],
+        item.get("drill", True),
+    )
+
+
+# The counts and rates are the rule set's statistics 口径 (registry/rules/default.yaml, `statistics`).
+COUNTS: tuple[Count, ...] = tuple(_count(item) for item in _STATS["counts"])
 COUNT = {c.key: c for c in COUNTS}
 
 # Counts from the engine's cases (入库率, 第十九条): not per person but per registration case.
@@ -406,52 +240,9 @@ FLAG_COUNTS: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
-RATES: tuple[Rate, ...] = (
-    Rate(
-        "registration_rate",
-        "全民参保登记率",
-        "registered",
-        "target",
-        "已登记入库人数 ÷ 应登记人数",
-        "registration",
-    ),
-    Rate("storage_rate", "入库率", "stored", "collected", "已入库件数 ÷ 已采集件数", "registration"),
-    Rate("insured_rate", "参保率", "insured", "target", "参保人数 ÷ 应登记人数", "place"),
-    Rate("local_share", "本地参保占比", "insured_local", "insured", "本地参保人数 ÷ 参保人数", "place"),
-    Rate(
-        "pension_rate",
-        "基本养老参保率",
-        "pension_insured",
-        "pension_eligible",
-        "基本养老参保人数 ÷ 基本养老应参保人数",
-        "coverage",
-    ),
-    Rate(
-        "medical_rate",
-        "基本医疗参保率",
-        "medical_insured",
-        "medical_eligible",
-        "基本医疗参保人数 ÷ 基本医疗应参保人数",
-        "coverage",
-    ),
-    *(
-        Rate(
-            f"scheme_{code}_rate",
-            f"险种{code}参保率",
-            f"scheme_{code}",
-            "pension_eligible" if code in PENSION else "medical_eligible" if code in MEDICAL else "employees",
-            f"险种{code}参保人数 ÷ "
-            + (
-                "基本养老应参保人数"
-                if code in PENSION
-                else "基本医疗应参保人数"
-                if code in MEDICAL
-                else "职工人数"
-            ),
-            "coverage",
-        )
-        for code in SCHEMES
-    ),
+RATES: tuple[Rate, ...] = tuple(
+    Rate(r["key"], r["label"], r["numerator"], r["denominator"], r["definition"], r["group"])
+    for r in _STATS["rates"]
 )
 RATE = {r.key: r for r in RATES}
 
@@ -481,6 +272,7 @@ def describe() -> dict[str, Any]:
     return {
         "version": RULE_VERSION,
         "status": STATUS,
+        "rule_set": RULE_SET.describe(),
         "status_note": "统计口径为待确认的提议（domain-research §5.2 [U]），请与本地统计口径核对后使用",
         "as_of": "D为北京时间自然日；按D日24时登记库已记录的信息、D日有效的参保期间计算；"
         "以后的更正不改变D日的数字",
