@@ -101,8 +101,14 @@ class Office:
         self.expected: list[tuple[int, str]] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda err: self.problems.append(f"page error: {err}"))
-        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))
+        self.page.on("requestfailed", self._failed)
         self.page.on("response", self._response)
+
+    def _failed(self, request) -> None:
+        # ERR_ABORTED: the browser itself gave the request up because the page navigated on (a favicon
+        # still loading when the user signs out) — not a failure of the office.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"request failed: {request.url} {request.failure}")
 
     def _console(self, msg) -> None:
         if msg.type != "error":
