@@ -44,13 +44,12 @@ from .imports import (
     ImportResult,
     Rejection,
     _csv_rows,
-    _field_change_digest,
     _open_missing_versions,
-    _rejection_file,
     _stage_table,
     _xlsx_rows,
     drop,
     insert_rows,
+    record_applied,
     stage,
 )
 from .models import DataImport, FieldChange, Person, PersonField, PersonVersion
@@ -413,32 +412,15 @@ def import_file(
     session.flush()
     inserted, updated, outranked = _apply(session, record, fmt, accepted, persons, ids, actor=actor, at=at)
     drop(session, ids)
-    record.inserted, record.updated = inserted, updated
-    record.unchanged = len(accepted) - inserted - updated
-    if rejections:
-        extra = sorted({k for r in rejections for k in r.values if k not in fmt.columns})
-        record.rejection_file = _rejection_file(record, [*fmt.columns, *extra], rejections)
-    changes, changes_sha256 = _field_change_digest(session, record.id)
-    audit.record(
+    extra = sorted({k for r in rejections for k in r.values if k not in fmt.columns})
+    record_applied(
         session,
+        record,
         actor=actor,
-        action="import.apply",
-        object_type="data_import",
-        object_id=record.id,
-        payload={
-            "field_changes": changes,
-            "field_changes_sha256": changes_sha256,
-            "kind": kind,
-            "system": fmt.source,
-            "filename": filename,
-            "sha256": digest,
-            "total": len(rows),
-            "accepted": len(accepted),
-            "rejected": len(rejections),
-            "inserted": inserted,
-            "updated": updated,
-            "outranked": outranked,
-        },
+        header=[*fmt.columns, *extra],
+        rejections=rejections,
+        counts={"inserted": inserted, "updated": updated, "outranked": outranked},
+        filename=filename,
     )
     return DepartmentResult(record, repeated=False, rejections=rejections, outranked=outranked)
 

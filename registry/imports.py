@@ -463,10 +463,34 @@ def import_file(
         inserted, updated = _apply_enrollments(session, record, accepted, at=at)
         persons_added = _add_insured_here(session, record, accepted, at=at)
         self_reported.recheck(session, (row["person_id"] for row in accepted), at=at, import_id=record.id)
-    record.inserted, record.updated = inserted, updated
-    record.unchanged = len(accepted) - inserted - updated
+    record_applied(
+        session,
+        record,
+        actor=actor,
+        header=list(columns),
+        rejections=rejections,
+        counts={"inserted": inserted, "updated": updated, "persons_added": persons_added},
+        filename=filename,
+    )
+    return ImportResult(record, repeated=False, rejections=rejections, persons_added=persons_added)
+
+
+def record_applied(
+    session: Session,
+    record: DataImport,
+    *,
+    actor: Actor,
+    header: list[str],
+    rejections: list[Rejection],
+    counts: dict[str, int],
+    filename: str,
+) -> None:
+    """The end of every applied import: its counts and rejection file on the record, and the audit
+    event that pins down the field history it wrote."""
+    record.inserted, record.updated = counts["inserted"], counts["updated"]
+    record.unchanged = record.accepted - record.inserted - record.updated
     if rejections:
-        record.rejection_file = _rejection_file(record, list(columns), rejections)
+        record.rejection_file = _rejection_file(record, header, rejections)
     changes, changes_sha256 = _field_change_digest(session, record.id)
     audit.record(
         session,
@@ -479,19 +503,16 @@ def import_file(
             # event pins it down, so an edited, added or removed history row is detectable.
             "field_changes": changes,
             "field_changes_sha256": changes_sha256,
-            "kind": kind,
-            "system": system,
+            "kind": record.kind,
+            "system": record.system,
             "filename": filename,
-            "sha256": digest,
-            "total": total,
-            "accepted": len(accepted),
-            "rejected": len(rejections),
-            "inserted": inserted,
-            "updated": updated,
-            "persons_added": persons_added,
+            "sha256": record.sha256,
+            "total": record.total,
+            "accepted": record.accepted,
+            "rejected": record.rejected,
+            **counts,
         },
     )
-    return ImportResult(record, repeated=False, rejections=rejections, persons_added=persons_added)
 
 
 def _field_change_digest(session: Session, import_id: int) -> tuple[int, str]:

@@ -130,6 +130,14 @@ def task_view(row: CaseTask, now: datetime) -> dict[str, Any]:
     }
 
 
+def _listed(db, actor: Actor, page, *, route: str) -> dict[str, Any]:
+    """A page of tasks as shown, each person on it recorded as read."""
+    shown = ((t.person_id, t.area, t.case_id) for t in page.items)
+    audit.record_reads(db, actor=actor, shown=shown, purpose="list", route=route)
+    now = utcnow()
+    return {"items": [task_view(t, now) for t in page.items], "next": page.next}
+
+
 def _version(if_match: str | None) -> int:
     if if_match is None:
         raise PreconditionRequired()
@@ -192,15 +200,7 @@ def list_tasks(
             led_roles=reach.led_roles(actor),
         ),
     )
-    audit.record_reads(
-        db,
-        actor=actor,
-        shown=((t.person_id, t.area, t.case_id) for t in page.items),
-        purpose="list",
-        route="GET /tasks",
-    )
-    now = utcnow()
-    return {"items": [task_view(t, now) for t in page.items], "next": page.next}
+    return _listed(db, actor, page, route="GET /tasks")
 
 
 @router.get(
@@ -232,15 +232,7 @@ def done_tasks(
     ] = None,
 ) -> dict[str, Any]:
     page = inbox.done(db, actor=actor, limit=limit, after=after)
-    audit.record_reads(
-        db,
-        actor=actor,
-        shown=((t.person_id, t.area, t.case_id) for t in page.items),
-        purpose="list",
-        route="GET /tasks/done",
-    )
-    now = utcnow()
-    return {"items": [task_view(t, now) for t in page.items], "next": page.next}
+    return _listed(db, actor, page, route="GET /tasks/done")
 
 
 @router.get(
