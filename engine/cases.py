@@ -19,12 +19,11 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
-from canbao import audit
 from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import FieldError
 
-from . import binding, definitions, drafts, grants, serializer, submissions
+from . import binding, definitions, drafts, grants, serializer, submissions, task_audit
 from .errors import (
     CaseAlreadyOpen,
     CaseNotFound,
@@ -152,7 +151,7 @@ def claim(session: Session, *, actor: Actor, task_id: str) -> CaseTask:
     if row.assignee not in (None, actor.sub):
         raise TaskClaimedByOther(f"任务已由 {row.assignee} 认领")
     row.assignee, row.claimed_at = actor.sub, utcnow()
-    _record(session, actor, row, "task.claim", {})
+    task_audit.record(session, actor, row, "task.claim", {})
     return row
 
 
@@ -164,7 +163,7 @@ def unclaim(session: Session, *, actor: Actor, task_id: str, by_lead: bool = Fal
         if row.assignee != actor.sub:
             raise TaskClaimedByOther("只能退回本人认领的任务")
     previous, row.assignee, row.claimed_at = row.assignee, None, None
-    _record(session, actor, row, "task.unclaim", {"previous": previous})
+    task_audit.record(session, actor, row, "task.unclaim", {"previous": previous})
     return row
 
 
@@ -172,7 +171,7 @@ def remind(session: Session, *, actor: Actor, task_id: str, note: str | None) ->
     """督办 a ready task: the county reminds the lane that holds it (the caller checked it leads it)."""
     row = _lock_row(session, task_id)
     row.reminders, row.reminded_at = row.reminders + 1, utcnow()
-    _record(session, actor, row, "task.remind", {"note": note, "reminders": row.reminders})
+    task_audit.record(session, actor, row, "task.remind", {"note": note, "reminders": row.reminders})
     return row
 
 
@@ -180,7 +179,7 @@ def assign(session: Session, *, actor: Actor, task_id: str, assignee: str) -> Ca
     """Assign a ready task to a user; the caller checked that the actor leads and the assignee may work it."""
     row = _lock_row(session, task_id)
     previous, row.assignee, row.claimed_at = row.assignee, assignee, utcnow()
-    _record(session, actor, row, "task.assign", {"previous": previous, "assignee": assignee})
+    task_audit.record(session, actor, row, "task.assign", {"previous": previous, "assignee": assignee})
     return row
 
 
@@ -359,17 +358,3 @@ def _validated(form_key: str | None, props: dict[str, str], data: Any) -> dict[s
     if errors:
         raise InvalidFormData(errors)
     return data
-
-
-def _record(session: Session, actor: Actor, row: CaseTask, action: str, payload: dict[str, Any]) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        object_type="task",
-        object_id=row.task_guid,
-        payload={"task": row.spec_name, **payload},
-        area=row.area,
-        case_id=row.case_id,
-        person_id=row.person_id,
-    )

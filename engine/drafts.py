@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from canbao import audit
 from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import FieldError, Invalid, NotFound
 
+from . import task_audit
 from .models import CaseTask, TaskDraft
 
 MAX_BYTES = 64 * 1024
@@ -61,30 +61,16 @@ def save(session: Session, *, actor: Actor, row: CaseTask, data: dict[str, Any])
         session.add(draft)
     draft.data, draft.saved_at = data, utcnow()
     session.flush()
-    _record(session, actor, row, "task.draft_save", {"fields": len(data)})
+    task_audit.record(session, actor, row, "task.draft_save", {"fields": len(data)})
     return draft
 
 
 def delete_own(session: Session, *, actor: Actor, row: CaseTask) -> None:
     draft = get(session, actor=actor, row=row)
     session.delete(draft)
-    _record(session, actor, row, "task.draft_delete", {})
+    task_audit.record(session, actor, row, "task.draft_delete", {})
 
 
 def discard(session: Session, *, task_guid: str) -> None:
     """Every draft of a task that was just completed."""
     session.connection().execute(_DISCARD, {"guid": task_guid})
-
-
-def _record(session: Session, actor: Actor, row: CaseTask, action: str, payload: dict[str, Any]) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        object_type="task",
-        object_id=row.task_guid,
-        payload={"task": row.spec_name, **payload},
-        area=row.area,
-        case_id=row.case_id,
-        person_id=row.person_id,
-    )
