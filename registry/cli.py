@@ -132,7 +132,8 @@ def compare_command(
         str | None,
         typer.Option(
             "--input",
-            help="--engine spark：抽取文件目录（本地或 s3a://桶/前缀），含 population 与 enrollments_*",
+            help="--engine spark：抽取文件目录（本地、s3a://桶/前缀，或档案 S3 存储的 s3://桶/前缀），"
+            "含 population 与 enrollments_*",
         ),
     ] = None,
     out: Annotated[str | None, typer.Option(help="--engine spark：分类结果（Parquet）输出目录")] = None,

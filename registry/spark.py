@@ -265,6 +265,45 @@ def _findings_file(spark, frame, master: str, tmp: Path) -> Path:
     return target
 
 
+def _store():
+    """The S3 store of the CANBAO_S3_* settings (the archive's server)."""
+    from minio import Minio
+
+    from canbao.config import get_settings
+
+    settings = get_settings()
+    if not settings.s3_endpoint:
+        raise ValueError("s3:// 输入需要 CANBAO_S3_ENDPOINT")
+    return Minio(
+        settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+    )
+
+
+def _fetch(url: str, directory: Path) -> tuple[str, str]:
+    """The extract files directly under `s3://bucket/prefix/` copied into `directory`, for a Spark whose
+    driver reads local files (local mode; a cluster reads `s3a://` itself). Returns (bucket, prefix)."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+    client = _store()
+    for item in client.list_objects(bucket, prefix=prefix):
+        name = item.object_name[len(prefix) :]
+        if not item.is_dir and "/" not in name:
+            client.fget_object(bucket, item.object_name, str(directory / name))
+    return bucket, prefix
+
+
+def _upload(directory: Path, bucket: str, prefix: str) -> str:
+    """The classification files back into the store beside the extract; returns their s3:// prefix."""
+    client = _store()
+    for path in sorted(directory.glob("*.parquet")):
+        client.fput_object(bucket, prefix + path.name, str(path))
+    return f"s3://{bucket}/{prefix}"
+
+
 def run(
     session_: Session,
     *,
@@ -280,7 +319,31 @@ def run(
 ) -> comparison.RunResult:
     """Compare the extract files in `input_dir` on Spark, write every person's classification to
     `out_dir` (default `<input_dir>/classification`) as Parquet, and record the run, counts and flags in
-    the registry database (in the caller's transaction)."""
+    the registry database (in the caller's transaction). `input_dir` is a directory, an `s3a://` URL a
+    cluster reads itself, or `s3://bucket/prefix` in the archive's S3 store, fetched for the driver and
+    answered there (`…/classification/`)."""
+    if input_dir.startswith("s3://"):
+        with tempfile.TemporaryDirectory(prefix="canbao-extract-") as local:
+            bucket, prefix = _fetch(input_dir, Path(local))
+            result = run(
+                session_,
+                actor=actor,
+                area=area,
+                input_dir=local,
+                out_dir=out_dir or f"{local}/classification",
+                as_of=as_of,
+                master=master,
+                spark=spark,
+                rule_set=rule_set,
+                relations=relations,
+            )
+            if out_dir is None:
+                result.run.inputs = {
+                    **result.run.inputs,
+                    "input": input_dir,
+                    "output": _upload(Path(local) / "classification", bucket, f"{prefix}classification/"),
+                }
+        return result
     started = time.perf_counter()
     as_of = as_of or clock.today()
     rule_set = rule_set or rules.active()

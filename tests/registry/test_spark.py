@@ -133,6 +133,53 @@ def test_compare_on_spark_records_flags_like_duckdb(db, spark, planted, tmp_path
     assert written == planted.persons
 
 
+def test_extract_files_are_read_from_the_s3_store_and_answered_there(
+    db, spark, planted, tmp_path, s3_server, monkeypatch
+):
+    """第五、十条: extracts arrive in the object store; the run reads them there and writes the
+    classification back beside them."""
+    import uuid
+
+    from minio import Minio
+
+    from canbao.config import get_settings
+
+    bucket = f"canbao-extract-{uuid.uuid4().hex[:8]}"
+    client = Minio(s3_server.endpoint, s3_server.access_key, s3_server.secret_key, secure=False)
+    client.make_bucket(bucket)
+    for path in (planted.population, *planted.enrollments.values()):
+        client.fput_object(bucket, f"2026-12/{path.name}", str(path))
+    for name, value in (
+        ("CANBAO_S3_ENDPOINT", s3_server.endpoint),
+        ("CANBAO_S3_ACCESS_KEY", s3_server.access_key),
+        ("CANBAO_S3_SECRET_KEY", s3_server.secret_key),
+    ):
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with db.sessions() as s, s.begin():
+            run = spark_engine.run(
+                s, actor=CITY, area="3701", input_dir=f"s3://{bucket}/2026-12", as_of=demo.AS_OF, spark=spark
+            ).run
+            found = {
+                (f.person_id, f.kind, f.reasons) for f in s.scalars(select(Flag).where(Flag.status == "open"))
+            }
+            assert found == demo.truth_flags(planted.truth)
+            assert (run.inputs["input"], run.inputs["output"]) == (
+                f"s3://{bucket}/2026-12",
+                f"s3://{bucket}/2026-12/classification/",
+            )
+    finally:
+        get_settings.cache_clear()
+    answered = [o.object_name for o in client.list_objects(bucket, prefix="2026-12/classification/")]
+    assert answered and all(name.endswith(".parquet") for name in answered)
+    for name in answered:
+        client.fget_object(bucket, name, str(tmp_path / "back" / name.rsplit("/", 1)[1]))
+    con = duckdb.connect()
+    back = con.execute(f"SELECT count(*) FROM read_parquet('{tmp_path / 'back'}/*.parquet')").fetchone()[0]
+    assert back == planted.persons
+
+
 def test_hand_made_cases_and_bad_numbers_on_spark(db, spark, tmp_path):
     """Each hand-made rule case, plus invalid numbers (wrong check character, impossible birth date),
     15-digit numbers, lower case and numbers outside the population: as DuckDB and the registry do."""
