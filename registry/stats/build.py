@@ -280,7 +280,7 @@ def month_of(day: date) -> date:
 
 @dataclass
 class RefreshResult:
-    mode: str  # none / incremental / full
+    mode: str  # none / incremental / full / busy (another transaction is refreshing)
     persons: int
     seconds: float
 
@@ -299,19 +299,28 @@ def _checkpoint_missing(session: Session) -> bool:
 
 
 def is_current(session: Session) -> bool:
-    found = state(session)
     return (
-        found is not None
-        and found.rule_version == rules.RULE_VERSION
-        and found.rule_set_sha256 == rules.RULE_SET.sha256
+        _built(state(session))
         and session.scalar(select(StatsDirty.person_id).limit(1)) is None
         and session.scalar(select(StatsDirtyRun.run_id).limit(1)) is None
         and not _checkpoint_missing(session)
     )
 
 
-def refresh(session: Session, *, full: bool = False) -> RefreshResult:
-    """Bring spans, deltas and checkpoints up to date with the registry, in the caller's transaction."""
+def _built(found: StatsState | None) -> bool:
+    return (
+        found is not None
+        and found.rule_version == rules.RULE_VERSION
+        and found.rule_set_sha256 == rules.RULE_SET.sha256
+    )
+
+
+def refresh(session: Session, *, full: bool = False, wait: bool = True) -> RefreshResult:
+    """Bring spans, deltas and checkpoints up to date with the registry, in the caller's transaction.
+    Without `wait`, a refresh another transaction is making already (PostgreSQL) is not waited for: the
+    caller reads the figures last refreshed, which say so by their `data_through` (mode "busy"), rather
+    than queue behind it — under load, readers of statistics waiting on each other's refreshes held the
+    office's connections for seconds. A missing or outdated build is always waited for."""
     started = time.perf_counter()
     if not full and is_current(session):
         return RefreshResult("none", 0, 0.0)
@@ -324,7 +333,13 @@ def refresh(session: Session, *, full: bool = False) -> RefreshResult:
             ),
             {"id": STATE_ID, "now": utcnow()},
         )
-        session.execute(text("SELECT id FROM stats_state WHERE id = :id FOR UPDATE"), {"id": STATE_ID})
+        lock = "SELECT id FROM stats_state WHERE id = :id FOR UPDATE"
+        if wait or full:
+            session.execute(text(lock), {"id": STATE_ID})
+        elif session.execute(text(lock + " SKIP LOCKED"), {"id": STATE_ID}).first() is None:
+            if _built(state(session)):
+                return RefreshResult("busy", 0, time.perf_counter() - started)
+            session.execute(text(lock), {"id": STATE_ID})
     current = state(session)
     _tune(session, d)
     if (

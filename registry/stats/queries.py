@@ -236,7 +236,7 @@ def _meta(session: Session, sc: Scope) -> dict[str, Any]:
 
 def coverage(session: Session, *, sc: Scope) -> dict[str, Any]:
     """Every count and rate of the rule set per child division of the area (rows) and for the area (total)."""
-    build.refresh(session)
+    build.refresh(session, wait=False)
     persons = _sums(session, sc)
     cases = _case_counts(session, sc)
     flagged = _flag_counts(session, sc)
@@ -273,7 +273,7 @@ def reason_columns(found: set[str]) -> list[dict[str, str]]:
 
 def unenrolled_reasons(session: Session, *, sc: Scope) -> dict[str, Any]:
     """未参保人数 per child division, broken down by 未参保原因 (columns: the code list, then 未填写)."""
-    build.refresh(session)
+    build.refresh(session, wait=False)
     by_unit: dict[str, dict[str, int]] = {}
     for unit, counts in _sums(session, sc).items():
         for key, n in counts.items():
@@ -434,7 +434,7 @@ def persons(
     predicate = indicator_sql(indicator)
     if not 1 <= limit <= MAX_DETAIL_ROWS:
         raise Invalid([FieldError("/limit", "limit.range", f"每页条数应为1至{MAX_DETAIL_ROWS}")])
-    build.refresh(session)
+    build.refresh(session, wait=False)
     if offset < 0:
         raise Invalid([FieldError("/offset", "offset.range", "起始位置不能为负数")])
     params: dict[str, Any] = {"d": sc.as_of, "limit": limit + 1, "offset": offset}

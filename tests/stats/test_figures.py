@@ -216,3 +216,24 @@ def test_triggers_queue_only_changes_that_can_move_a_figure(any_db):
     assert queued(
         phone + f"('{P['C']}', '/uninsured_reason/code', NULL, '01', '2026-01-01', 'case', 't')"
     ) == {P["C"]}
+
+
+def test_a_reader_does_not_queue_behind_a_refresh_in_progress(db):
+    """Under load, readers of statistics waited on each other's refreshes (issue 23): while another
+    transaction refreshes, a reader gets the figures last refreshed at once, dated by `data_through`."""
+    setup_office(db)
+    day = queries.today()
+    before = figures(db, day)
+    with db.sessions() as s, s.begin():
+        phase2(s)  # queued for the next refresh
+    with db.engine.connect() as refreshing, refreshing.begin():
+        refreshing.execute(
+            text("SELECT id FROM stats_state WHERE id = :id FOR UPDATE"), {"id": build.STATE_ID}
+        )
+        with db.sessions() as s, s.begin():
+            s.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail the test
+            busy = queries.coverage(s, sc=queries.scope(CITY, area="3701", as_of=day, by="county"))
+        assert busy["total"] == before["total"] and busy["data_through"] == before["data_through"]
+    after = figures(db, day)
+    assert after["data_through"] > before["data_through"]
+    assert after["total"]["excluded_dead"] == len(PHASE2["excluded_dead"])
