@@ -7,7 +7,7 @@ process running the action mix of an office day at rising concurrency.
 1. A fresh PostgreSQL database: the demo office (`canbao demo`: divisions, processes, users, survey
    team, the county's grants) with C real survey cases opened through the engine, plus N persons
    (COPY, over 历下区 and 市中区) and T open tasks with their cases (COPY, as bench.inbox loads them)
-   across the same two counties; users county2 / platform2 for 市中区.
+   across the same two counties; the demo's users county2 / platform2 work 市中区.
 2. `canbao serve --workers W` and `canbao worker` as subprocesses, configured from the environment as
    in production (CANBAO_DB_POOL, CANBAO_MAX_INFLIGHT, … pass through).
 3. `python -m bench.office_load` (asyncio, one connection per simulated user) at each concurrency for
@@ -58,10 +58,9 @@ USERS = {
 
 
 def setup_office(url: str, data_dir: Path, *, cases: int) -> None:
-    """The demo office with `cases` survey cases, and the 市中区 users."""
-    from api.auth import service as users
+    """The demo office (two counties, with their users: county2 and platform2 are 市中区's) with `cases`
+    survey cases."""
     from canbao import migrate
-    from canbao.actors import SYSTEM
     from canbao.config import PROJECT_ROOT, Settings
     from canbao.db import make_engine, make_sessionmaker
     from composition import demo
@@ -76,14 +75,6 @@ def setup_office(url: str, data_dir: Path, *, cases: int) -> None:
     sessions = make_sessionmaker(engine)
     tick = time.perf_counter()
     report = demo.run(sessions, settings, persons=2000, cases=cases)
-    with sessions() as s, s.begin():
-        for username, roles, area in (
-            ("platform2", ["platform_reviewer"], "370103001"),
-            ("county2", ["county_approver"], "370103"),
-        ):
-            users.create(
-                s, actor=SYSTEM, username=username, name=username, password=PASSWORD, roles=roles, area=area
-            )
     engine.dispose()
     print(f"demo office with {report.survey_cases} survey cases in {time.perf_counter() - tick:.1f} s")
 
