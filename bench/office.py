@@ -183,17 +183,23 @@ def registration(person: dict[str, Any]) -> dict[str, Any]:
 
 
 def open_cases(url: str, base: str, count: int) -> None:
-    """`count` survey cases opened by the township platform through the API, for registry persons of
-    解放路街道 who have none (the engine's own path, as a platform reviewer starts them)."""
+    """`count` survey cases opened by platform1 through the API, for registry persons of its township
+    (the demo's 历下区 platform township) who have none (the engine's own path, as a platform reviewer
+    starts them)."""
+    from composition.demo import LIXIA
+
+    township = LIXIA.township
     engine = create_engine(url)
     with engine.connect() as conn:
-        team = conn.scalar(text("SELECT id FROM survey_team WHERE area = '370102001' ORDER BY id LIMIT 1"))
+        team = conn.scalar(
+            text("SELECT id FROM survey_team WHERE area = :t ORDER BY id LIMIT 1"), {"t": township}
+        )
         persons = conn.execute(
             text(
-                "SELECT id, area FROM person p WHERE area LIKE '370102001%' AND length(area) = 12"
+                "SELECT id, area FROM person p WHERE area LIKE :t || '%' AND length(area) = 12"
                 " AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id) ORDER BY id LIMIT :n"
             ),
-            {"n": count},
+            {"n": count, "t": township},
         ).all()
     engine.dispose()
     token = httpx.post(
@@ -322,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="canbao-bench-office-") as folder,
     ):
         data_dir = Path(folder)
-        setup_office(url, data_dir, cases=10)
+        setup_office(url, data_dir, cases=0)  # the bench opens its own (below); demo ones would share persons
         load_persons(url, args.persons, args.seed)
         load_open_tasks(url, args.tasks, args.seed)
         refresh_statistics(url)
