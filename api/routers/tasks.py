@@ -14,7 +14,7 @@ from canbao.actors import Actor
 from canbao.audit import history as case_history
 from canbao.db import utcnow
 from canbao.errors import CanbaoError, FieldError, Forbidden, Invalid
-from engine import cases, drafts, grants, inbox
+from engine import cases, drafts, grants, inbox, task_audit
 from engine.models import CaseTask
 from registry import survey
 
@@ -138,6 +138,11 @@ def _listed(db, actor: Actor, page, *, route: str) -> dict[str, Any]:
     return {"items": [task_view(t, now) for t in page.items], "next": page.next}
 
 
+def _read(db, actor: Actor, row: CaseTask, *, purpose: str, route: str) -> None:
+    """The task's person read through it (one `person.read`, named by the task)."""
+    task_audit.record(db, actor, row, "person.read", {"purpose": purpose, "route": route})
+
+
 def _version(if_match: str | None) -> int:
     if if_match is None:
         raise PreconditionRequired()
@@ -252,17 +257,7 @@ def get_task(task_id: TaskId, actor: Reader, db: Db, response: Response) -> dict
     case = cases.get(db, actor=actor, case_id=row.case_id)
     detail = cases.task_detail(db, case=case, task_guid=row.task_guid)
     if row.person_id:
-        audit.record(
-            db,
-            actor=actor,
-            action="person.read",
-            object_type="task",
-            object_id=row.task_guid,
-            payload={"purpose": "task_form", "route": "GET /tasks/{id}"},
-            area=row.area,
-            case_id=row.case_id,
-            person_id=row.person_id,
-        )
+        _read(db, actor, row, purpose="task_form", route="GET /tasks/{id}")
     draft = drafts.saved_at(db, actor=actor, row=row)
     response.headers["ETag"] = etag(case.version)
     return {
@@ -313,17 +308,7 @@ def submission_changes(task_id: TaskId, actor: Reader, db: Db) -> dict[str, Any]
     earlier = [s for s in found[:-1] if s["task"] == last["task"] and s["form"] == last["form"]]
     previous = earlier[-1] if earlier else None
     changes = forms.changes(last["form"], previous["data"], last["data"]) if previous else []
-    audit.record(
-        db,
-        actor=actor,
-        action="person.read",
-        object_type="task",
-        object_id=row.task_guid,
-        payload={"purpose": "changes", "route": "GET /tasks/{id}/changes"},
-        area=row.area,
-        case_id=row.case_id,
-        person_id=row.person_id,
-    )
+    _read(db, actor, row, purpose="changes", route="GET /tasks/{id}/changes")
     return {
         "form": last["form"],
         "name": last["name"],
@@ -349,17 +334,7 @@ def get_draft(task_id: TaskId, actor: Worker, db: Db) -> dict[str, Any]:
     row = _task(db, actor, task_id)
     draft = drafts.get(db, actor=actor, row=row)
     if row.person_id:
-        audit.record(
-            db,
-            actor=actor,
-            action="person.read",
-            object_type="task",
-            object_id=row.task_guid,
-            payload={"purpose": "draft", "route": "GET /tasks/{id}/draft"},
-            area=row.area,
-            case_id=row.case_id,
-            person_id=row.person_id,
-        )
+        _read(db, actor, row, purpose="draft", route="GET /tasks/{id}/draft")
     return _draft_view(draft)
 
 
