@@ -29,7 +29,7 @@ from sqlalchemy import Boolean, String, Table, case, delete, exists, insert, lit
 from sqlalchemy import Column as SqlColumn
 from sqlalchemy.orm import Session
 
-from canbao import audit, clock
+from canbao import clock
 from canbao.actors import Actor
 from canbao.db import utcnow
 from canbao.errors import FieldError, Invalid
@@ -48,6 +48,7 @@ from .imports import (
     _stage_table,
     _xlsx_rows,
     drop,
+    imported_before,
     insert_rows,
     record_applied,
     stage,
@@ -367,20 +368,10 @@ def import_file(
         raise Invalid([FieldError("/kind", "import.kind", f"导入类型应为：{'、'.join(KINDS)}")])
     precedence.take_turn(session)
     digest = hashlib.sha256(content).hexdigest()
-    previous = session.scalar(
-        select(DataImport).where(
-            DataImport.kind == kind, DataImport.system == fmt.source, DataImport.sha256 == digest
-        )
+    previous = imported_before(
+        session, actor=actor, kind=kind, system=fmt.source, digest=digest, filename=filename
     )
     if previous is not None:
-        audit.record(
-            session,
-            actor=actor,
-            action="import.repeat",
-            object_type="data_import",
-            object_id=previous.id,
-            payload={"sha256": digest, "filename": filename},
-        )
         return DepartmentResult(previous, repeated=True)
 
     rows: list[Row] = []

@@ -396,20 +396,10 @@ def import_file(
         raise Invalid([FieldError("/system", "import.system", "导入参保信息须指明业务系统名称")])
     system = POPULATION_SYSTEM if kind == "population" else str(system).strip()[:32]
     digest = hashlib.sha256(content).hexdigest()
-    previous = session.scalar(
-        select(DataImport).where(
-            DataImport.kind == kind, DataImport.system == system, DataImport.sha256 == digest
-        )
+    previous = imported_before(
+        session, actor=actor, kind=kind, system=system, digest=digest, filename=filename
     )
     if previous is not None:
-        audit.record(
-            session,
-            actor=actor,
-            action="import.repeat",
-            object_type="data_import",
-            object_id=previous.id,
-            payload={"sha256": digest, "filename": filename},
-        )
         return ImportResult(previous, repeated=True)
 
     columns = POPULATION_COLUMNS if kind == "population" else ENROLLMENT_COLUMNS
@@ -473,6 +463,28 @@ def import_file(
         filename=filename,
     )
     return ImportResult(record, repeated=False, rejections=rejections, persons_added=persons_added)
+
+
+def imported_before(
+    session: Session, *, actor: Actor, kind: str, system: str, digest: str, filename: str
+) -> DataImport | None:
+    """The earlier import of the same content of `kind` from `system`, its repeat audited; None when
+    the file is new (imports are idempotent by content hash)."""
+    previous = session.scalar(
+        select(DataImport).where(
+            DataImport.kind == kind, DataImport.system == system, DataImport.sha256 == digest
+        )
+    )
+    if previous is not None:
+        audit.record(
+            session,
+            actor=actor,
+            action="import.repeat",
+            object_type="data_import",
+            object_id=previous.id,
+            payload={"sha256": digest, "filename": filename},
+        )
+    return previous
 
 
 def record_applied(
