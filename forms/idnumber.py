@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from datetime import date
 from operator import mul
 
@@ -15,7 +16,6 @@ from canbao import clock
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _BYTE_OFFSET = 48 * sum(WEIGHTS)
-_FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘxＸ", "0123456789XXXX")
 # ASCII digits only: \d would also match Arabic-Indic and other Unicode digits, which int() accepts.
 _RE_18 = re.compile(r"[0-9]{17}[0-9X]")
 _RE_15 = re.compile(r"[0-9]{15}")
@@ -28,6 +28,11 @@ class IdNumberError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def clean(raw: str) -> str:
+    """A number as written, in canonical spelling: spaces stripped, full-width forms as ASCII, upper case."""
+    return unicodedata.normalize("NFKC", raw).strip().upper()
 
 
 def check_char(body17: str) -> str:
@@ -73,7 +78,7 @@ def parse_as(raw: str, code: str, label: str, *, today: date | None = None) -> t
     if len(raw) == 18 and raw.isascii() and raw[17] != "x":
         text = raw  # the common case: already canonical spelling
     else:
-        text = raw.strip().translate(_FULLWIDTH)
+        text = clean(raw)
         if _RE_15.fullmatch(text):
             text = upgrade_15(text)
     if not _RE_18.fullmatch(text):

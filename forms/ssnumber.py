@@ -29,12 +29,11 @@ carries the number the 经办机构 gave (`ss_number`, as on the person's 社会
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from . import idnumber
-from .idnumber import IdNumberError, check_char
+from .idnumber import IdNumberError, check_char, clean
 
 # 港澳台居民居住证 address codes (国办发〔2018〕81号 第三条).
 HMT_REGIONS = {"810000": "香港", "820000": "澳门", "830000": "台湾"}
@@ -61,11 +60,6 @@ class Key:
     born: date | None = None
     sex: str | None = None
     label: str = "社会保障号码"
-
-
-def clean(raw: str) -> str:
-    """A number as written, in canonical spelling: spaces stripped, full-width forms as ASCII, upper case."""
-    return unicodedata.normalize("NFKC", raw).strip().upper()
 
 
 def resident_id(raw: str, *, code: str = "id_number", label: str = "公民身份号码") -> Key:
