@@ -52,8 +52,7 @@ def create(source: Deployment, directory: Path, *, master: bytes, actor: Actor) 
     profile = profile_of(source.url)
     signer = signing.signer(source.data_dir, profile.signature)  # its public key goes into keys/
     writer = Writer(directory, key=keys.cipher_key(master, profile), profile=profile)
-    with database.dumped(source.url, writer) as snapshot:
-        pass
+    snapshot = database.dump(source.url, writer)
     copied = objects.back_up(source.store, snapshot.references, writer)
     for public in sorted(signing.key_dir(source.data_dir).glob("*.pub.pem")):
         writer.plain(f"keys/{public.name}", public.read_bytes())

@@ -132,9 +132,8 @@ def references(conn: Connection) -> list[Reference]:
     return found
 
 
-@contextmanager
-def dumped(url: str, writer: Writer) -> Iterator[Snapshot]:
-    """Dump the database at `url` into the backup (NAME) and yield what its snapshot holds."""
+def dump(url: str, writer: Writer) -> Snapshot:
+    """Dump the database at `url` into the backup (NAME) and return what its snapshot holds."""
     if dialect_of(url) == "sqlite":
         with _sqlite_copy(url) as copy:
             engine = create_engine(f"sqlite:///{copy}", poolclass=NullPool)
@@ -144,8 +143,7 @@ def dumped(url: str, writer: Writer) -> Iterator[Snapshot]:
             finally:
                 engine.dispose()
             writer.encrypted(NAME, file_chunks(copy))
-        yield snapshot
-        return
+        return snapshot
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
@@ -153,10 +151,9 @@ def dumped(url: str, writer: Writer) -> Iterator[Snapshot]:
             with conn.begin():
                 exported = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
                 _pg_dump(url, exported, writer)
-                snapshot = read_snapshot(conn)
+                return read_snapshot(conn)
     finally:
         engine.dispose()
-    yield snapshot
 
 
 def _pg_dump(url: str, snapshot: str, writer: Writer) -> None:
